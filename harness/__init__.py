@@ -1,0 +1,1 @@
+"""lep-bench harness: tokenizer metrics, evaluation runs, comparison reports and the CLI."""

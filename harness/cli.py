@@ -1,0 +1,89 @@
+"""The `lep-bench` command: the only place that parses arguments.
+
+Library errors (LepError) become one line on stderr and exit status 2; no traceback for a
+user mistake.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, markdown_table, measure, write_outputs
+from lep.errors import LepError
+from lep.reference_tokenizers import REFERENCE_TOKENIZERS
+
+DEFAULT_TOKENIZERS = ["llama-3", "mistral-7b", "openchat-3.5"]
+
+
+def _corpus_arg(value: str) -> tuple[str, Path]:
+    lang, sep, path = value.partition("=")
+    if not sep or not lang or not path:
+        raise argparse.ArgumentTypeError(f"expected LANG=PATH (e.g. ru=corpus/ru), got {value!r}")
+    return lang, Path(path)
+
+
+def _add_tokenizers(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "tokenizers",
+        help="measure tokenizer efficiency on Russian and English corpora",
+        description="Characters/bytes per token, fertility, NSL, RU/EN parity, vocabulary overlap and "
+        "encode throughput. With no --corpus it runs on a small embedded sample and says so.",
+    )
+    parser.add_argument(
+        "--tokenizer",
+        action="append",
+        metavar="NAME_OR_PATH",
+        help=f"reference name ({', '.join(REFERENCE_TOKENIZERS)}), HF dir, tokenizer.json, tiktoken file, "
+        f"SentencePiece .model or hub id; repeat for several (default: {' '.join(DEFAULT_TOKENIZERS)})",
+    )
+    parser.add_argument("--corpus", action="append", type=_corpus_arg, metavar="LANG=PATH", help="file or folder; repeat")
+    parser.add_argument("--parallel", nargs=2, type=Path, metavar=("PATH_RU", "PATH_EN"), help="aligned files for parity")
+    parser.add_argument("--reference", metavar="NAME_OR_PATH", help="tokenizer for NSL and overlap (default: the first)")
+    parser.add_argument("--out", type=Path, default=Path("out/tokenizers"), help="output folder (default: %(default)s)")
+    parser.set_defaults(run=_run_tokenizers)
+
+
+def _run_tokenizers(args: argparse.Namespace, console: Console) -> int:
+    tokenizers = args.tokenizer or DEFAULT_TOKENIZERS
+    if args.corpus:
+        corpora: dict[str, list[Path]] = {}
+        for lang, path in args.corpus:
+            corpora.setdefault(lang, []).append(path)
+        spec = TokenizerBenchSpec(tokenizers=tokenizers, corpora=corpora, parallel=args.parallel)
+    else:
+        spec = embedded_sample()
+        spec.tokenizers = tokenizers
+        spec.parallel = args.parallel or spec.parallel
+        console.print("[yellow]No --corpus given: measuring the small embedded sample (a first look, not a benchmark).")
+    spec.reference = args.reference or tokenizers[0]
+    reports = measure(spec)
+    write_outputs(reports, spec, args.out)
+    console.print(markdown_table(reports, spec), soft_wrap=True, markup=False)
+    console.print(f"Wrote {args.out}/metrics.json, tokenizers.md and chars_per_token.png")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lep-bench", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_tokenizers(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console(stderr=False, highlight=False)
+    try:
+        return args.run(args, console)
+    except LepError as error:
+        Console(stderr=True, highlight=False).print(f"[red]error:[/red] {error}")
+        return 2
+    except KeyboardInterrupt:
+        Console(stderr=True).print("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

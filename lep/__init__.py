@@ -1,0 +1,1 @@
+"""Learned Embedding Propagation: vocabulary adaptation, embedding init, embeddings-only training, propagation."""

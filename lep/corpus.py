@@ -1,0 +1,134 @@
+"""Streamed, normalised text from files or folders (.txt, .jsonl, .tsv, CoNLL-U).
+
+Both the tokenizer metrics and tokenizer training read corpora through this module, so
+they see the same text: NFC, whitespace runs collapsed, Project Gutenberg boilerplate
+removed, one text unit (line, JSON record, TSV row or CoNLL-U sentence) at a time.
+"""
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from lep.errors import InputError
+
+CORPUS_SUFFIXES = (".txt", ".jsonl", ".tsv", ".conllu")
+_DOC_FILE = re.compile(r"^(readme|license|licence|manifest|sha256sums|copying)", re.IGNORECASE)
+_WHITESPACE = re.compile(r"\s+")
+_GUTENBERG_START = re.compile(r"^\*\*\* ?START OF (THE|THIS) PROJECT GUTENBERG", re.IGNORECASE)
+_GUTENBERG_END = re.compile(r"^\*\*\* ?END OF (THE|THIS) PROJECT GUTENBERG", re.IGNORECASE)
+_GUTENBERG_HEADER_LINES = 400
+
+
+def normalise(text: str) -> str:
+    """NFC and single spaces: the form every metric and trainer sees."""
+    return _WHITESPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def corpus_files(path: Path) -> list[Path]:
+    """The files a corpus path stands for: the file itself, or a folder's text files in sorted order."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise InputError(f"corpus path {path} does not exist; pass an existing file or folder")
+    if path.is_file():
+        return [path.resolve()]
+    files = sorted(
+        p.resolve()
+        for p in path.rglob("*")
+        if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES and not _DOC_FILE.match(p.name)
+    )
+    if not files:
+        raise InputError(f"corpus folder {path} holds no {'/'.join(CORPUS_SUFFIXES)} files")
+    return files
+
+
+def _raw_lines(path: Path) -> Iterator[str]:
+    """Lines of a UTF-8 text file, with a clear error for binary or non-UTF-8 content."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                if "\x00" in line:
+                    raise InputError(f"{path} looks binary (NUL byte on line {number}); pass a UTF-8 text file")
+                yield line
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"{path} is not UTF-8 (bad byte at offset {error.start}); convert it with iconv -t UTF-8"
+        ) from None
+
+
+def _text_units(lines: Iterator[str]) -> Iterator[str]:
+    """Plain-text lines with a Project Gutenberg header and footer cut off when present."""
+    head = []
+    for line in lines:
+        head.append(line)
+        if len(head) >= _GUTENBERG_HEADER_LINES:
+            break
+    start = next((i + 1 for i, line in enumerate(head) if _GUTENBERG_START.match(line)), 0)
+    for line in [*head[start:], *lines]:
+        if _GUTENBERG_END.match(line):
+            return
+        yield line
+
+
+def _jsonl_units(path: Path, lines: Iterator[str]) -> Iterator[str]:
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise InputError(f"{path} line {number} is not valid JSON ({error.msg})") from None
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            raise InputError(f"{path} line {number} has no string field 'text'; each JSONL record needs one")
+        yield record["text"]
+
+
+def _tsv_units(lines: Iterator[str]) -> Iterator[str]:
+    """The last column: `id<TAB>sentence` corpora such as Leipzig's."""
+    for line in lines:
+        yield line.rstrip("\n").rsplit("\t", 1)[-1]
+
+
+def _conllu_units(lines: Iterator[str]) -> Iterator[str]:
+    for line in lines:
+        if line.startswith("# text ="):
+            yield line.split("=", 1)[1]
+
+
+def file_units(path: Path) -> Iterator[str]:
+    """Normalised, non-empty text units of one file, chosen by its suffix (anything else is plain text)."""
+    lines = _raw_lines(path)
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        units = _jsonl_units(path, lines)
+    elif suffix == ".tsv":
+        units = _tsv_units(lines)
+    elif suffix == ".conllu":
+        units = _conllu_units(lines)
+    else:
+        units = _text_units(lines)
+    for unit in units:
+        text = normalise(unit)
+        if text:
+            yield text
+
+
+def iter_corpus(paths: Iterable[Path], max_chars: int | None = None) -> Iterator[str]:
+    """Text units of every file under `paths`, stopping once `max_chars` characters were yielded."""
+    files = [f for path in paths for f in corpus_files(path)]
+    total = 0
+    for path in files:
+        for text in file_units(path):
+            yield text
+            total += len(text)
+            if max_chars is not None and total >= max_chars:
+                return
+
+
+def require_text(paths: Iterable[Path]) -> None:
+    """Fail early, naming the paths, when a corpus holds no text at all."""
+    paths = list(paths)
+    if next(iter_corpus(paths), None) is None:
+        names = ", ".join(str(p) for p in paths)
+        raise InputError(f"corpus {names} holds no text; pass files with at least one non-empty line")
