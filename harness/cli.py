@@ -78,10 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args, console)
     except LepError as error:
-        Console(stderr=True, highlight=False).print(f"[red]error:[/red] {error}")
+        print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        Console(stderr=True).print("interrupted")
+        print("interrupted", file=sys.stderr)
         return 130
 
 

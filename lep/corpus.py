@@ -45,6 +45,9 @@ def corpus_files(path: Path) -> list[Path]:
 
 def _raw_lines(path: Path) -> Iterator[str]:
     """Lines of a UTF-8 text file, with a clear error for binary or non-UTF-8 content."""
+    with open(path, "rb") as handle:
+        if b"\x00" in handle.read(8192):
+            raise InputError(f"{path} looks binary (NUL bytes near the start); pass a UTF-8 text file")
     try:
         with open(path, encoding="utf-8") as handle:
             for number, line in enumerate(handle, 1):
