@@ -1,0 +1,353 @@
+"""Step 1 of LEP: the four vocabulary variants of METHOD.md §2, built on a base tokenizer.
+
+- bpe / unigram: a new vocabulary replaces the base's; special tokens, roles and chat template kept.
+- extend: a Russian BPE's new tokens are appended after every base id; new merges go first.
+- optimize: the base shrinks to its most frequent tokens on the corpus, then is extended;
+  an old-id -> new-id map is written beside the tokenizer for the embedding step.
+"""
+
+import hashlib
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+from rich.progress import Progress
+from tokenizers import AddedToken, Tokenizer, models
+from transformers import PreTrainedTokenizerFast
+
+from lep.atomic_write import write_json
+from lep.corpus import iter_corpus, require_text
+from lep.errors import InputError, TokenizerError
+from lep.reference_tokenizers import load_tokenizer
+from lep.token_bytes import byte_fallback_ids, is_byte_level, vocabulary_bytes
+from lep.tokenizer_json import Merge, TokenizerParts, rebind_special_ids, wrap_like
+from lep.tokenizer_training import train_bpe, train_unigram, training_pre_tokenizer
+
+METHODS = ("bpe", "unigram", "extend", "optimize")
+MANIFEST = "lep_tokenizer.json"
+ID_MAP = "old_to_new_ids.json"
+BYTE_TOKENS = 256
+
+
+@dataclass
+class AdaptationRequest:
+    """Everything `adapt_tokenizer` needs; the CLI and the pipeline config both fill one in."""
+
+    base: str
+    method: str
+    corpus: list[Path]
+    out: Path
+    vocab_size: int | None = None
+    new_vocab_size: int | None = None
+    keep: int | None = None
+    max_chars: int | None = None
+    overwrite: bool = False
+
+
+@dataclass
+class CorpusFingerprint:
+    """Hash and size of the exact normalised text a tokenizer was trained on."""
+
+    paths: list[Path]
+    max_chars: int | None
+    sha256: "hashlib._Hash" = field(default_factory=hashlib.sha256)
+    chars: int = 0
+    units: int = 0
+
+    def stream(self) -> Iterator[str]:
+        """The corpus again; the first full pass also feeds the fingerprint."""
+        first = self.units == 0
+        for text in iter_corpus(self.paths, self.max_chars):
+            if first:
+                self.sha256.update(text.encode("utf-8") + b"\n")
+                self.chars += len(text)
+                self.units += 1
+            yield text
+
+    def to_json(self) -> dict:
+        return {
+            "paths": [str(p) for p in self.paths],
+            "max_chars": self.max_chars,
+            "units": self.units,
+            "chars": self.chars,
+            "sha256": self.sha256.hexdigest(),
+        }
+
+
+def _special_tokens(base: PreTrainedTokenizerFast) -> list[dict]:
+    return TokenizerParts.of(base).added
+
+
+def _check_size(base: PreTrainedTokenizerFast, size: int | None, flag: str) -> int:
+    minimum = len(_special_tokens(base)) + BYTE_TOKENS + 1
+    if size is None:
+        raise InputError(f"{flag} is required for this method")
+    if size < minimum:
+        raise InputError(
+            f"{flag} {size} is too small: the base has {len(_special_tokens(base))} special tokens and "
+            f"{BYTE_TOKENS} byte tokens must fit; use at least {minimum}"
+        )
+    return size
+
+
+def _sentencepiece_core(base: PreTrainedTokenizerFast) -> list[str]:
+    """Special tokens that live inside a SentencePiece-style model vocabulary (<unk>, <s>, </s>)."""
+    parts = TokenizerParts.of(base)
+    return [t["content"] for t in parts.added if t["content"] in parts.vocab]
+
+
+def _assemble(base: PreTrainedTokenizerFast, model: models.Model, pre_tokenizer) -> PreTrainedTokenizerFast:
+    """A new model behind the base's normaliser, decoder and post-processor, base special tokens re-added."""
+    source = base.backend_tokenizer
+    backend = Tokenizer(model)
+    backend.normalizer = source.normalizer
+    backend.pre_tokenizer = pre_tokenizer
+    backend.decoder = source.decoder
+    backend.post_processor = source.post_processor
+    backend.add_special_tokens(
+        [
+            AddedToken(t["content"], single_word=t["single_word"], lstrip=t["lstrip"], rstrip=t["rstrip"], normalized=t["normalized"], special=t["special"])
+            for t in sorted(_special_tokens(base), key=lambda t: t["id"])
+        ]
+    )
+    return wrap_like(rebind_special_ids(backend), base)
+
+
+def _trained_model(trained: Tokenizer) -> dict:
+    return json.loads(trained.to_str())["model"]
+
+
+def _merges(model: dict) -> list[Merge]:
+    return [tuple(m) if isinstance(m, list) else tuple(m.split(" ", 1)) for m in model.get("merges", [])]
+
+
+def _sentencepiece_prefix(base: PreTrainedTokenizerFast) -> list[str]:
+    """Core specials then the 256 byte-fallback tokens, the head of every SentencePiece-style vocabulary."""
+    return _sentencepiece_core(base) + [f"<0x{b:02X}>" for b in range(BYTE_TOKENS)]
+
+
+def replace_vocabulary(base: PreTrainedTokenizerFast, texts: Iterable[str], vocab_size: int, kind: str) -> PreTrainedTokenizerFast:
+    """bpe / unigram: a new vocabulary of `vocab_size` model entries in the base's style."""
+    byte_level = is_byte_level(base)
+    prefix = [] if byte_level else _sentencepiece_prefix(base)
+    train_size = vocab_size - len(prefix)
+    base_model = TokenizerParts.of(base).spec["model"]
+    if kind == "bpe":
+        trained = _trained_model(train_bpe(base, texts, train_size))
+        vocab = {token: i for i, token in enumerate(prefix)}
+        for token, _ in sorted(trained["vocab"].items(), key=lambda item: item[1]):
+            vocab.setdefault(token, len(vocab))
+        model = models.BPE(
+            vocab,
+            _merges(trained),
+            unk_token=base_model.get("unk_token"),
+            fuse_unk=base_model.get("fuse_unk", False),
+            byte_fallback=not byte_level,
+        )
+    else:
+        unk = base.unk_token if not byte_level else None
+        trained = _trained_model(train_unigram(base, texts, train_size, unk))
+        pieces = [(token, 0.0) for token in prefix]
+        seen = set(prefix)
+        pieces += [(piece, score) for piece, score in trained["vocab"] if piece not in seen]
+        unk_id = next((i for i, (piece, _) in enumerate(pieces) if piece == unk), None)
+        model = models.Unigram(pieces, unk_id=unk_id, byte_fallback=not byte_level)
+    return _assemble(base, model, training_pre_tokenizer(base))
+
+
+def extend_vocabulary(base: PreTrainedTokenizerFast, texts: Iterable[str], new_vocab_size: int) -> PreTrainedTokenizerFast:
+    """extend: append the new tokens of a Russian BPE after every base id; its new merges go first."""
+    parts = TokenizerParts.of(base)
+    russian = _trained_model(train_bpe(base, texts, new_vocab_size))
+    taken = set(parts.vocab) | parts.added_contents
+    next_id = parts.next_id()
+    for token, _ in sorted(russian["vocab"].items(), key=lambda item: item[1]):
+        if token not in taken:
+            parts.vocab[token] = next_id
+            taken.add(token)
+            next_id += 1
+    # All of the Russian BPE's merges, in its own order, ahead of the base's: dropping the ones the
+    # base also has would leave them at their (late) base rank and break the Russian merge chains.
+    first = _merges(russian)
+    seen = set(first)
+    parts.merges = first + [m for m in parts.merges if m not in seen]
+    return wrap_like(parts.build(), base)
+
+
+def token_frequencies(tokenizer: PreTrainedTokenizerFast | Tokenizer, texts: Iterable[str], size: int) -> np.ndarray:
+    """How often each id occurs when the corpus is encoded (no special tokens)."""
+    backend = tokenizer.backend_tokenizer if isinstance(tokenizer, PreTrainedTokenizerFast) else tokenizer
+    counts = np.zeros(size, dtype=np.int64)
+    batch: list[str] = []
+    for text in [*texts, None]:
+        if text is not None:
+            batch.append(text)
+        if batch and (text is None or len(batch) == 1000):
+            ids = np.concatenate([np.asarray(e.ids, dtype=np.int64) for e in backend.encode_batch_fast(batch, add_special_tokens=False)] + [np.zeros(0, np.int64)])
+            counts += np.bincount(ids, minlength=size)[:size]
+            batch = []
+    return counts
+
+
+class _Reachability:
+    """Adds, with a token, the merge parts it is built from, so BPE can still produce it."""
+
+    def __init__(self, merges: list[Merge], alphabet: set[str]):
+        self.producers: dict[str, list[Merge]] = {}
+        for left, right in merges:
+            self.producers.setdefault(left + right, []).append((left, right))
+        self.alphabet = alphabet
+
+    def closure(self, token: str, have: set[str]) -> list[str]:
+        """`token` plus whatever of its parts `have` lacks, parts first."""
+        added: list[str] = []
+        stack = [token]
+        while stack:
+            current = stack.pop()
+            if current in have or current in added:
+                continue
+            producers = self.producers.get(current, [])
+            if current in self.alphabet or not producers or any(a in have and b in have for a, b in producers):
+                added.append(current)
+                continue
+            missing = [p for p in producers[0] if p not in have and p not in added]
+            if missing:
+                stack.append(current)
+                stack.extend(missing)
+            else:
+                added.append(current)
+        return added
+
+
+def optimize_vocabulary(
+    base: PreTrainedTokenizerFast,
+    corpus: CorpusFingerprint,
+    keep: int,
+    new_vocab_size: int,
+    vocab_size: int | None,
+) -> tuple[PreTrainedTokenizerFast, dict[int, int]]:
+    """optimize: keep the `keep` most frequent base tokens (+ specials and bytes), then extend to `vocab_size`."""
+    parts = TokenizerParts.of(base)
+    id_to_token = {i: t for t, i in parts.vocab.items()}
+    frequencies = token_frequencies(base, corpus.stream(), len(base))
+    byte_level = is_byte_level(base)
+    bytes_of = vocabulary_bytes(base)
+    if byte_level:
+        always = {i for i, b in bytes_of.items() if len(b) == 1}
+    else:
+        always = byte_fallback_ids(base) | {parts.vocab[t] for t in _sentencepiece_core(base)}
+    ordinary = sorted((i for i in id_to_token if i not in always), key=lambda i: (-frequencies[i], i))
+    alphabet = {id_to_token[i] for i in always}
+    reach = _Reachability(parts.merges, alphabet)
+    kept = set(alphabet)
+    for i in ordinary[:keep]:
+        kept.update(reach.closure(id_to_token[i], kept))
+
+    russian_tokenizer = train_bpe(base, corpus.stream(), new_vocab_size)
+    russian = _trained_model(russian_tokenizer)
+    russian_frequencies = token_frequencies(russian_tokenizer, corpus.stream(), len(russian["vocab"]))
+    russian_reach = _Reachability(_merges(russian) + parts.merges, alphabet)
+    limit = (vocab_size - len(parts.added_contents - set(parts.vocab))) if vocab_size else None
+    chosen = set(kept)
+    new_tokens: list[str] = []
+    for token, i in sorted(russian["vocab"].items(), key=lambda item: (-russian_frequencies[item[1]], item[1])):
+        if limit is not None and len(chosen) >= limit:
+            break
+        for piece in russian_reach.closure(token, chosen):
+            chosen.add(piece)
+            if piece not in kept:
+                new_tokens.append(piece)
+
+    old_ids = sorted(parts.vocab[t] for t in kept)
+    id_map = {old: new for new, old in enumerate(old_ids)}
+    for token in sorted(parts.added, key=lambda t: t["id"]):
+        if token["id"] not in id_map:
+            id_map[token["id"]] = len(id_map)
+    for token in parts.added:
+        token["id"] = id_map[token["id"]]
+    vocab = {id_to_token[old]: id_map[old] for old in old_ids}
+    for token in new_tokens:
+        vocab[token] = len(id_map) + len(vocab) - len(old_ids)
+    final = set(vocab)
+    merges = [m for m in _merges(russian) if m[0] in final and m[1] in final and m[0] + m[1] in final]
+    seen = set(merges)
+    merges += [m for m in parts.merges if m not in seen and m[0] in final and m[1] in final and m[0] + m[1] in final]
+    parts.vocab, parts.merges = vocab, merges
+    return wrap_like(parts.build(), base), id_map
+
+
+def _prepare_out(out: Path, overwrite: bool) -> None:
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise InputError(f"{out} already exists and is not empty; choose another --out or pass --overwrite")
+
+
+def _check_lossless(tokenizer: PreTrainedTokenizerFast, texts: Iterable[str]) -> None:
+    for text in texts:
+        ids = tokenizer.encode(text, add_special_tokens=False)
+        if tokenizer.decode(ids) != text:
+            raise TokenizerError(f"the adapted tokenizer does not round-trip {text[:60]!r}; please report this")
+
+
+def adapt_tokenizer(request: AdaptationRequest) -> Path:
+    """Build the requested variant and write it as an HF tokenizer dir with a manifest; returns the dir."""
+    if request.method not in METHODS:
+        raise InputError(f"unknown method {request.method!r}; use one of {', '.join(METHODS)}")
+    out = Path(request.out)
+    _prepare_out(out, request.overwrite)
+    base = load_tokenizer(request.base)
+    require_text(request.corpus)
+    corpus = CorpusFingerprint(request.corpus, request.max_chars)
+    if request.method in ("extend", "optimize") and base.backend_tokenizer.model.__class__.__name__ != "BPE":
+        raise TokenizerError(f"{request.base} is not a BPE tokenizer; '{request.method}' needs a BPE or SentencePiece-BPE base")
+    started = time.perf_counter()
+    id_map = None
+    if request.method in ("bpe", "unigram"):
+        size = _check_size(base, request.vocab_size or len(TokenizerParts.of(base).vocab), "--vocab-size")
+        tokenizer = replace_vocabulary(base, corpus.stream(), size, request.method)
+    elif request.method == "extend":
+        tokenizer = extend_vocabulary(base, corpus.stream(), _check_size(base, request.new_vocab_size, "--new-vocab-size"))
+    else:
+        if not request.keep or request.keep < 1:
+            raise InputError("--keep N (how many frequent base tokens to keep) is required for 'optimize'")
+        new_size = _check_size(base, request.new_vocab_size, "--new-vocab-size")
+        if request.vocab_size is not None:
+            _check_size(base, request.vocab_size, "--vocab-size")
+        tokenizer, id_map = optimize_vocabulary(base, corpus, request.keep, new_size, request.vocab_size)
+    seconds = time.perf_counter() - started
+    _check_lossless(tokenizer, iter_corpus(request.corpus, 200_000))
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        tokenizer.save_pretrained(staging)
+        if id_map is not None:
+            write_json(staging / ID_MAP, {str(k): v for k, v in sorted(id_map.items())})
+        base_ids_unchanged = request.method == "extend"
+        write_json(
+            staging / MANIFEST,
+            {
+                "method": request.method,
+                "base": request.base,
+                "base_vocab_size": len(base),
+                "vocab_size": len(tokenizer),
+                "settings": {"vocab_size": request.vocab_size, "new_vocab_size": request.new_vocab_size, "keep": request.keep},
+                "corpus": corpus.to_json(),
+                "id_map": ID_MAP if id_map is not None else None,
+                "base_ids_unchanged": base_ids_unchanged,
+                "train_seconds": round(seconds, 1),
+                "lep_bench_version": version("lep-bench"),
+            },
+        )
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return out
