@@ -5,6 +5,7 @@ user mistake.
 """
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from rich.console import Console
 from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, markdown_table, measure, write_outputs
 from lep.errors import LepError
 from lep.reference_tokenizers import REFERENCE_TOKENIZERS
+from lep.vocab_adaptation import MANIFEST, METHODS, AdaptationRequest, adapt_tokenizer
 
 DEFAULT_TOKENIZERS = ["llama-3", "mistral-7b", "openchat-3.5"]
 
@@ -65,10 +67,55 @@ def _run_tokenizers(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _add_adapt(commands: argparse._SubParsersAction) -> None:
+    adapt = commands.add_parser("adapt", help="the LEP adaptation pipeline, stage by stage")
+    stages = adapt.add_subparsers(dest="stage", required=True, metavar="STAGE")
+    parser = stages.add_parser(
+        "tokenizer",
+        help="build a Russian-efficient vocabulary variant of a base tokenizer",
+        description="Methods: bpe/unigram replace the vocabulary (--vocab-size, default the base's); extend appends "
+        "the new tokens of a Russian BPE of --new-vocab-size; optimize keeps the --keep most frequent base tokens "
+        "and extends with a --new-vocab-size BPE up to --vocab-size.",
+    )
+    parser.add_argument("--base", required=True, metavar="NAME_OR_PATH", help="reference name or tokenizer path")
+    parser.add_argument("--method", required=True, choices=METHODS)
+    parser.add_argument("--corpus", required=True, nargs="+", type=Path, metavar="PATH", help="training files/folders")
+    parser.add_argument("--vocab-size", type=int, metavar="N")
+    parser.add_argument("--new-vocab-size", type=int, metavar="N")
+    parser.add_argument("--keep", type=int, metavar="N")
+    parser.add_argument("--max-chars", type=int, metavar="N", help="stop reading the corpus after N characters")
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    parser.set_defaults(run=_run_adapt_tokenizer)
+
+
+def _run_adapt_tokenizer(args: argparse.Namespace, console: Console) -> int:
+    request = AdaptationRequest(
+        base=args.base,
+        method=args.method,
+        corpus=args.corpus,
+        out=args.out,
+        vocab_size=args.vocab_size,
+        new_vocab_size=args.new_vocab_size,
+        keep=args.keep,
+        max_chars=args.max_chars,
+        overwrite=args.overwrite,
+    )
+    out = adapt_tokenizer(request)
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    console.print(
+        f"Wrote {out}: {manifest['method']} of {manifest['base']}, {manifest['vocab_size']} tokens "
+        f"(base {manifest['base_vocab_size']}), trained in {manifest['train_seconds']} s on "
+        f"{manifest['corpus']['chars']:,} characters"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lep-bench", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_tokenizers(commands)
+    _add_adapt(commands)
     return parser
 
 

@@ -152,7 +152,7 @@ def replace_vocabulary(base: PreTrainedTokenizerFast, texts: Iterable[str], voca
         )
     else:
         unk = base.unk_token if not byte_level else None
-        trained = _trained_model(train_unigram(base, texts, train_size, unk))
+        trained = _trained_model(train_unigram(base, texts, train_size + (unk in prefix), unk))
         pieces = [(token, 0.0) for token in prefix]
         seen = set(prefix)
         pieces += [(piece, score) for piece, score in trained["vocab"] if piece not in seen]
