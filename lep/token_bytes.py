@@ -41,7 +41,8 @@ def sentencepiece_bytes(token: str) -> bytes:
 
 def vocabulary_bytes(tokenizer: PreTrainedTokenizerFast) -> dict[int, bytes]:
     """id -> bytes for every ordinary (non-added) vocabulary entry."""
-    vocab = tokenizer.backend_tokenizer.get_vocab(with_added_tokens=False)
+    added = set(tokenizer.added_tokens_decoder)
+    vocab = {t: i for t, i in tokenizer.backend_tokenizer.get_vocab(with_added_tokens=False).items() if i not in added}
     if is_byte_level(tokenizer):
         spelled = {i: byte_level_bytes(t) for t, i in vocab.items()}
         return {i: b for i, b in spelled.items() if b is not None}

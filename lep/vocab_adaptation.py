@@ -8,8 +8,6 @@
 
 import hashlib
 import json
-import shutil
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +23,7 @@ from lep.atomic_write import write_json
 from lep.corpus import iter_corpus, require_text
 from lep.errors import InputError, TokenizerError
 from lep.reference_tokenizers import load_tokenizer
+from lep.staging import check_free, staged_dir
 from lep.token_bytes import byte_fallback_ids, is_byte_level, vocabulary_bytes
 from lep.tokenizer_json import Merge, TokenizerParts, rebind_special_ids, wrap_like
 from lep.tokenizer_training import train_bpe, train_unigram, training_pre_tokenizer
@@ -282,11 +281,6 @@ def optimize_vocabulary(
     return wrap_like(parts.build(), base), id_map
 
 
-def _prepare_out(out: Path, overwrite: bool) -> None:
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise InputError(f"{out} already exists and is not empty; choose another --out or pass --overwrite")
-
-
 def _check_lossless(tokenizer: PreTrainedTokenizerFast, texts: Iterable[str]) -> None:
     for text in texts:
         ids = tokenizer.encode(text, add_special_tokens=False)
@@ -299,7 +293,7 @@ def adapt_tokenizer(request: AdaptationRequest) -> Path:
     if request.method not in METHODS:
         raise InputError(f"unknown method {request.method!r}; use one of {', '.join(METHODS)}")
     out = Path(request.out)
-    _prepare_out(out, request.overwrite)
+    check_free(out, request.overwrite)
     base = load_tokenizer(request.base)
     require_text(request.corpus)
     corpus = CorpusFingerprint(request.corpus, request.max_chars)
@@ -322,13 +316,10 @@ def adapt_tokenizer(request: AdaptationRequest) -> Path:
     seconds = time.perf_counter() - started
     _check_lossless(tokenizer, iter_corpus(request.corpus, 200_000))
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_dir(out) as staging:
         tokenizer.save_pretrained(staging)
         if id_map is not None:
             write_json(staging / ID_MAP, {str(k): v for k, v in sorted(id_map.items())})
-        base_ids_unchanged = request.method == "extend"
         write_json(
             staging / MANIFEST,
             {
@@ -339,15 +330,9 @@ def adapt_tokenizer(request: AdaptationRequest) -> Path:
                 "settings": {"vocab_size": request.vocab_size, "new_vocab_size": request.new_vocab_size, "keep": request.keep},
                 "corpus": corpus.to_json(),
                 "id_map": ID_MAP if id_map is not None else None,
-                "base_ids_unchanged": base_ids_unchanged,
+                "base_ids_unchanged": request.method == "extend",
                 "train_seconds": round(seconds, 1),
                 "lep_bench_version": version("lep-bench"),
             },
         )
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
     return out

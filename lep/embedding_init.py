@@ -1,0 +1,91 @@
+"""Step 2 of LEP: resize a model to a new tokenizer and initialise new rows by sub-token averaging.
+
+E_new = T · E_old and H_new = T · H_old (separately; once when tied). The output dir is an
+ordinary HF model dir with the new tokenizer, plus T (`lep_averaging_operator.safetensors`),
+which Conversion reuses, and a manifest.
+"""
+
+import json
+from importlib.metadata import version
+from pathlib import Path
+
+from transformers import PreTrainedTokenizerFast
+
+from lep.atomic_write import write_json
+from lep.averaging_operator import apply_operator, build_operator, copied_rows, operator_rows, save_operator
+from lep.checkpoint_io import INPUT_EMBEDDINGS, LM_HEAD, Checkpoint, write_checkpoint
+from lep.errors import TokenizerError
+from lep.reference_tokenizers import load_tokenizer
+from lep.staging import check_free, staged_dir
+from lep.vocab_adaptation import ID_MAP, MANIFEST
+
+INIT_MANIFEST = "lep_init.json"
+OPERATOR_FILE = "lep_averaging_operator.safetensors"
+
+
+def check_tokenizer_fits(checkpoint: Checkpoint, tokenizer: PreTrainedTokenizerFast, label: str) -> None:
+    """A model and its tokenizer belong together: every id has a row and bos/eos ids agree."""
+    rows = checkpoint.input_embeddings().shape[0]
+    if len(tokenizer) > rows:
+        raise TokenizerError(
+            f"tokenizer {label} has {len(tokenizer)} tokens but {checkpoint.path} has only {rows} embedding rows: "
+            "they do not belong together (pass the model's own tokenizer)"
+        )
+    model_bos = checkpoint.config.get("bos_token_id")
+    if isinstance(model_bos, int) and tokenizer.bos_token_id is not None and model_bos != tokenizer.bos_token_id:
+        raise TokenizerError(
+            f"{checkpoint.path} has bos_token_id {model_bos} but tokenizer {label} puts its BOS at "
+            f"{tokenizer.bos_token_id}: they do not belong together"
+        )
+
+
+def special_id_map(old: PreTrainedTokenizerFast, new: PreTrainedTokenizerFast) -> dict[int, int]:
+    """Old special-token ids -> new ids, matched by name."""
+    new_ids = {token.content: i for i, token in new.added_tokens_decoder.items()}
+    return {i: new_ids[t.content] for i, t in old.added_tokens_decoder.items() if t.content in new_ids}
+
+
+def _id_map(tokenizer_dir: Path) -> dict[int, int] | None:
+    manifest_path = Path(tokenizer_dir) / MANIFEST
+    if not manifest_path.is_file():
+        return None
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if not manifest.get("id_map"):
+        return None
+    return {int(k): v for k, v in json.loads((Path(tokenizer_dir) / ID_MAP).read_text(encoding="utf-8")).items()}
+
+
+def initialise(model: Path, tokenizer: Path, out: Path, original_tokenizer: str | None = None, overwrite: bool = False) -> Path:
+    """Write `out`: `model` resized to `tokenizer`, new rows initialised by T."""
+    out = Path(out)
+    check_free(out, overwrite)
+    checkpoint = Checkpoint(model)
+    old = load_tokenizer(original_tokenizer or checkpoint.path)
+    check_tokenizer_fits(checkpoint, old, original_tokenizer or str(checkpoint.path))
+    new = load_tokenizer(tokenizer)
+    operator = build_operator(operator_rows(new, old, _id_map(tokenizer)), len(old))
+    replace = {INPUT_EMBEDDINGS: apply_operator(operator, checkpoint.input_embeddings())}
+    if not checkpoint.tied:
+        replace[LM_HEAD] = apply_operator(operator, checkpoint.lm_head())
+    copies = int(copied_rows(operator).sum())
+    with staged_dir(out) as staging:
+        write_checkpoint(checkpoint, staging, replace, {"vocab_size": len(new)}, special_id_map(old, new))
+        new.save_pretrained(staging)
+        save_operator(operator, staging / OPERATOR_FILE)
+        write_json(
+            staging / INIT_MANIFEST,
+            {
+                "stage": "init",
+                "model": str(checkpoint.path),
+                "original_tokenizer": original_tokenizer or str(checkpoint.path),
+                "tokenizer": str(Path(tokenizer).resolve()) if Path(tokenizer).exists() else str(tokenizer),
+                "old_vocab_size": len(old),
+                "new_vocab_size": len(new),
+                "copied_rows": copies,
+                "averaged_rows": len(new) - copies,
+                "tied": checkpoint.tied,
+                "operator": OPERATOR_FILE,
+                "lep_bench_version": version("lep-bench"),
+            },
+        )
+    return out
