@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from transformers import PreTrainedTokenizerFast
 
+from lep.corpus import batched
 from lep.token_bytes import byte_fallback_ids, vocabulary_bytes
 
 _WORD = re.compile(r"\w+")
@@ -77,17 +78,6 @@ def _unknown_ids(tokenizer: PreTrainedTokenizerFast) -> np.ndarray:
     return np.array(sorted(ids), dtype=np.int64)
 
 
-def _batches(texts: Iterable[str], size: int) -> Iterable[list[str]]:
-    batch: list[str] = []
-    for text in texts:
-        batch.append(text)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def count_corpus(
     tokenizer: PreTrainedTokenizerFast,
     texts: Iterable[str],
@@ -98,7 +88,7 @@ def count_corpus(
     unknown = _unknown_ids(tokenizer)
     counts = CorpusCounts()
     words: Counter[str] = Counter()
-    for batch in _batches(texts, BATCH_SIZE):
+    for batch in batched(texts, BATCH_SIZE):
         started = time.perf_counter()
         encodings = backend.encode_batch_fast(batch, add_special_tokens=False)
         counts.encode_seconds += time.perf_counter() - started

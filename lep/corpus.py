@@ -129,6 +129,18 @@ def iter_corpus(paths: Iterable[Path], max_chars: int | None = None) -> Iterator
                 return
 
 
+def batched(texts: Iterable[str], size: int) -> Iterator[list[str]]:
+    """Lists of up to `size` texts, streamed: the unit batched Rust encoders work on."""
+    batch: list[str] = []
+    for text in texts:
+        batch.append(text)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def require_text(paths: Iterable[Path]) -> None:
     """Fail early, naming the paths, when a corpus holds no text at all."""
     paths = list(paths)

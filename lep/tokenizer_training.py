@@ -1,25 +1,32 @@
-"""Train a new BPE or Unigram vocabulary in the style of a base tokenizer (Hugging Face `tokenizers`).
+"""Train a new BPE or Unigram vocabulary (Hugging Face `tokenizers`) in one of two styles.
 
-Byte-level bases (LLaMa-3) get byte-level vocabularies trained behind the base's own
-pre-tokeniser, so new tokens and merges are already spelled in the byte-level alphabet and
-no text is ever unknown. SentencePiece-style bases (Mistral) get "▁"-prefixed pieces with
-digits split one by one; byte-fallback tokens are added when the tokenizer is assembled.
+Byte-level BPE (for byte-level bases such as LLaMa-3) is trained behind the base's own
+pre-tokeniser, so new tokens and merges are already spelled in the byte-level alphabet and no
+text is ever unknown. SentencePiece style (Mistral, and every Unigram: a Unigram over bytes
+compresses Russian poorly) learns "▁"-prefixed pieces with digits split one by one;
+byte-fallback tokens are added when the tokenizer is assembled.
 """
 
 from collections.abc import Iterable
 
-from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
 from lep.token_bytes import is_byte_level
 
 SENTENCEPIECE_ALPHABET_LIMIT = 1000
 MIN_FREQUENCY = 2
+MAX_PIECE_CHARS = 16
 
 
-def training_pre_tokenizer(base: PreTrainedTokenizerFast) -> pre_tokenizers.PreTokenizer:
-    """The base's pre-tokeniser for byte-level bases; "▁" words with single digits otherwise."""
-    if is_byte_level(base):
+def sentencepiece_decoder() -> decoders.Decoder:
+    """"▁" back to spaces, byte-fallback tokens back to bytes, the prepended space stripped."""
+    return decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)])
+
+
+def training_pre_tokenizer(base: PreTrainedTokenizerFast, byte_level: bool) -> pre_tokenizers.PreTokenizer:
+    """The base's pre-tokeniser for byte-level BPE; "▁" words with single digits otherwise."""
+    if byte_level:
         return Tokenizer.from_str(base.backend_tokenizer.to_str()).pre_tokenizer
     return pre_tokenizers.Sequence(
         [
@@ -30,10 +37,10 @@ def training_pre_tokenizer(base: PreTrainedTokenizerFast) -> pre_tokenizers.PreT
 
 
 def train_bpe(base: PreTrainedTokenizerFast, texts: Iterable[str], vocab_size: int) -> Tokenizer:
-    """A BPE of `vocab_size` entries (the byte alphabet included for byte-level bases)."""
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = training_pre_tokenizer(base)
+    """A BPE of `vocab_size` entries in the base's style (the byte alphabet included when byte-level)."""
     byte_level = is_byte_level(base)
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = training_pre_tokenizer(base, byte_level)
     options = {} if byte_level else {"limit_alphabet": SENTENCEPIECE_ALPHABET_LIMIT}
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
@@ -46,18 +53,16 @@ def train_bpe(base: PreTrainedTokenizerFast, texts: Iterable[str], vocab_size: i
     return tokenizer
 
 
-def train_unigram(base: PreTrainedTokenizerFast, texts: Iterable[str], vocab_size: int, unk_token: str | None) -> Tokenizer:
-    """A Unigram of `vocab_size` pieces; byte-level bases keep every byte as a piece."""
+def train_unigram(base: PreTrainedTokenizerFast, texts: Iterable[str], vocab_size: int, unk_token: str) -> Tokenizer:
+    """A SentencePiece-style Unigram of `vocab_size` pieces (the unknown piece included)."""
     tokenizer = Tokenizer(models.Unigram())
-    tokenizer.pre_tokenizer = training_pre_tokenizer(base)
-    byte_level = is_byte_level(base)
+    tokenizer.pre_tokenizer = training_pre_tokenizer(base, byte_level=False)
     trainer = trainers.UnigramTrainer(
         vocab_size=vocab_size,
         show_progress=True,
-        special_tokens=[unk_token] if unk_token else [],
+        special_tokens=[unk_token],
         unk_token=unk_token,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet() if byte_level else [],
-        max_piece_length=16,
+        max_piece_length=MAX_PIECE_CHARS,
     )
     tokenizer.train_from_iterator(texts, trainer)
     return tokenizer

@@ -20,13 +20,13 @@ from tokenizers import AddedToken, Tokenizer, models
 from transformers import PreTrainedTokenizerFast
 
 from lep.atomic_write import write_json
-from lep.corpus import iter_corpus, require_text
+from lep.corpus import batched, iter_corpus, require_text
 from lep.errors import InputError, TokenizerError
 from lep.reference_tokenizers import load_tokenizer
 from lep.staging import check_free, staged_dir
 from lep.token_bytes import byte_fallback_ids, is_byte_level, vocabulary_bytes
 from lep.tokenizer_json import Merge, TokenizerParts, rebind_special_ids, wrap_like
-from lep.tokenizer_training import train_bpe, train_unigram, training_pre_tokenizer
+from lep.tokenizer_training import sentencepiece_decoder, train_bpe, train_unigram, training_pre_tokenizer
 
 METHODS = ("bpe", "unigram", "extend", "optimize")
 MANIFEST = "lep_tokenizer.json"
@@ -101,13 +101,13 @@ def _sentencepiece_core(base: PreTrainedTokenizerFast) -> list[str]:
     return [t["content"] for t in parts.added if t["content"] in parts.vocab]
 
 
-def _assemble(base: PreTrainedTokenizerFast, model: models.Model, pre_tokenizer) -> PreTrainedTokenizerFast:
-    """A new model behind the base's normaliser, decoder and post-processor, base special tokens re-added."""
+def _assemble(base: PreTrainedTokenizerFast, model: models.Model, byte_level: bool) -> PreTrainedTokenizerFast:
+    """A new model behind the base's normaliser and post-processor, base special tokens re-added."""
     source = base.backend_tokenizer
     backend = Tokenizer(model)
     backend.normalizer = source.normalizer
-    backend.pre_tokenizer = pre_tokenizer
-    backend.decoder = source.decoder
+    backend.pre_tokenizer = training_pre_tokenizer(base, byte_level)
+    backend.decoder = source.decoder if byte_level == is_byte_level(base) else sentencepiece_decoder()
     backend.post_processor = source.post_processor
     backend.add_special_tokens(
         [
@@ -127,13 +127,18 @@ def _merges(model: dict) -> list[Merge]:
 
 
 def _sentencepiece_prefix(base: PreTrainedTokenizerFast) -> list[str]:
-    """Core specials then the 256 byte-fallback tokens, the head of every SentencePiece-style vocabulary."""
-    return _sentencepiece_core(base) + [f"<0x{b:02X}>" for b in range(BYTE_TOKENS)]
+    """Core specials (an <unk> when the base has none) then the 256 byte-fallback tokens."""
+    core = _sentencepiece_core(base) if not is_byte_level(base) else []
+    unknown = [] if base.unk_token in core else [base.unk_token or "<unk>"]
+    return core + unknown + [f"<0x{b:02X}>" for b in range(BYTE_TOKENS)]
 
 
 def replace_vocabulary(base: PreTrainedTokenizerFast, texts: Iterable[str], vocab_size: int, kind: str) -> PreTrainedTokenizerFast:
-    """bpe / unigram: a new vocabulary of `vocab_size` model entries in the base's style."""
-    byte_level = is_byte_level(base)
+    """bpe / unigram: a new vocabulary of `vocab_size` model entries.
+
+    BPE keeps the base's style; Unigram is always SentencePiece-style (as the paper's authors trained it).
+    """
+    byte_level = is_byte_level(base) and kind == "bpe"
     prefix = [] if byte_level else _sentencepiece_prefix(base)
     train_size = vocab_size - len(prefix)
     base_model = TokenizerParts.of(base).spec["model"]
@@ -150,14 +155,13 @@ def replace_vocabulary(base: PreTrainedTokenizerFast, texts: Iterable[str], voca
             byte_fallback=not byte_level,
         )
     else:
-        unk = base.unk_token if not byte_level else None
-        trained = _trained_model(train_unigram(base, texts, train_size + (unk in prefix), unk))
+        unk = base.unk_token or "<unk>"
+        trained = _trained_model(train_unigram(base, texts, train_size + 1, unk))
         pieces = [(token, 0.0) for token in prefix]
         seen = set(prefix)
         pieces += [(piece, score) for piece, score in trained["vocab"] if piece not in seen]
-        unk_id = next((i for i, (piece, _) in enumerate(pieces) if piece == unk), None)
-        model = models.Unigram(pieces, unk_id=unk_id, byte_fallback=not byte_level)
-    return _assemble(base, model, training_pre_tokenizer(base))
+        model = models.Unigram(pieces, unk_id=prefix.index(unk), byte_fallback=True)
+    return _assemble(base, model, byte_level)
 
 
 def extend_vocabulary(base: PreTrainedTokenizerFast, texts: Iterable[str], new_vocab_size: int) -> PreTrainedTokenizerFast:
@@ -183,14 +187,9 @@ def token_frequencies(tokenizer: PreTrainedTokenizerFast | Tokenizer, texts: Ite
     """How often each id occurs when the corpus is encoded (no special tokens)."""
     backend = tokenizer.backend_tokenizer if isinstance(tokenizer, PreTrainedTokenizerFast) else tokenizer
     counts = np.zeros(size, dtype=np.int64)
-    batch: list[str] = []
-    for text in [*texts, None]:
-        if text is not None:
-            batch.append(text)
-        if batch and (text is None or len(batch) == 1000):
-            ids = np.concatenate([np.asarray(e.ids, dtype=np.int64) for e in backend.encode_batch_fast(batch, add_special_tokens=False)] + [np.zeros(0, np.int64)])
-            counts += np.bincount(ids, minlength=size)[:size]
-            batch = []
+    for batch in batched(texts, 1000):
+        ids = [i for encoding in backend.encode_batch_fast(batch, add_special_tokens=False) for i in encoding.ids]
+        counts += np.bincount(np.asarray(ids, dtype=np.int64), minlength=size)[:size]
     return counts
 
 

@@ -1,0 +1,189 @@
+"""Step 3 of LEP: embeddings-only continued pre-training with the transformers Trainer.
+
+Only the input embeddings and the LM head learn (one matrix when tied); every transformer block
+and norm is frozen. `new_rows_only` also keeps the rows copied from the old vocabulary
+bit-identical. Checkpoints go to `<out>.checkpoints/` and a rerun resumes from the last one; the
+finished model replaces `<out>` only when training is complete. Multi-GPU runs go through
+`accelerate launch` / `torchrun` on the same command (the Trainer handles DDP, FSDP, DeepSpeed).
+"""
+
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM, Trainer, TrainerCallback, TrainingArguments, default_data_collator
+from transformers.trainer_utils import get_last_checkpoint
+
+from lep.atomic_write import write_json
+from lep.averaging_operator import copied_rows, load_operator
+from lep.checkpoint_io import Checkpoint
+from lep.corpus import iter_corpus, require_text
+from lep.embedding_init import OPERATOR_FILE
+from lep.errors import InputError
+from lep.packing import PackedSequences
+from lep.reference_tokenizers import load_tokenizer
+from lep.staging import staged_dir
+
+TRAIN_MANIFEST = "lep_train.json"
+
+
+@dataclass
+class TrainSettings:
+    """Paper defaults (METHOD.md §4) at 256 x 1024 tokens a step; scale them with the flags."""
+
+    seq_len: int = 1024
+    global_batch: int = 256
+    per_device_batch: int = 8
+    learning_rate: float = 2e-4
+    weight_decay: float = 0.1
+    warmup_steps: int = 100
+    epochs: float = 1.0
+    max_steps: int = -1
+    new_rows_only: bool = False
+    gradient_checkpointing: bool = False
+    save_steps: int = 500
+    logging_steps: int = 10
+    max_chars: int | None = None
+    seed: int = 0
+
+
+def trainable_embeddings(model: torch.nn.Module) -> list[torch.nn.Parameter]:
+    """Freeze everything, then unfreeze the input embeddings and the LM head (once if tied)."""
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    matrices = {id(p): p for p in (model.get_input_embeddings().weight, model.get_output_embeddings().weight)}
+    for parameter in matrices.values():
+        parameter.requires_grad_(True)
+    return list(matrices.values())
+
+
+class KeepRows(TrainerCallback):
+    """Hold chosen rows of the trainable matrices at their starting values.
+
+    The gradient hook stops Adam from building momentum for them; restoring after each step
+    also undoes weight decay, which acts on every row whatever its gradient.
+    """
+
+    def __init__(self, parameters: list[torch.nn.Parameter], rows: torch.Tensor):
+        self.targets = [(p, p.detach()[rows].clone()) for p in parameters]
+        self.rows = rows
+        for parameter in parameters:
+            parameter.register_hook(lambda grad: grad.masked_fill(self.rows.to(grad.device)[:, None], 0.0))
+
+    def on_step_end(self, args, state, control, **kwargs):
+        with torch.no_grad():
+            for parameter, original in self.targets:
+                parameter[self.rows.to(parameter.device)] = original.to(parameter.device)
+
+
+def _bf16_available() -> bool:
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+
+
+def training_arguments(settings: TrainSettings, checkpoints: Path, world_size: int = 1) -> TrainingArguments:
+    accumulation = max(1, settings.global_batch // (settings.per_device_batch * world_size))
+    return TrainingArguments(
+        output_dir=str(checkpoints),
+        per_device_train_batch_size=settings.per_device_batch,
+        gradient_accumulation_steps=accumulation,
+        learning_rate=settings.learning_rate,
+        weight_decay=settings.weight_decay,
+        adam_beta1=0.9,
+        adam_beta2=0.95,
+        adam_epsilon=1e-5,
+        lr_scheduler_type="cosine",
+        warmup_steps=settings.warmup_steps,
+        num_train_epochs=settings.epochs,
+        max_steps=settings.max_steps,
+        bf16=_bf16_available(),
+        gradient_checkpointing=settings.gradient_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False} if settings.gradient_checkpointing else None,
+        save_steps=settings.save_steps,
+        save_total_limit=2,
+        logging_steps=settings.logging_steps,
+        logging_first_step=True,
+        include_num_input_tokens_seen="non_padding",
+        report_to=[],
+        seed=settings.seed,
+        data_seed=settings.seed,
+        use_cpu=not torch.cuda.is_available(),
+        disable_tqdm=False,
+    )
+
+
+def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: TrainSettings) -> Path:
+    """Train `model_dir`'s embeddings on `corpus`; write the finished HF model dir to `out`."""
+    out = Path(out)
+    if (out / TRAIN_MANIFEST).is_file():
+        raise InputError(f"{out} already holds a finished training run; choose another --out")
+    checkpoint = Checkpoint(model_dir)
+    tokenizer = load_tokenizer(checkpoint.path)
+    require_text(corpus)
+    operator_path = checkpoint.path / OPERATOR_FILE
+    if settings.new_rows_only and not operator_path.is_file():
+        raise InputError(f"--new-rows-only needs {OPERATOR_FILE} in {checkpoint.path}; pass a model made by 'adapt init'")
+
+    dataset = PackedSequences(tokenizer, iter_corpus(corpus, settings.max_chars), settings.seq_len)
+    if len(dataset) == 0:
+        raise InputError(f"corpus {corpus} gave no training sequences")
+    model = AutoModelForCausalLM.from_pretrained(checkpoint.path, dtype=torch.bfloat16 if _bf16_available() else torch.float32)
+    parameters = trainable_embeddings(model)
+    callbacks: list[TrainerCallback] = []
+    if settings.new_rows_only:
+        callbacks.append(KeepRows(parameters, copied_rows(load_operator(operator_path))))
+    checkpoints = out.parent / f"{out.name}.checkpoints"
+    world_size = max(1, torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1)
+    trainer = Trainer(
+        model=model,
+        args=training_arguments(settings, checkpoints, world_size),
+        train_dataset=dataset,
+        data_collator=default_data_collator,
+        callbacks=callbacks,
+    )
+    resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    started = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=resume)
+    seconds = time.perf_counter() - started
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]  # logged with tokens/s
+    if trainer.is_world_process_zero():
+        with staged_dir(out) as staging:
+            model.save_pretrained(staging, safe_serialization=True)
+            tokenizer.save_pretrained(staging)
+            for name in (OPERATOR_FILE, "lep_init.json"):
+                if (checkpoint.path / name).is_file():
+                    shutil.copy2(checkpoint.path / name, staging / name)
+            write_json(
+                staging / TRAIN_MANIFEST,
+                {
+                    "stage": "train",
+                    "model": str(checkpoint.path),
+                    "corpus": [str(Path(p).resolve()) for p in corpus],
+                    "settings": asdict(settings),
+                    "sequences": len(dataset),
+                    "real_tokens": dataset.real_tokens,
+                    "steps": trainer.state.global_step,
+                    "resumed_from": resume,
+                    "first_loss": losses[0] if losses else None,
+                    "last_loss": losses[-1] if losses else None,
+                    "train_loss": result.training_loss,
+                    "tokens_per_second": result.metrics.get("train_tokens_per_second"),
+                    "log": [
+                        {k: entry[k] for k in ("step", "loss", "train_tokens_per_second") if k in entry}
+                        for entry in trainer.state.log_history
+                        if "loss" in entry
+                    ],
+                    "wall_seconds": round(seconds, 1),
+                    "bf16": _bf16_available(),
+                    "lep_bench_version": version("lep-bench"),
+                },
+            )
+        shutil.rmtree(checkpoints, ignore_errors=True)
+    return out
+
+
+def read_manifest(path: Path) -> dict:
+    return json.loads((Path(path) / TRAIN_MANIFEST).read_text(encoding="utf-8"))
