@@ -14,6 +14,10 @@ from rich.console import Console
 from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, markdown_table, measure, write_outputs
 from lep.errors import LepError
 from lep.reference_tokenizers import REFERENCE_TOKENIZERS
+from lep.embedding_init import initialise
+from lep.embedding_training import TrainSettings, train_embeddings
+from lep.pipeline import run_pipeline
+from lep.propagation import MODES, propagate
 from lep.vocab_adaptation import MANIFEST, METHODS, AdaptationRequest, adapt_tokenizer
 
 DEFAULT_TOKENIZERS = ["llama-3", "mistral-7b", "openchat-3.5"]
@@ -87,6 +91,7 @@ def _add_adapt(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, type=Path, metavar="DIR")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     parser.set_defaults(run=_run_adapt_tokenizer)
+    _add_adapt_stages(stages)
 
 
 def _run_adapt_tokenizer(args: argparse.Namespace, console: Console) -> int:
@@ -109,6 +114,65 @@ def _run_adapt_tokenizer(args: argparse.Namespace, console: Console) -> int:
         f"{manifest['corpus']['chars']:,} characters"
     )
     return 0
+
+
+def _add_adapt_stages(stages: argparse._SubParsersAction) -> None:
+    init = stages.add_parser("init", help="resize a model to a new tokenizer; new rows = mean of old sub-token rows")
+    init.add_argument("--model", required=True, type=Path, metavar="DIR", help="HF model dir (safetensors)")
+    init.add_argument("--tokenizer", required=True, type=Path, metavar="DIR", help="new tokenizer (from 'adapt tokenizer')")
+    init.add_argument("--original-tokenizer", metavar="NAME_OR_PATH", help="the model's tokenizer (default: the model dir's)")
+    init.add_argument("--out", required=True, type=Path, metavar="DIR")
+    init.add_argument("--overwrite", action="store_true")
+    init.set_defaults(run=lambda a, c: _done(c, initialise(a.model, a.tokenizer, a.out, a.original_tokenizer, a.overwrite)))
+
+    train = stages.add_parser("train", help="embeddings-only continued pre-training (transformers Trainer)")
+    train.add_argument("--model", required=True, type=Path, metavar="DIR", help="model from 'adapt init'")
+    train.add_argument("--corpus", required=True, nargs="+", type=Path, metavar="PATH")
+    train.add_argument("--out", required=True, type=Path, metavar="DIR")
+    defaults = TrainSettings()
+    for name, value in vars(defaults).items():
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            train.add_argument(flag, action="store_true", help=f"(default: {value})")
+        else:
+            kind = float if isinstance(value, float) else int
+            train.add_argument(flag, type=kind, default=value, metavar="N", help=f"(default: {value})")
+    train.set_defaults(run=_run_train)
+
+    prop = stages.add_parser("propagate", help="carry the adapted embeddings into the instruct model")
+    prop.add_argument("--mode", required=True, choices=MODES)
+    prop.add_argument("--base", required=True, type=Path, metavar="DIR", help="the original base model")
+    prop.add_argument("--adapted", required=True, type=Path, metavar="DIR", help="the adapted base (after 'adapt train')")
+    prop.add_argument("--instruct", required=True, type=Path, metavar="DIR", help="the original instruct model")
+    prop.add_argument("--out", required=True, type=Path, metavar="DIR")
+    prop.add_argument("--no-check", action="store_true", help="skip the argmax-agreement check (it loads both models)")
+    prop.add_argument("--overwrite", action="store_true")
+    prop.set_defaults(run=_run_propagate)
+
+    pipeline = stages.add_parser("pipeline", help="run every stage of a YAML config, skipping finished ones")
+    pipeline.add_argument("config", type=Path)
+    pipeline.set_defaults(run=lambda a, c: (run_pipeline(a.config, c), 0)[1])
+
+
+def _done(console: Console, out: Path) -> int:
+    console.print(f"Wrote {out}")
+    return 0
+
+
+def _run_train(args: argparse.Namespace, console: Console) -> int:
+    settings = TrainSettings(**{name: getattr(args, name) for name in vars(TrainSettings())})
+    return _done(console, train_embeddings(args.model, args.corpus, args.out, settings))
+
+
+def _run_propagate(args: argparse.Namespace, console: Console) -> int:
+    report = propagate(args.mode, args.base, args.adapted, args.instruct, args.out, check=not args.no_check, overwrite=args.overwrite)
+    for name, fit in report.fits.items():
+        console.print(f"{name} embeddings: relative residual {fit['relative_residual']:.3e} over {fit['rows']} rows")
+    if report.argmax_agreement is not None:
+        console.print(f"next-token argmax agreement with the instruct model: {report.argmax_agreement:.0%} of {report.prompts_checked} English prompts")
+    if report.copied_special_tokens:
+        console.print(f"instruct-only tokens copied: {', '.join(report.copied_special_tokens)}")
+    return _done(console, args.out)
 
 
 def build_parser() -> argparse.ArgumentParser:

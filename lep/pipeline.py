@@ -1,0 +1,180 @@
+"""`lep-bench adapt pipeline CONFIG`: every LEP stage from one YAML file, resumable.
+
+A stage is finished when its output dir holds its manifest; finished stages are skipped, a
+killed training stage resumes from its last checkpoint. Each stage reads the previous
+stage's output unless the config names another input; every input is checked before anything
+runs. Relative paths are resolved against the config file's folder.
+
+    workdir: work/llama3-extend
+    base_model: models/llama-3-8b
+    instruct_model: models/llama-3-8b-instruct
+    corpus: [data/ru]
+    stages:
+      tokenizer: {method: extend, new_vocab_size: 64000}
+      init: {}
+      train: {max_steps: 20000, learning_rate: 2.0e-4}
+      propagate: {modes: [swap, overlap, conversion]}
+"""
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import yaml
+from rich.console import Console
+
+from lep.embedding_init import INIT_MANIFEST, initialise
+from lep.embedding_training import TRAIN_MANIFEST, TrainSettings, train_embeddings
+from lep.errors import InputError
+from lep.propagation import MODES, PROPAGATE_MANIFEST, propagate
+from lep.vocab_adaptation import MANIFEST, AdaptationRequest, adapt_tokenizer
+
+STAGES = ("tokenizer", "init", "train", "propagate")
+MARKERS = {"tokenizer": MANIFEST, "init": INIT_MANIFEST, "train": TRAIN_MANIFEST}
+
+
+@dataclass
+class PipelineConfig:
+    folder: Path
+    workdir: Path
+    base_model: Path
+    instruct_model: Path | None
+    corpus: list[Path]
+    stages: dict[str, dict]
+
+    def resolve(self, value: str | Path) -> Path:
+        path = Path(value).expanduser()
+        return (path if path.is_absolute() else self.folder / path).resolve()
+
+    def output(self, stage: str, mode: str | None = None) -> Path:
+        return self.workdir / (f"propagate-{mode}" if mode else stage)
+
+
+def load_config(path: Path) -> PipelineConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"pipeline config {path} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise InputError(f"{path} is not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{path} must be a YAML mapping with workdir, base_model, corpus and stages")
+    unknown = set(raw) - {"workdir", "base_model", "instruct_model", "corpus", "stages"}
+    if unknown:
+        raise InputError(f"{path}: unknown keys {sorted(unknown)}")
+    for key in ("workdir", "base_model", "stages"):
+        if key not in raw:
+            raise InputError(f"{path}: missing key '{key}'")
+    stages = raw["stages"] or {}
+    if not isinstance(stages, dict) or set(stages) - set(STAGES):
+        raise InputError(f"{path}: 'stages' must map some of {', '.join(STAGES)} to their settings")
+    folder = path.resolve().parent
+    config = PipelineConfig(folder, Path(), Path(), None, [], {k: dict(v or {}) for k, v in stages.items()})
+    config.workdir = config.resolve(raw["workdir"])
+    config.base_model = config.resolve(raw["base_model"])
+    config.instruct_model = config.resolve(raw["instruct_model"]) if raw.get("instruct_model") else None
+    config.corpus = [config.resolve(p) for p in (raw.get("corpus") or [])]
+    return config
+
+
+def _finished(config: PipelineConfig, stage: str) -> bool:
+    return (config.output(stage) / MARKERS[stage]).is_file()
+
+
+def _input(config: PipelineConfig, stage: str, key: str, previous: str) -> Path:
+    """The dir a stage reads: named in its settings, else the previous stage's output."""
+    settings = config.stages[stage]
+    if key in settings:
+        path = config.resolve(settings[key])
+        if not path.exists():
+            raise InputError(f"stage '{stage}' names {key}: {path}, which does not exist")
+        return path
+    if previous in config.stages or _finished(config, previous):
+        return config.output(previous)
+    raise InputError(
+        f"stage '{stage}' needs the output of stage '{previous}' ({config.output(previous)}), which the config "
+        f"neither runs nor has; add a '{previous}' stage or set {stage}.{key}"
+    )
+
+
+def validate(config: PipelineConfig) -> None:
+    """Check every path and setting before any stage runs."""
+    if not config.base_model.exists():
+        raise InputError(f"base_model {config.base_model} does not exist")
+    needs_corpus = "tokenizer" in config.stages or "train" in config.stages
+    if needs_corpus and not config.corpus:
+        raise InputError("the tokenizer and train stages need 'corpus' (a list of files or folders)")
+    for path in config.corpus:
+        if not path.exists():
+            raise InputError(f"corpus path {path} does not exist")
+    if "init" in config.stages:
+        _input(config, "init", "tokenizer", "tokenizer")
+    if "train" in config.stages:
+        _input(config, "train", "model", "init")
+        known = {f.name for f in fields(TrainSettings)}
+        extra = set(config.stages["train"]) - known - {"model"}
+        if extra:
+            raise InputError(f"stage 'train': unknown settings {sorted(extra)}; known: {sorted(known)}")
+    if "propagate" in config.stages:
+        _input(config, "propagate", "adapted", "train")
+        if config.instruct_model is None or not config.instruct_model.exists():
+            raise InputError(f"the propagate stage needs instruct_model (an existing dir), got {config.instruct_model}")
+        modes = config.stages["propagate"].get("modes", ["conversion"])
+        bad = [m for m in modes if m not in MODES]
+        if bad:
+            raise InputError(f"stage 'propagate': unknown modes {bad}; use {', '.join(MODES)}")
+
+
+def run_pipeline(config_path: Path, console: Console | None = None) -> dict[str, str]:
+    """Run every configured stage that is not finished; returns stage -> 'ran' | 'skipped'."""
+    console = console or Console()
+    config = load_config(config_path)
+    validate(config)
+    status: dict[str, str] = {}
+    if "tokenizer" in config.stages:
+        settings = config.stages["tokenizer"]
+        if _finished(config, "tokenizer"):
+            status["tokenizer"] = "skipped"
+        else:
+            base = settings.get("base", str(config.base_model))
+            adapt_tokenizer(
+                AdaptationRequest(
+                    base=base,
+                    method=settings.get("method", "extend"),
+                    corpus=config.corpus,
+                    out=config.output("tokenizer"),
+                    vocab_size=settings.get("vocab_size"),
+                    new_vocab_size=settings.get("new_vocab_size"),
+                    keep=settings.get("keep"),
+                    max_chars=settings.get("max_chars"),
+                    overwrite=True,
+                )
+            )
+            status["tokenizer"] = "ran"
+    if "init" in config.stages:
+        if _finished(config, "init"):
+            status["init"] = "skipped"
+        else:
+            initialise(config.base_model, _input(config, "init", "tokenizer", "tokenizer"), config.output("init"), config.stages["init"].get("original_tokenizer"), overwrite=True)
+            status["init"] = "ran"
+    if "train" in config.stages:
+        if _finished(config, "train"):
+            status["train"] = "skipped"
+        else:
+            settings = {k: v for k, v in config.stages["train"].items() if k != "model"}
+            train_embeddings(_input(config, "train", "model", "init"), config.corpus, config.output("train"), TrainSettings(**settings))
+            status["train"] = "ran"
+    if "propagate" in config.stages:
+        settings = config.stages["propagate"]
+        adapted = _input(config, "propagate", "adapted", "train")
+        for mode in settings.get("modes", ["conversion"]):
+            out = config.output("propagate", mode)
+            if (out / PROPAGATE_MANIFEST).is_file():
+                status[f"propagate-{mode}"] = "skipped"
+                continue
+            report = propagate(mode, config.base_model, adapted, config.instruct_model, out, check=settings.get("check", True), overwrite=True)
+            console.print(f"propagate {mode}: fits {report.fits}, argmax agreement {report.argmax_agreement}")
+            status[f"propagate-{mode}"] = "ran"
+    for stage, state in status.items():
+        console.print(f"{stage}: {state}")
+    return status
