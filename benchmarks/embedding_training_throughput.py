@@ -94,8 +94,10 @@ def main() -> None:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
     torch.manual_seed(0)
+    torch.set_default_dtype(dtype)  # build the weights in their final dtype (an 8B fp32 copy would not fit beside it)
     with torch.device(device):
-        model = LlamaForCausalLM(LlamaConfig(**PRESETS[args.preset], max_position_embeddings=seq_len)).to(dtype)
+        model = LlamaForCausalLM(LlamaConfig(**PRESETS[args.preset], max_position_embeddings=seq_len))
+    torch.set_default_dtype(torch.float32)
     model.config.use_cache = False
     trainable_embeddings(model)
     settings = TrainSettings(seq_len=seq_len, global_batch=batch_size, per_device_batch=batch_size, warmup_steps=0, gradient_checkpointing=big)
