@@ -88,8 +88,10 @@ def main() -> None:
     parser.add_argument("--seq-len", type=int, default=None, help="default: 2048 for 8b, 256 for small")
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--no-checkpointing", action="store_true", help="8b: keep all activations (faster, more memory)")
     args = parser.parse_args()
     big = args.preset == "8b"
+    checkpointing = big and not args.no_checkpointing
     batch_size, seq_len = args.batch or (2 if big else 4), args.seq_len or (2048 if big else 256)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
@@ -100,8 +102,8 @@ def main() -> None:
     torch.set_default_dtype(torch.float32)
     model.config.use_cache = False
     trainable_embeddings(model)
-    settings = TrainSettings(seq_len=seq_len, global_batch=batch_size, per_device_batch=batch_size, warmup_steps=0, gradient_checkpointing=big)
-    if big:
+    settings = TrainSettings(seq_len=seq_len, global_batch=batch_size, per_device_batch=batch_size, warmup_steps=0, gradient_checkpointing=checkpointing)
+    if checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     dataset = RandomTokens(batch_size * args.steps, seq_len, model.config.vocab_size)
     batch = {k: v.to(device) for k, v in default_data_collator([dataset[i] for i in range(batch_size)]).items()}
@@ -118,7 +120,7 @@ def main() -> None:
                 peaks[name] = max(peaks[name], torch.cuda.max_memory_allocated() / 2**30)
     params = sum(p.numel() for p in model.parameters()) / 1e9
     print(f"preset {args.preset}: {params:.2f} B parameters, {dtype}, {device}, batch {batch_size} x {seq_len} tokens, "
-          f"gradient checkpointing {big}")
+          f"gradient checkpointing {checkpointing}")
     for name, times in results.items():
         print(f"{name:8s} median step {statistics.median(times) * 1000:.1f} ms = {tokens / statistics.median(times):,.0f} tokens/s ({len(times)} steps)")
     ratio = statistics.median(results["bare"]) / statistics.median(results["trainer"])
