@@ -1,0 +1,172 @@
+"""A vLLM OpenAI-compatible server as a managed subprocess on 127.0.0.1.
+
+The server gets a free port and a random API key, is polled on /health until ready (the log
+tail goes into the error when it dies or times out), and is always stopped: SIGTERM to its
+process group, then SIGKILL, on success, error or Ctrl-C. Scoring settings are explicit and
+recorded: prefix caching off (it has produced wrong prompt log-probabilities), a fixed seed,
+the dtype and the maximum length; on CPU machines the KV cache size comes from
+VLLM_CPU_KVCACHE_SPACE (default 1 GiB), without which vLLM refuses to start.
+"""
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from lep.errors import LepError
+
+LOG_TAIL_LINES = 30
+
+
+class ServerError(LepError):
+    """The vLLM server could not be started, died, or did not answer."""
+
+
+@dataclass
+class ServerSettings:
+    """Everything that changes what the server computes; recorded with every run."""
+
+    dtype: str = "float32"
+    max_model_len: int = 2048
+    seed: int = 0
+    enable_prefix_caching: bool = False
+    enforce_eager: bool = False
+    cpu_kv_cache_gib: int = field(default_factory=lambda: int(os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")))
+    startup_timeout_s: float = 300.0
+    port: int | None = None
+
+    def record(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k not in ("startup_timeout_s", "port")}
+
+
+def _vllm_command() -> list[str]:
+    script = Path(sys.executable).with_name("vllm")
+    if not script.exists():
+        raise ServerError("vLLM is not installed in this environment; run ./setup.sh cpu (CPU) or ./setup.sh vllm (GPU)")
+    return [str(script)]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _check_port(port: int) -> None:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise ServerError(f"port {port} on 127.0.0.1 is already in use; pick another port or leave it unset") from None
+
+
+class VllmServer:
+    """`with VllmServer(model_dir, name) as server:` serves one model for as long as the block runs."""
+
+    def __init__(self, model: Path, name: str, settings: ServerSettings | None = None, tokenizer: Path | None = None):
+        self.model, self.name = Path(model), name
+        self.tokenizer = tokenizer
+        self.settings = settings or ServerSettings()
+        self.api_key = secrets.token_hex(16)
+        self.port = 0
+        self.process: subprocess.Popen | None = None
+        self.log_path = Path(tempfile.mkstemp(prefix="lep-vllm-", suffix=".log")[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def command(self) -> list[str]:
+        s = self.settings
+        command = _vllm_command() + ["serve", str(self.model), "--host", "127.0.0.1", "--port", str(self.port)]
+        command += ["--served-model-name", self.name, "--dtype", s.dtype, "--max-model-len", str(s.max_model_len)]
+        command += ["--seed", str(s.seed), "--enable-prefix-caching" if s.enable_prefix_caching else "--no-enable-prefix-caching"]
+        command += ["--enforce-eager"] if s.enforce_eager else []
+        command += ["--tokenizer", str(self.tokenizer)] if self.tokenizer else []
+        return command
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({"VLLM_API_KEY": self.api_key, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1"})
+        env.setdefault("VLLM_CPU_KVCACHE_SPACE", str(self.settings.cpu_kv_cache_gib))
+        return env
+
+    def log_tail(self) -> str:
+        lines = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        return "\n".join(lines[-LOG_TAIL_LINES:])
+
+    def start(self) -> "VllmServer":
+        if not (self.model / "config.json").is_file():
+            raise ServerError(f"model {self.model} is not a local HF model dir (no config.json)")
+        if self.settings.port is not None:
+            _check_port(self.settings.port)
+        self.port = self.settings.port or free_port()
+        log = open(self.log_path, "w", encoding="utf-8")
+        self.process = subprocess.Popen(self.command(), env=self.environment(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + self.settings.startup_timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ServerError(f"vLLM exited with status {self.process.returncode} while starting {self.model}:\n{self.log_tail()}")
+            if self.healthy():
+                return self
+            time.sleep(1.0)
+        self.stop()
+        raise ServerError(f"vLLM did not become ready within {self.settings.startup_timeout_s:.0f} s:\n{self.log_tail()}")
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            return False
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        """SIGTERM to the whole process group (API server, engine, workers), SIGKILL after 30 s."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        except ProcessLookupError:
+            pass
+
+    def complete(self, prompt: str, max_tokens: int = 16, **options) -> dict:
+        """One /v1/completions request (greedy unless options say otherwise)."""
+        body = {"model": self.name, "prompt": prompt, "max_tokens": max_tokens, "temperature": 0.0, **options}
+        request = urllib.request.Request(
+            f"{self.base_url}/completions",
+            data=json.dumps(body).encode("utf-8"),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                return json.loads(response.read())
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
+            state = "died" if not self.alive() else "did not answer"
+            raise ServerError(f"the vLLM server for {self.name} {state} ({error}):\n{self.log_tail()}") from None
+
+    def __enter__(self) -> "VllmServer":
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
