@@ -4,7 +4,8 @@ Only the input embeddings and the LM head learn (one matrix when tied); every tr
 and norm is frozen. `new_rows_only` also keeps the rows copied from the old vocabulary
 bit-identical. Checkpoints go to `<out>.checkpoints/` and a rerun resumes from the last one; the
 finished model replaces `<out>` only when training is complete. Multi-GPU runs go through
-`accelerate launch` / `torchrun` on the same command (the Trainer handles DDP, FSDP, DeepSpeed).
+`accelerate launch` / `torchrun` on the same command (the Trainer handles DDP, FSDP, DeepSpeed;
+configs/accelerate/fsdp-8gpu.yaml is a starting point).
 """
 
 import json
@@ -26,7 +27,6 @@ from lep.embedding_init import OPERATOR_FILE
 from lep.errors import InputError
 from lep.packing import PackedSequences
 from lep.reference_tokenizers import load_tokenizer
-from lep.staging import staged_dir
 
 TRAIN_MANIFEST = "lep_train.json"
 
@@ -149,38 +149,43 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
     result = trainer.train(resume_from_checkpoint=resume)
     seconds = time.perf_counter() - started
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]  # logged with tokens/s
+    # Every rank takes part in the final save (FSDP gathers the full state dict); rank 0 finishes it.
+    staging = out.parent / f".{out.name}.staging"
+    trainer.save_model(str(staging))
+    trainer.accelerator.wait_for_everyone()
     if trainer.is_world_process_zero():
-        with staged_dir(out) as staging:
-            model.save_pretrained(staging, safe_serialization=True)
-            tokenizer.save_pretrained(staging)
-            for name in (OPERATOR_FILE, "lep_init.json"):
-                if (checkpoint.path / name).is_file():
-                    shutil.copy2(checkpoint.path / name, staging / name)
-            write_json(
-                staging / TRAIN_MANIFEST,
-                {
-                    "stage": "train",
-                    "model": str(checkpoint.path),
-                    "corpus": [str(Path(p).resolve()) for p in corpus],
-                    "settings": asdict(settings),
-                    "sequences": len(dataset),
-                    "real_tokens": dataset.real_tokens,
-                    "steps": trainer.state.global_step,
-                    "resumed_from": resume,
-                    "first_loss": losses[0] if losses else None,
-                    "last_loss": losses[-1] if losses else None,
-                    "train_loss": result.training_loss,
-                    "tokens_per_second": result.metrics.get("train_tokens_per_second"),
-                    "log": [
-                        {k: entry[k] for k in ("step", "loss", "train_tokens_per_second") if k in entry}
-                        for entry in trainer.state.log_history
-                        if "loss" in entry
-                    ],
-                    "wall_seconds": round(seconds, 1),
-                    "bf16": _bf16_available(),
-                    "lep_bench_version": version("lep-bench"),
-                },
-            )
+        tokenizer.save_pretrained(staging)
+        for name in (OPERATOR_FILE, "lep_init.json"):
+            if (checkpoint.path / name).is_file():
+                shutil.copy2(checkpoint.path / name, staging / name)
+        write_json(
+            staging / TRAIN_MANIFEST,
+            {
+                "stage": "train",
+                "model": str(checkpoint.path),
+                "corpus": [str(Path(p).resolve()) for p in corpus],
+                "settings": asdict(settings),
+                "sequences": len(dataset),
+                "real_tokens": dataset.real_tokens,
+                "steps": trainer.state.global_step,
+                "resumed_from": resume,
+                "first_loss": losses[0] if losses else None,
+                "last_loss": losses[-1] if losses else None,
+                "train_loss": result.training_loss,
+                "tokens_per_second": result.metrics.get("train_tokens_per_second"),
+                "log": [
+                    {k: entry[k] for k in ("step", "loss", "train_tokens_per_second") if k in entry}
+                    for entry in trainer.state.log_history
+                    if "loss" in entry
+                ],
+                "wall_seconds": round(seconds, 1),
+                "bf16": _bf16_available(),
+                "lep_bench_version": version("lep-bench"),
+            },
+        )
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
         shutil.rmtree(checkpoints, ignore_errors=True)
     return out
 
