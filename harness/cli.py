@@ -7,6 +7,7 @@ user mistake.
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -14,10 +15,15 @@ from rich.console import Console
 from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, markdown_table, measure, write_outputs
 from lep.errors import LepError
 from lep.reference_tokenizers import REFERENCE_TOKENIZERS
+from harness.self_calibration import answerer
+from harness.serving import ServerSettings
+from lep.calibration import PRESETS, calibrate
+from lep.calibration_data import calibration_examples
 from lep.embedding_init import initialise
 from lep.embedding_training import TrainSettings, train_embeddings
 from lep.pipeline import run_pipeline
 from lep.propagation import MODES, propagate
+from lep.staging import check_free
 from lep.vocab_adaptation import MANIFEST, METHODS, AdaptationRequest, adapt_tokenizer
 
 DEFAULT_TOKENIZERS = ["llama-3", "mistral-7b", "openchat-3.5"]
@@ -149,9 +155,25 @@ def _add_adapt_stages(stages: argparse._SubParsersAction) -> None:
     prop.add_argument("--overwrite", action="store_true")
     prop.set_defaults(run=_run_propagate)
 
+    calibrate = stages.add_parser("calibrate", help="LoRA calibration of a propagated model (self or sft), merged")
+    calibrate.add_argument("--model", required=True, type=Path, metavar="DIR", help="the propagated model")
+    calibrate.add_argument("--mode", required=True, choices=sorted(PRESETS))
+    calibrate.add_argument("--data", required=True, type=Path, metavar="PATH", help="sft: chat jsonl; self: prompts (.txt/.json/.jsonl)")
+    calibrate.add_argument("--instruct", type=Path, metavar="DIR", help="self: the ORIGINAL instruct model that answers")
+    calibrate.add_argument("--judge", type=Path, metavar="DIR", help="self: a model that grades answers 1-5")
+    calibrate.add_argument("--min-grade", type=int, default=4)
+    calibrate.add_argument("--max-new-tokens", type=int, default=512)
+    calibrate.add_argument("--copy-corpus", nargs="+", type=Path, default=[], metavar="PATH")
+    calibrate.add_argument("--copy-examples", type=int, default=0, metavar="N", help="paper: 10000 (self), 2000 (sft)")
+    for name in ("rank", "alpha", "learning_rate", "weight_decay", "epochs", "max_length", "per_device_batch", "global_batch", "max_steps"):
+        calibrate.add_argument("--" + name.replace("_", "-"), type=float if name in ("alpha", "learning_rate", "weight_decay", "epochs") else int, metavar="N", help="(default: the mode's preset)")
+    calibrate.add_argument("--out", required=True, type=Path, metavar="DIR")
+    calibrate.add_argument("--overwrite", action="store_true")
+    calibrate.set_defaults(run=_run_calibrate)
+
     pipeline = stages.add_parser("pipeline", help="run every stage of a YAML config, skipping finished ones")
     pipeline.add_argument("config", type=Path)
-    pipeline.set_defaults(run=lambda a, c: (run_pipeline(a.config, c), 0)[1])
+    pipeline.set_defaults(run=_run_pipeline)
 
 
 def _done(console: Console, out: Path) -> int:
@@ -162,6 +184,29 @@ def _done(console: Console, out: Path) -> int:
 def _run_train(args: argparse.Namespace, console: Console) -> int:
     settings = TrainSettings(**{name: getattr(args, name) for name in vars(TrainSettings())})
     return _done(console, train_embeddings(args.model, args.corpus, args.out, settings))
+
+
+def _run_pipeline(args: argparse.Namespace, console: Console) -> int:
+    def self_answerer(instruct: Path, judge: Path | None, min_grade: int, max_tokens: int):
+        return answerer(instruct, judge, min_grade, max_tokens, ServerSettings())
+
+    run_pipeline(args.config, console, self_answerer)
+    return 0
+
+
+def _run_calibrate(args: argparse.Namespace, console: Console) -> int:
+    settings = replace(PRESETS[args.mode])
+    for name in vars(settings):
+        if getattr(args, name, None) is not None:
+            setattr(settings, name, getattr(args, name))
+    check_free(args.out, args.overwrite)
+    answer = None
+    if args.mode == "self":
+        if args.instruct is None:
+            raise LepError("--mode self needs --instruct: the original instruct model answers the prompts")
+        answer = answerer(args.instruct, args.judge, args.min_grade, args.max_new_tokens, ServerSettings())
+    examples, record = calibration_examples(args.mode, args.data, args.copy_corpus, args.copy_examples, answer)
+    return _done(console, calibrate(args.model, examples, args.out, settings, record, args.overwrite))
 
 
 def _run_propagate(args: argparse.Namespace, console: Console) -> int:

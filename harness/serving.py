@@ -148,14 +148,21 @@ class VllmServer:
 
     def complete(self, prompt: str, max_tokens: int = 16, **options) -> dict:
         """One /v1/completions request (greedy unless options say otherwise)."""
-        body = {"model": self.name, "prompt": prompt, "max_tokens": max_tokens, "temperature": 0.0, **options}
+        return self._post("completions", {"prompt": prompt, "max_tokens": max_tokens, "temperature": 0.0, **options})
+
+    def chat(self, messages: list[dict[str, str]], max_tokens: int = 512, **options) -> str:
+        """One /v1/chat/completions request through the served chat template; returns the answer text."""
+        body = {"messages": messages, "max_tokens": max_tokens, "temperature": 0.0, **options}
+        return self._post("chat/completions", body)["choices"][0]["message"]["content"]
+
+    def _post(self, endpoint: str, body: dict) -> dict:
         request = urllib.request.Request(
-            f"{self.base_url}/completions",
-            data=json.dumps(body).encode("utf-8"),
+            f"{self.base_url}/{endpoint}",
+            data=json.dumps({"model": self.name, **body}).encode("utf-8"),
             headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"},
         )
         try:
-            with urllib.request.urlopen(request, timeout=120) as response:
+            with urllib.request.urlopen(request, timeout=300) as response:
                 return json.loads(response.read())
         except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
             state = "died" if not self.alive() else "did not answer"

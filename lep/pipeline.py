@@ -14,22 +14,27 @@ runs. Relative paths are resolved against the config file's folder.
       init: {}
       train: {max_steps: 20000, learning_rate: 2.0e-4}
       propagate: {modes: [swap, overlap, conversion]}
+      calibrate: {mode: sft, data: data/chat.jsonl, from_mode: conversion, copy_examples: 2000}
 """
 
-from dataclasses import dataclass, fields
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import yaml
 from rich.console import Console
 
+from lep.calibration import CALIBRATE_MANIFEST, PRESETS, calibrate
+from lep.calibration_data import calibration_examples
 from lep.embedding_init import INIT_MANIFEST, initialise
 from lep.embedding_training import TRAIN_MANIFEST, TrainSettings, train_embeddings
 from lep.errors import InputError
 from lep.propagation import MODES, PROPAGATE_MANIFEST, propagate
 from lep.vocab_adaptation import MANIFEST, AdaptationRequest, adapt_tokenizer
 
-STAGES = ("tokenizer", "init", "train", "propagate")
+STAGES = ("tokenizer", "init", "train", "propagate", "calibrate")
 MARKERS = {"tokenizer": MANIFEST, "init": INIT_MANIFEST, "train": TRAIN_MANIFEST}
+CALIBRATE_KEYS = {"mode", "data", "from_mode", "judge", "min_grade", "max_new_tokens", "copy_corpus", "copy_examples"}
 
 
 @dataclass
@@ -123,10 +128,28 @@ def validate(config: PipelineConfig) -> None:
         bad = [m for m in modes if m not in MODES]
         if bad:
             raise InputError(f"stage 'propagate': unknown modes {bad}; use {', '.join(MODES)}")
+    if "calibrate" in config.stages:
+        settings = config.stages["calibrate"]
+        known = CALIBRATE_KEYS | {f.name for f in fields(PRESETS["sft"])}
+        if set(settings) - known:
+            raise InputError(f"stage 'calibrate': unknown settings {sorted(set(settings) - known)}")
+        if settings.get("mode") not in PRESETS or "data" not in settings or not config.resolve(settings["data"]).exists():
+            raise InputError("stage 'calibrate' needs mode (self or sft) and data (an existing chat or prompt file)")
+        source = config.output("propagate", settings.get("from_mode", "conversion"))
+        in_config = settings.get("from_mode", "conversion") in config.stages.get("propagate", {}).get("modes", ["conversion"])
+        if not in_config and not (source / PROPAGATE_MANIFEST).is_file():
+            raise InputError(f"stage 'calibrate' needs {source}, which the propagate stage neither makes nor has made")
 
 
-def run_pipeline(config_path: Path, console: Console | None = None) -> dict[str, str]:
-    """Run every configured stage that is not finished; returns stage -> 'ran' | 'skipped'."""
+SelfAnswerer = Callable[[Path, Path | None, int, int], Callable]
+
+
+def run_pipeline(config_path: Path, console: Console | None = None, self_answerer: SelfAnswerer | None = None) -> dict[str, str]:
+    """Run every configured stage that is not finished; returns stage -> 'ran' | 'skipped'.
+
+    `self_answerer(instruct, judge, min_grade, max_new_tokens)` serves models for self-calibration;
+    the harness passes it in, since serving is the harness's job.
+    """
     console = console or Console()
     config = load_config(config_path)
     validate(config)
@@ -175,6 +198,23 @@ def run_pipeline(config_path: Path, console: Console | None = None) -> dict[str,
             report = propagate(mode, config.base_model, adapted, config.instruct_model, out, check=settings.get("check", True), overwrite=True)
             console.print(f"propagate {mode}: fits {report.fits}, argmax agreement {report.argmax_agreement}")
             status[f"propagate-{mode}"] = "ran"
+    if "calibrate" in config.stages:
+        settings = config.stages["calibrate"]
+        mode = settings["mode"]
+        out = config.workdir / f"calibrate-{mode}"
+        if (out / CALIBRATE_MANIFEST).is_file():
+            status["calibrate"] = "skipped"
+        else:
+            answer = None
+            if mode == "self" and self_answerer is not None:
+                judge = config.resolve(settings["judge"]) if settings.get("judge") else None
+                answer = self_answerer(config.instruct_model, judge, settings.get("min_grade", 4), settings.get("max_new_tokens", 512))
+            copy_corpus = [config.resolve(p) for p in settings.get("copy_corpus", [])] or config.corpus
+            examples, record = calibration_examples(mode, config.resolve(settings["data"]), copy_corpus, settings.get("copy_examples", 0), answer)
+            preset = replace(PRESETS[mode], **{k: v for k, v in settings.items() if k not in CALIBRATE_KEYS})
+            source = config.output("propagate", settings.get("from_mode", "conversion"))
+            calibrate(source, examples, out, preset, record, overwrite=True)
+            status["calibrate"] = "ran"
     for stage, state in status.items():
         console.print(f"{stage}: {state}")
     return status

@@ -1,0 +1,65 @@
+"""Self-calibration data: the ORIGINAL instruct model answers instruction prompts, optionally graded by a judge.
+
+Answers come greedily through the harness's serving layer (a vLLM server); a judge is any
+served model asked for a 1-5 grade, and only answers graded at least `min_grade` are kept.
+"""
+
+import re
+from pathlib import Path
+
+from rich.progress import track
+
+from harness.serving import ServerSettings, VllmServer
+from lep.calibration_data import Example
+from lep.errors import InputError
+from lep.reference_tokenizers import load_tokenizer
+
+JUDGE_PROMPT = (
+    "Оцени качество ответа ассистента на запрос пользователя по шкале от 1 до 5, где 5 — отличный, "
+    "точный и полезный ответ, а 1 — бесполезный. Ответь одной цифрой.\n\nЗапрос: {prompt}\n\nОтвет: {answer}\n\nОценка:"
+)
+_GRADE = re.compile(r"[1-5]")
+
+
+def answer_prompts(instruct: Path, prompts: list[str], max_tokens: int, settings: ServerSettings) -> list[Example]:
+    """Greedy answers of the instruct model, as chat examples."""
+    if not prompts:
+        raise InputError("the prompt set is empty; pass a file with at least one instruction")
+    if not load_tokenizer(instruct).chat_template:
+        raise InputError(f"{instruct} has no chat template; self-calibration asks it questions through one")
+    examples = []
+    with VllmServer(Path(instruct), "instruct", settings) as server:
+        for prompt in track(prompts, description="answering prompts"):
+            messages = [{"role": "user", "content": prompt}]
+            answer = server.chat(messages, max_tokens=max_tokens)
+            if answer.strip():
+                examples.append({"messages": messages + [{"role": "assistant", "content": answer}]})
+    return examples
+
+
+def judge(examples: list[Example], judge_model: Path, min_grade: int, settings: ServerSettings) -> tuple[list[Example], dict]:
+    """Keep examples the judge grades at least `min_grade`; returns them and grade counts."""
+    kept, grades = [], {str(g): 0 for g in range(1, 6)} | {"unparsed": 0}
+    with VllmServer(Path(judge_model), "judge", settings) as server:
+        for example in track(examples, description="judging answers"):
+            prompt, answer = example["messages"][0]["content"], example["messages"][-1]["content"]
+            reply = server.complete(JUDGE_PROMPT.format(prompt=prompt, answer=answer), max_tokens=4)["choices"][0]["text"]
+            match = _GRADE.search(reply)
+            grades[match.group(0) if match else "unparsed"] += 1
+            if match and int(match.group(0)) >= min_grade:
+                kept.append(example)
+    return kept, grades
+
+
+def answerer(instruct: Path, judge_model: Path | None, min_grade: int, max_tokens: int, settings: ServerSettings):
+    """The `answer` callable calibration_examples expects: answers, then the judge's filter if any."""
+
+    def answer(prompts: list[str]) -> tuple[list[Example], dict]:
+        examples = answer_prompts(instruct, prompts, max_tokens, settings)
+        record = {"instruct": str(Path(instruct).resolve()), "answers": len(examples), "max_new_tokens": max_tokens, "server": settings.record()}
+        if judge_model is not None:
+            examples, grades = judge(examples, judge_model, min_grade, settings)
+            record |= {"judge": str(Path(judge_model).resolve()), "min_grade": min_grade, "grades": grades}
+        return examples, record
+
+    return answer
