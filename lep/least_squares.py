@@ -23,13 +23,23 @@ class Fit:
     residual_rows: int
 
 
+def _add_gram(gram: torch.Tensor, x: torch.Tensor, blocks: int = 4) -> None:
+    """gram += xᵀx from the upper block triangle only (xᵀx is symmetric: 3/8 fewer flops with 4 blocks)."""
+    edges = [round(i * x.shape[1] / blocks) for i in range(blocks + 1)]
+    for i in range(blocks):
+        top, bottom = edges[i], edges[i + 1]
+        upper = x[:, top:bottom].T @ x[:, top:]
+        gram[top:bottom, top:] += upper
+        gram[bottom:, top:bottom] += upper[:, bottom - top :].T
+
+
 def solve(a: torch.Tensor, b: torch.Tensor, seed: int = 0) -> Fit:
     n, d = a.shape
     gram = torch.zeros(d, d, dtype=torch.float64)
     cross = torch.zeros(d, b.shape[1], dtype=torch.float64)
     for start in range(0, n, CHUNK):
         x = a[start : start + CHUNK].double()
-        gram += x.T @ x
+        _add_gram(gram, x)
         cross += x.T @ b[start : start + CHUNK].double()
     factor, info = torch.linalg.cholesky_ex(gram)
     if int(info) == 0:
