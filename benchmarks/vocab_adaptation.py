@@ -106,7 +106,7 @@ def main() -> None:
             f"| {ratio_ru:.3f} | {ours['en']['chars_per_token']:.3f} | {ratio_en:.3f} | {lossless}/{len(lines)} "
             f"| {'met' if met else 'MISSED'} (ru ≥ {need_ru}{f', en ≥ {need_en}' if need_en else ''}) |"
         )
-    print(f"\nbases on FLORES: " + ", ".join(f"{b} ru {metrics[b]['languages']['ru']['chars_per_token']:.3f} en {metrics[b]['languages']['en']['chars_per_token']:.3f}" for b in bases))
+    print("\nbases on FLORES: " + ", ".join(f"{b} ru {metrics[b]['languages']['ru']['chars_per_token']:.3f} en {metrics[b]['languages']['en']['chars_per_token']:.3f}" for b in bases))
     print(f"training corpus: {', '.join(str(p) for p in corpus[:2])}, {len(corpus) - 3} UD files, English share {corpus[-1]}")
 
 

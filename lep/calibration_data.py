@@ -11,7 +11,7 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
-from lep.corpus import iter_corpus
+from lep.corpus import iter_corpus, json_lines
 from lep.errors import InputError
 
 Example = dict[str, list[dict[str, str]]]
@@ -23,18 +23,12 @@ COPY_INSTRUCTIONS = [
 
 
 def load_chat_data(path: Path) -> list[Example]:
-    """A jsonl of {"messages": [...]}; each record must end with an assistant turn somewhere."""
+    """A jsonl of {"messages": [...]}; each record needs at least one assistant turn."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"chat data {path} does not exist")
     examples = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise InputError(f"{path} line {number} is not valid JSON ({error.msg})") from None
+    for number, record in json_lines(path, path.read_text(encoding="utf-8").splitlines()):
         messages = record.get("messages") if isinstance(record, dict) else None
         if not isinstance(messages, list) or not all(isinstance(m, dict) and {"role", "content"} <= set(m) for m in messages):
             raise InputError(f"{path} line {number}: expected {{\"messages\": [{{\"role\": ..., \"content\": ...}}, ...]}}")

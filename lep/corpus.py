@@ -74,14 +74,19 @@ def _text_units(lines: Iterator[str]) -> Iterator[str]:
         yield line
 
 
-def _jsonl_units(path: Path, lines: Iterator[str]) -> Iterator[str]:
+def json_lines(path: Path, lines: Iterable[str]) -> Iterator[tuple[int, object]]:
+    """(line number, record) for each non-blank line of a JSONL file, naming the line that is not JSON."""
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            yield number, json.loads(line)
         except json.JSONDecodeError as error:
             raise InputError(f"{path} line {number} is not valid JSON ({error.msg})") from None
+
+
+def _jsonl_units(path: Path, lines: Iterator[str]) -> Iterator[str]:
+    for number, record in json_lines(path, lines):
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise InputError(f"{path} line {number} has no string field 'text'; each JSONL record needs one")
         yield record["text"]

@@ -8,7 +8,6 @@ finished model replaces `<out>` only when training is complete. Multi-GPU runs g
 configs/accelerate/fsdp-8gpu.yaml is a starting point).
 """
 
-import json
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -189,6 +188,3 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
         shutil.rmtree(checkpoints, ignore_errors=True)
     return out
 
-
-def read_manifest(path: Path) -> dict:
-    return json.loads((Path(path) / TRAIN_MANIFEST).read_text(encoding="utf-8"))

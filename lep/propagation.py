@@ -8,7 +8,6 @@ instruct − base weight delta to the adapted base. The instruct model keeps its
 blocks; its special/chat tokens keep their own rows, copied unprojected.
 """
 
-import json
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -179,6 +178,3 @@ def propagate(mode: str, base: Path, adapted: Path, instruct: Path, out: Path, c
         )
     return report
 
-
-def read_report(path: Path) -> dict:
-    return json.loads((Path(path) / PROPAGATE_MANIFEST).read_text(encoding="utf-8"))

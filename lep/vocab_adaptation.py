@@ -15,7 +15,6 @@ from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
-from rich.progress import Progress
 from tokenizers import AddedToken, Tokenizer, models
 from transformers import PreTrainedTokenizerFast
 
