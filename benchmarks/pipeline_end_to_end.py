@@ -2,7 +2,8 @@
 
     python benchmarks/pipeline_end_to_end.py [--out out/pipeline-e2e]
 
-Two families, as in the paper: a Llama-architecture base/instruct pair with the LLaMa-3
+Two families, as in the paper: a Llama-architecture base and its "instruct" variant (every weight
+perturbed, as a stand-in for instruction tuning) with the LLaMa-3
 tokenizer (extended by a 64k Russian BPE) and a Mistral-architecture pair with the Mistral /
 OpenChat-3.5 tokenizers (extended by a 32k Russian BPE). Models are small and random (none can
 be downloaded); the corpus is $LEP_DATA_DIR/corpora/ru. Each family runs through
@@ -24,7 +25,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from harness.serving import ServerSettings, VllmServer
 from lep.pipeline import run_pipeline
 from lep.reference_tokenizers import load_tokenizer
-from lep.small_models import build_small_model
+from lep.small_models import build_small_model, derive_instruct
 
 FAMILIES = {
     "llama3": ("llama-3", "llama-3-instruct", "llama", 64000),
@@ -44,7 +45,7 @@ def main() -> None:
         folder = (args.out / family).resolve()
         if not (folder / "base").exists():
             build_small_model(load_tokenizer(base_tok), folder / "base", architecture, hidden_size=128, seed=1)
-            build_small_model(load_tokenizer(inst_tok), folder / "instruct", architecture, hidden_size=128, seed=2)
+            derive_instruct(folder / "base", load_tokenizer(inst_tok), folder / "instruct", seed=2)
         config = {
             "workdir": "work",
             "base_model": "base",

@@ -147,7 +147,9 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
     started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=resume)
     seconds = time.perf_counter() - started
-    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]  # logged with tokens/s
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    # the Trainer's own running mean of non-padding tokens/s for this session, logged with each loss
+    speeds = [entry["train_tokens_per_second"] for entry in trainer.state.log_history if "train_tokens_per_second" in entry]
     # Every rank takes part in the final save (FSDP gathers the full state dict); rank 0 finishes it.
     staging = out.parent / f".{out.name}.staging"
     trainer.save_model(str(staging))
@@ -171,7 +173,7 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
                 "first_loss": losses[0] if losses else None,
                 "last_loss": losses[-1] if losses else None,
                 "train_loss": result.training_loss,
-                "tokens_per_second": result.metrics.get("train_tokens_per_second"),
+                "tokens_per_second": speeds[-1] if speeds else None,
                 "log": [
                     {k: entry[k] for k in ("step", "loss", "train_tokens_per_second") if k in entry}
                     for entry in trainer.state.log_history

@@ -7,7 +7,14 @@ same architecture and file layout as the real ones, a few layers, seeded random 
 from pathlib import Path
 
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM, PreTrainedTokenizerFast
+from transformers import (
+    AutoModelForCausalLM,
+    LlamaConfig,
+    LlamaForCausalLM,
+    MistralConfig,
+    MistralForCausalLM,
+    PreTrainedTokenizerFast,
+)
 
 
 def build_small_model(
@@ -42,6 +49,23 @@ def build_small_model(
         model = MistralForCausalLM(MistralConfig(**common, sliding_window=None))
     else:
         raise ValueError(f"unknown architecture {architecture!r}")
+    model.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    return Path(out)
+
+
+def derive_instruct(base: Path, tokenizer: PreTrainedTokenizerFast, out: Path, noise: float = 0.05, seed: int = 0) -> Path:
+    """A stand-in "instruct" model of `base`: every weight perturbed by `noise` of its own scale,
+    the vocabulary grown to the instruct tokenizer's (new rows = mean row), as fine-tuning would leave it."""
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    if len(tokenizer) > model.config.vocab_size:
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(torch.randn_like(parameter) * noise * parameter.std().clamp_min(1e-6))
+    for role in ("bos", "eos", "pad"):
+        setattr(model.config, f"{role}_token_id", getattr(tokenizer, f"{role}_token_id"))
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     return Path(out)
