@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: E402
 
+from harness.fast_encoding import batch_encoder  # noqa: E402
 from harness.tokenizer_metrics import (  # noqa: E402
     TokenizerReport,
     count_corpus,
@@ -49,9 +50,9 @@ def _corpus_bytes(paths: list[Path]) -> int:
     return sum(f.stat().st_size for p in paths for f in corpus_files(p))
 
 
-def _parity(tokenizer, parallel: tuple[Path, Path]) -> float:
-    ru = count_corpus(tokenizer, iter_corpus([parallel[0]]))
-    en = count_corpus(tokenizer, iter_corpus([parallel[1]]))
+def _parity(tokenizer, parallel: tuple[Path, Path], encoder) -> float:
+    ru = count_corpus(tokenizer, iter_corpus([parallel[0]]), encoder=encoder)
+    en = count_corpus(tokenizer, iter_corpus([parallel[1]]), encoder=encoder)
     if ru.units != en.units:
         raise InputError(
             f"parallel files are not aligned: {parallel[0]} has {ru.units} non-empty lines, {parallel[1]} {en.units}"
@@ -71,13 +72,14 @@ def measure(spec: TokenizerBenchSpec) -> list[TokenizerReport]:
     ) as progress:
         for name, tokenizer in tokenizers.items():
             report = TokenizerReport(name=tokenizer_label(name), vocab_size=len(tokenizer))
+            encoder = batch_encoder(tokenizer)
             for lang, paths in spec.corpora.items():
                 task = progress.add_task(f"{report.name} {lang}", total=_corpus_bytes(paths))
                 report.languages[lang] = count_corpus(
-                    tokenizer, iter_corpus(paths), on_batch=lambda n, task=task: progress.advance(task, n)
+                    tokenizer, iter_corpus(paths), on_batch=lambda n, task=task: progress.advance(task, n), encoder=encoder
                 )
             if spec.parallel:
-                report.parity_ru_en = _parity(tokenizer, spec.parallel)
+                report.parity_ru_en = _parity(tokenizer, spec.parallel, encoder)
             reports[name] = report
     if spec.reference:
         reference = reports[spec.reference]

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from transformers import PreTrainedTokenizerFast
 
+from harness.fast_encoding import BatchEncoder, batch_encoder
 from lep.corpus import batched
 from lep.token_bytes import byte_fallback_ids, vocabulary_bytes
 
@@ -34,6 +35,7 @@ class CorpusCounts:
     words_in_two: int = 0
     unknown_tokens: int = 0
     encode_seconds: float = 0.0
+    encoder: str = "tokenizers"
 
     @property
     def chars_per_token(self) -> float:
@@ -82,42 +84,45 @@ def count_corpus(
     tokenizer: PreTrainedTokenizerFast,
     texts: Iterable[str],
     on_batch: Callable[[int], None] | None = None,
+    encoder: tuple[BatchEncoder, str] | None = None,
 ) -> CorpusCounts:
-    """Stream `texts` through the tokenizer's batched Rust encoder and total the counts."""
-    backend = tokenizer.backend_tokenizer
+    """Stream `texts` through the tokenizer's fastest exact batched Rust encoder and total the counts.
+
+    Pass `encoder` (from harness.fast_encoding.batch_encoder) to reuse one across corpora.
+    """
+    encode, engine = encoder or batch_encoder(tokenizer)
     unknown = _unknown_ids(tokenizer)
-    counts = CorpusCounts()
+    counts = CorpusCounts(encoder=engine)
     words: Counter[str] = Counter()
     for batch in batched(texts, BATCH_SIZE):
         started = time.perf_counter()
-        encodings = backend.encode_batch_fast(batch, add_special_tokens=False)
+        encoded = encode(batch)
         counts.encode_seconds += time.perf_counter() - started
         batch_bytes = sum(len(text.encode("utf-8")) for text in batch)
         counts.units += len(batch)
         counts.chars += sum(len(text) for text in batch)
         counts.bytes += batch_bytes
-        for encoding in encodings:
-            counts.tokens += len(encoding.ids)
+        for ids in encoded:
+            counts.tokens += len(ids)
             if unknown.size:
-                counts.unknown_tokens += int(np.isin(encoding.ids, unknown).sum())
+                counts.unknown_tokens += int(np.isin(ids, unknown).sum())
         for text in batch:
             words.update(_WORD.findall(text))
         if on_batch:
             on_batch(batch_bytes)
-    _count_words(backend, words, counts)
+    _count_words(encode, words, counts)
     return counts
 
 
-def _count_words(backend, words: Counter[str], counts: CorpusCounts) -> None:
+def _count_words(encode, words: Counter[str], counts: CorpusCounts) -> None:
     distinct = list(words)
     for start in range(0, len(distinct), BATCH_SIZE):
         chunk = distinct[start : start + BATCH_SIZE]
-        encodings = backend.encode_batch_fast([" " + w for w in chunk], add_special_tokens=False)
-        for word, encoding in zip(chunk, encodings):
+        for word, ids in zip(chunk, encode([" " + w for w in chunk])):
             frequency = words[word]
             counts.words += frequency
-            counts.word_tokens += frequency * len(encoding.ids)
-            counts.words_in_two += frequency * (len(encoding.ids) <= 2)
+            counts.word_tokens += frequency * len(ids)
+            counts.words_in_two += frequency * (len(ids) <= 2)
 
 
 def vocabulary_overlap(tokenizer: PreTrainedTokenizerFast, reference: PreTrainedTokenizerFast) -> dict[str, float]:
