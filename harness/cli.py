@@ -158,7 +158,7 @@ def _add_adapt_stages(stages: argparse._SubParsersAction) -> None:
     calibrate = stages.add_parser("calibrate", help="LoRA calibration of a propagated model (self or sft), merged")
     calibrate.add_argument("--model", required=True, type=Path, metavar="DIR", help="the propagated model")
     calibrate.add_argument("--mode", required=True, choices=sorted(PRESETS))
-    calibrate.add_argument("--data", required=True, type=Path, metavar="PATH", help="sft: chat jsonl; self: prompts (.txt/.json/.jsonl)")
+    calibrate.add_argument("--data", required=True, type=Path, metavar="PATH", help="sft: chat jsonl or hub id (online); self: prompts (.txt/.json/.jsonl)")
     calibrate.add_argument("--instruct", type=Path, metavar="DIR", help="self: the ORIGINAL instruct model that answers")
     calibrate.add_argument("--judge", type=Path, metavar="DIR", help="self: a model that grades answers 1-5")
     calibrate.add_argument("--min-grade", type=int, default=4)

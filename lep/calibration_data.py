@@ -8,6 +8,7 @@ reproduce Russian text token-efficiently, as the paper's 10,000 (self) and 2,000
 import hashlib
 import json
 import random
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,13 +23,27 @@ COPY_INSTRUCTIONS = [
 ]
 
 
-def load_chat_data(path: Path) -> list[Example]:
-    """A jsonl of {"messages": [...]}; each record needs at least one assistant turn."""
+def _hub_records(name: str) -> list[tuple[int, object]]:
+    """Records of a hub dataset with a "messages" column (e.g. IlyaGusev/saiga_scored), when online."""
+    try:
+        from datasets import load_dataset
+
+        return list(enumerate(load_dataset(name, split="train"), 1))
+    except Exception as error:  # offline, no such dataset, no train split
+        raise InputError(f"chat data {name} is neither a file nor a loadable hub dataset ({error})") from None
+
+
+def load_chat_data(path: Path | str) -> list[Example]:
+    """A jsonl of {"messages": [...]} (or a hub dataset id with that column); each needs an assistant turn."""
     path = Path(path)
-    if not path.is_file():
+    if path.is_file():
+        records = list(json_lines(path, path.read_text(encoding="utf-8").splitlines()))
+    elif not path.exists() and re.fullmatch(r"[\w.-]+/[\w.-]+", str(path)):
+        records = _hub_records(str(path))
+    else:
         raise InputError(f"chat data {path} does not exist")
     examples = []
-    for number, record in json_lines(path, path.read_text(encoding="utf-8").splitlines()):
+    for number, record in records:
         messages = record.get("messages") if isinstance(record, dict) else None
         if not isinstance(messages, list) or not all(isinstance(m, dict) and {"role", "content"} <= set(m) for m in messages):
             raise InputError(f"{path} line {number}: expected {{\"messages\": [{{\"role\": ..., \"content\": ...}}, ...]}}")

@@ -91,6 +91,15 @@ def test_self_mode_refuses_an_instruct_model_without_chat_template(tmp_path, ref
     assert not (tmp_path / "out").exists()
 
 
+def test_missing_chat_data_and_offline_hub_id_are_clear_errors(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    with pytest.raises(InputError, match="does not exist"):
+        load_chat_data(tmp_path / "absent.jsonl")
+    with pytest.raises(InputError, match="neither a file nor a loadable hub dataset"):
+        load_chat_data("IlyaGusev/saiga_scored")  # no hub here
+
+
 def test_empty_prompt_set_is_a_clear_error(tmp_path):
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("\n\n", encoding="utf-8")
@@ -106,9 +115,10 @@ def test_self_calibration_end_to_end_served_by_vllm(model, tmp_path, data_dir):
     prompts = tmp_path / "prompts.json"
     arena = json.loads((data_dir / "tasks" / "ifeval-arena" / "ru_arena_hard_v0.1_questions.json").read_text(encoding="utf-8"))
     prompts.write_text(json.dumps(arena[:3], ensure_ascii=False), encoding="utf-8")
-    answer = answerer(model, None, 4, 16, ServerSettings(max_model_len=512))
+    answer = answerer(model, model, 4, 16, ServerSettings(max_model_len=512))  # the model judges itself: a smoke test
     examples, record = calibration_examples("self", prompts, [data_dir / "corpora" / "ru" / "wiki-leipzig-10k"], 5, answer)
     assert record["prompt_count"] == 3 and record["copy_examples"] == 5 and len(examples) == record["answers_kept"] + 5
+    assert sum(record["grades"].values()) == record["answers"] and record["min_grade"] == 4
     settings = type(PRESETS["self"])(**{**PRESETS["self"].__dict__, "max_steps": 1, "global_batch": 2, "per_device_batch": 2})
     out = calibrate(model, examples, tmp_path / "merged", settings, record)
     with VllmServer(out, "merged", ServerSettings(max_model_len=512)) as server:
