@@ -1,6 +1,9 @@
 """LoRA calibration: assistant-only loss, merged = base + low-rank delta, frozen parts untouched, bad input."""
 
 import json
+import os
+import subprocess
+import sys
 from importlib.resources import files
 from pathlib import Path
 
@@ -91,13 +94,14 @@ def test_self_mode_refuses_an_instruct_model_without_chat_template(tmp_path, ref
     assert not (tmp_path / "out").exists()
 
 
-def test_missing_chat_data_and_offline_hub_id_are_clear_errors(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+def test_missing_chat_data_and_offline_hub_id_are_clear_errors(model, tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         load_chat_data(tmp_path / "absent.jsonl")
-    with pytest.raises(InputError, match="neither a file nor a loadable hub dataset"):
-        load_chat_data("IlyaGusev/saiga_scored")  # no hub here
+    args = ["adapt", "calibrate", "--model", str(model), "--mode", "sft", "--data", "IlyaGusev/saiga_scored", "--out", str(tmp_path / "o")]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}  # a fresh process reads them at import
+    result = subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 2 and "neither a file nor a loadable hub dataset" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "o").exists()
 
 
 def test_empty_prompt_set_is_a_clear_error(tmp_path):
