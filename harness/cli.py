@@ -6,6 +6,7 @@ user mistake.
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -183,7 +184,8 @@ def _done(console: Console, out: Path) -> int:
 
 def _run_train(args: argparse.Namespace, console: Console) -> int:
     settings = TrainSettings(**{name: getattr(args, name) for name in vars(TrainSettings())})
-    return _done(console, train_embeddings(args.model, args.corpus, args.out, settings))
+    out = train_embeddings(args.model, args.corpus, args.out, settings)
+    return _done(console, out) if os.environ.get("RANK", "0") == "0" else 0
 
 
 def _run_pipeline(args: argparse.Namespace, console: Console) -> int:

@@ -8,6 +8,7 @@ finished model replaces `<out>` only when training is complete. Multi-GPU runs g
 configs/accelerate/fsdp-8gpu.yaml is a starting point).
 """
 
+import os
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -135,7 +136,7 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
     if settings.new_rows_only:
         callbacks.append(KeepRows(parameters, copied_rows(load_operator(operator_path))))
     checkpoints = out.parent / f"{out.name}.checkpoints"
-    world_size = max(1, torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1)
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))  # set by torchrun / accelerate launch before the process group exists
     trainer = Trainer(
         model=model,
         args=training_arguments(settings, checkpoints, world_size),
@@ -155,6 +156,7 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
     trainer.save_model(str(staging))
     trainer.accelerator.wait_for_everyone()
     if trainer.is_world_process_zero():
+        (staging / "training_args.bin").unlink(missing_ok=True)  # a pickle; the manifest records the settings
         tokenizer.save_pretrained(staging)
         for name in (OPERATOR_FILE, "lep_init.json"):
             if (checkpoint.path / name).is_file():
