@@ -18,6 +18,7 @@ import tiktoken
 from transformers import PreTrainedTokenizerFast
 
 from lep.token_bytes import byte_level_bytes
+from lep.tokenizer_json import parse_merges
 
 BatchEncoder = Callable[[list[str]], list[list[int]]]
 
@@ -57,7 +58,7 @@ def tiktoken_equivalent(tokenizer: PreTrainedTokenizerFast) -> tiktoken.Encoding
         splits = [(data[:i], data[i:]) for i in range(1, len(data)) if data[:i] in ranks and data[i:] in ranks]
         expected += sorted(((rank, ranks[a], ranks[b]) for a, b in splits), key=lambda m: (m[1], m[2]))
     expected.sort(key=lambda m: m[0])
-    merges = [m if isinstance(m, list) else m.split(" ", 1) for m in model["merges"]]
+    merges = parse_merges(model)
     if len(merges) != len(expected):
         return None
     for (left, right), (rank, left_rank, right_rank) in zip(merges, expected):

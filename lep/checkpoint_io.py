@@ -8,6 +8,7 @@ and every other tensor is copied bit for bit.
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import torch
@@ -51,7 +52,9 @@ class Checkpoint:
             return sorted({self.path / name for name in index["weight_map"].values()})
         return [self.path / SINGLE] if (self.path / SINGLE).is_file() else []
 
+    @cached_property
     def tensor_names(self) -> dict[str, Path]:
+        """Tensor name -> shard, read once from the shard headers."""
         names = {}
         for shard in self.shards():
             with safe_open(shard, framework="pt") as handle:
@@ -59,18 +62,26 @@ class Checkpoint:
         return names
 
     def tensor(self, name: str) -> torch.Tensor:
-        shard = self.tensor_names().get(name)
+        shard = self.tensor_names.get(name)
         if shard is None:
             raise InputError(f"{self.path} has no tensor {name}; only Llama/Mistral-style checkpoints are supported")
         with safe_open(shard, framework="pt") as handle:
             return handle.get_tensor(name)
+
+    def shape(self, name: str) -> list[int]:
+        """A tensor's shape from the shard header, without reading the tensor."""
+        shard = self.tensor_names.get(name)
+        if shard is None:
+            raise InputError(f"{self.path} has no tensor {name}; only Llama/Mistral-style checkpoints are supported")
+        with safe_open(shard, framework="pt") as handle:
+            return list(handle.get_slice(name).get_shape())
 
     def input_embeddings(self) -> torch.Tensor:
         return self.tensor(INPUT_EMBEDDINGS)
 
     def lm_head(self) -> torch.Tensor:
         """The output embedding matrix (the input one when tied)."""
-        return self.input_embeddings() if self.tied or LM_HEAD not in self.tensor_names() else self.tensor(LM_HEAD)
+        return self.input_embeddings() if self.tied or LM_HEAD not in self.tensor_names else self.tensor(LM_HEAD)
 
 
 SPECIAL_ID_KEYS = ("bos_token_id", "eos_token_id", "pad_token_id")
@@ -104,7 +115,7 @@ def write_checkpoint(
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    names = source.tensor_names()
+    names = source.tensor_names
     missing = [name for name in replace if name not in names and not (name == LM_HEAD and source.tied)]
     if missing:
         raise InputError(f"{source.path} has no tensors {missing}")

@@ -25,7 +25,7 @@ OPERATOR_FILE = "lep_averaging_operator.safetensors"
 
 def check_tokenizer_fits(checkpoint: Checkpoint, tokenizer: PreTrainedTokenizerFast, label: str) -> None:
     """A model and its tokenizer belong together: every id has a row and bos/eos ids agree."""
-    rows = checkpoint.input_embeddings().shape[0]
+    rows = checkpoint.shape(INPUT_EMBEDDINGS)[0]
     if len(tokenizer) > rows:
         raise TokenizerError(
             f"tokenizer {label} has {len(tokenizer)} tokens but {checkpoint.path} has only {rows} embedding rows: "

@@ -25,6 +25,7 @@ from lep.least_squares import Fit, solve
 from lep.reference_tokenizers import load_tokenizer
 from lep.staging import check_free, staged_dir
 from lep.token_bytes import vocabulary_bytes
+from lep.tokenizer_json import wrap_like
 
 MODES = ("swap", "overlap", "conversion", "bypass", "chat-vector")
 PROPAGATE_MANIFEST = "lep_propagate.json"
@@ -75,15 +76,7 @@ def _output_tokenizer(adapted: PreTrainedTokenizerFast, instruct: PreTrainedToke
     present = set(adapted.get_vocab())
     extra = [t for t in instruct.added_tokens_decoder.values() if t.content not in present]
     backend.add_special_tokens([AddedToken(t.content, special=True, normalized=False) for t in extra])
-    roles = {r: v for r, v in instruct.special_tokens_map.items() if r != "additional_special_tokens"}
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        **roles,
-        additional_special_tokens=[t.content for t in extra] or None,
-        chat_template=instruct.chat_template,
-        model_max_length=instruct.model_max_length,
-        clean_up_tokenization_spaces=False,
-    )
+    tokenizer = wrap_like(backend, instruct)
     return tokenizer, [t.content for t in extra]
 
 
@@ -126,7 +119,7 @@ def propagate(mode: str, base: Path, adapted: Path, instruct: Path, out: Path, c
     old_tok, new_tok, inst_tok = (load_tokenizer(c.path) for c in (base_ckpt, adapted_ckpt, inst_ckpt))
     for ckpt, tok in ((base_ckpt, old_tok), (adapted_ckpt, new_tok), (inst_ckpt, inst_tok)):
         check_tokenizer_fits(ckpt, tok, str(ckpt.path))
-    if base_ckpt.input_embeddings().shape[1] != inst_ckpt.input_embeddings().shape[1]:
+    if base_ckpt.shape(INPUT_EMBEDDINGS)[1] != inst_ckpt.shape(INPUT_EMBEDDINGS)[1]:
         raise InputError(f"{base_ckpt.path} and {inst_ckpt.path} have different hidden sizes: not the same base model")
     operator = None
     if mode == "conversion":

@@ -15,6 +15,11 @@ from transformers import PreTrainedTokenizerFast
 Merge = tuple[str, str]
 
 
+def parse_merges(model: dict) -> list[Merge]:
+    """A BPE model's merges as pairs, whichever of the two tokenizer.json spellings it uses."""
+    return [tuple(m) if isinstance(m, list) else tuple(m.split(" ", 1)) for m in model.get("merges", [])]
+
+
 @dataclass
 class TokenizerParts:
     """The editable parts of a tokenizer.json; `spec` holds all the rest, untouched."""
@@ -28,8 +33,7 @@ class TokenizerParts:
     def of(cls, tokenizer: PreTrainedTokenizerFast) -> "TokenizerParts":
         spec = json.loads(tokenizer.backend_tokenizer.to_str())
         model = spec["model"]
-        merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ", 1)) for m in model.get("merges", [])]
-        return cls(spec=spec, vocab=dict(model["vocab"]), merges=merges, added=copy.deepcopy(spec["added_tokens"]))
+        return cls(spec=spec, vocab=dict(model["vocab"]), merges=parse_merges(model), added=copy.deepcopy(spec["added_tokens"]))
 
     @property
     def added_contents(self) -> set[str]:

@@ -24,7 +24,7 @@ from lep.errors import InputError, TokenizerError
 from lep.reference_tokenizers import load_tokenizer
 from lep.staging import check_free, staged_dir
 from lep.token_bytes import byte_fallback_ids, is_byte_level, vocabulary_bytes
-from lep.tokenizer_json import Merge, TokenizerParts, rebind_special_ids, wrap_like
+from lep.tokenizer_json import Merge, TokenizerParts, parse_merges, rebind_special_ids, wrap_like
 from lep.tokenizer_training import sentencepiece_decoder, train_bpe, train_unigram, training_pre_tokenizer
 
 METHODS = ("bpe", "unigram", "extend", "optimize")
@@ -83,12 +83,13 @@ def _special_tokens(base: PreTrainedTokenizerFast) -> list[dict]:
 
 
 def _check_size(base: PreTrainedTokenizerFast, size: int | None, flag: str) -> int:
-    minimum = len(_special_tokens(base)) + BYTE_TOKENS + 1
+    specials = len(_special_tokens(base))
+    minimum = specials + BYTE_TOKENS + 1
     if size is None:
         raise InputError(f"{flag} is required for this method")
     if size < minimum:
         raise InputError(
-            f"{flag} {size} is too small: the base has {len(_special_tokens(base))} special tokens and "
+            f"{flag} {size} is too small: the base has {specials} special tokens and "
             f"{BYTE_TOKENS} byte tokens must fit; use at least {minimum}"
         )
     return size
@@ -121,10 +122,6 @@ def _trained_model(trained: Tokenizer) -> dict:
     return json.loads(trained.to_str())["model"]
 
 
-def _merges(model: dict) -> list[Merge]:
-    return [tuple(m) if isinstance(m, list) else tuple(m.split(" ", 1)) for m in model.get("merges", [])]
-
-
 def _sentencepiece_prefix(base: PreTrainedTokenizerFast) -> list[str]:
     """Core specials (an <unk> when the base has none) then the 256 byte-fallback tokens."""
     core = _sentencepiece_core(base) if not is_byte_level(base) else []
@@ -148,7 +145,7 @@ def replace_vocabulary(base: PreTrainedTokenizerFast, texts: Iterable[str], voca
             vocab.setdefault(token, len(vocab))
         model = models.BPE(
             vocab,
-            _merges(trained),
+            parse_merges(trained),
             unk_token=base_model.get("unk_token"),
             fuse_unk=base_model.get("fuse_unk", False),
             byte_fallback=not byte_level,
@@ -176,7 +173,7 @@ def extend_vocabulary(base: PreTrainedTokenizerFast, texts: Iterable[str], new_v
             next_id += 1
     # All of the Russian BPE's merges, in its own order, ahead of the base's: dropping the ones the
     # base also has would leave them at their (late) base rank and break the Russian merge chains.
-    first = _merges(russian)
+    first = parse_merges(russian)
     seen = set(first)
     parts.merges = first + [m for m in parts.merges if m not in seen]
     return wrap_like(parts.build(), base)
@@ -249,7 +246,7 @@ def optimize_vocabulary(
     russian_tokenizer = train_bpe(base, corpus.stream(), new_vocab_size)
     russian = _trained_model(russian_tokenizer)
     russian_frequencies = token_frequencies(russian_tokenizer, corpus.stream(), len(russian["vocab"]))
-    russian_reach = _Reachability(_merges(russian) + parts.merges, alphabet)
+    russian_reach = _Reachability(parse_merges(russian) + parts.merges, alphabet)
     limit = (vocab_size - len(parts.added_contents - set(parts.vocab))) if vocab_size else None
     chosen = set(kept)
     new_tokens: list[str] = []
@@ -272,7 +269,7 @@ def optimize_vocabulary(
     for token in new_tokens:
         vocab[token] = len(id_map) + len(vocab) - len(old_ids)
     final = set(vocab)
-    merges = [m for m in _merges(russian) if m[0] in final and m[1] in final and m[0] + m[1] in final]
+    merges = [m for m in parse_merges(russian) if m[0] in final and m[1] in final and m[0] + m[1] in final]
     seen = set(merges)
     merges += [m for m in parts.merges if m not in seen and m[0] in final and m[1] in final and m[0] + m[1] in final]
     parts.vocab, parts.merges = vocab, merges
