@@ -61,7 +61,9 @@ def load_config(path: Path) -> PipelineConfig:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
-        raise InputError(f"{path} is not valid YAML: {error}") from None
+        where = getattr(error, "problem_mark", None)
+        line = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        raise InputError(f"{path} is not valid YAML{line}: {getattr(error, 'problem', None) or error}") from None
     if not isinstance(raw, dict):
         raise InputError(f"{path} must be a YAML mapping with workdir, base_model, corpus and stages")
     unknown = set(raw) - {"workdir", "base_model", "instruct_model", "corpus", "stages"}
