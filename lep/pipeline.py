@@ -117,11 +117,11 @@ def validate(config: PipelineConfig) -> None:
     if "init" in config.stages:
         _input(config, "init", "tokenizer", "tokenizer")
     if "train" in config.stages:
-        _input(config, "train", "model", "init")
         known = {f.name for f in fields(TrainSettings)}
         extra = set(config.stages["train"]) - known - {"model"}
         if extra:
             raise InputError(f"stage 'train': unknown settings {sorted(extra)}; known: {sorted(known)}")
+        _input(config, "train", "model", "init")
     if "propagate" in config.stages:
         _input(config, "propagate", "adapted", "train")
         if config.instruct_model is None or not config.instruct_model.exists():
