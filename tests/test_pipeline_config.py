@@ -74,6 +74,7 @@ def test_bad_configs_give_one_clear_error(models, capsys):
     assert main(["adapt", "pipeline", str(typo)]) == 2
     assert "unknown settings ['learning_rat']" in capsys.readouterr().err
     assert main(["adapt", "pipeline", str(models / "absent.yaml")]) == 2
+    assert "does not exist" in capsys.readouterr().err
     broken = models / "broken.yaml"
     broken.write_text("stages: [", encoding="utf-8")
     assert main(["adapt", "pipeline", str(broken)]) == 2
