@@ -1,0 +1,108 @@
+"""One task through lm-eval: prompt mode (instruct zero-shot with the chat template, base k-shot),
+generation settings, task metadata, and a JSON-safe result with the per-sample outputs.
+
+The runner calls `evaluate_task` once per task against one already-built lm-eval model, so a server
+or a loaded model serves a whole suite while finished tasks can still be skipped on resume.
+"""
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from lep.errors import InputError
+from tasks_ru.errors import TaskDataError
+from tasks_ru.suites import TASKS_DIR
+
+GENERATION_PRESETS: dict[str, dict[str, Any]] = {
+    "greedy": {},  # the task YAMLs are greedy; regression runs use this
+    "paper": {"do_sample": True, "temperature": 0.1, "top_p": 0.9, "top_k": 40},  # Darumeru's sampling
+}
+DEFAULT_SHOTS = {"base": 5, "instruct": 0}
+
+
+@dataclass(frozen=True)
+class PromptSettings:
+    """How prompts are built and answers generated; all of it goes into the run's fingerprint."""
+
+    kind: str = "instruct"  # base | instruct
+    num_fewshot: int | None = None  # None: 5 for base models, 0 for instruct models (the paper's setting)
+    generation: str = "greedy"
+    limit: int | None = None
+    seed: int = 1234
+    batch_size: int = 8
+
+    @property
+    def shots(self) -> int:
+        return DEFAULT_SHOTS[self.kind] if self.num_fewshot is None else self.num_fewshot
+
+    def check(self) -> None:
+        if self.kind not in DEFAULT_SHOTS:
+            raise InputError(f"model kind {self.kind!r} is not base or instruct")
+        if self.generation not in GENERATION_PRESETS:
+            raise InputError(f"unknown generation preset {self.generation!r}: use {' or '.join(GENERATION_PRESETS)}")
+
+    def record(self) -> dict[str, Any]:
+        return {**asdict(self), "shots": self.shots, "generation_kwargs": GENERATION_PRESETS[self.generation]}
+
+
+def task_manager(data_dir: Path | None, tokenizer: Path | None):
+    """lm-eval's task index over tasks_ru only; data dir and tokenizer reach the loaders as metadata."""
+    from lm_eval.tasks import TaskManager
+
+    logging.getLogger("lm_eval").setLevel(logging.ERROR)
+    metadata = {"data_dir": str(data_dir.resolve()) if data_dir else None, "tokenizer": str(tokenizer) if tokenizer else None}
+    return TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata=metadata)
+
+
+def data_hash(task) -> str:
+    """sha256 over the scored and few-shot docs exactly as the task sees them."""
+    digest = hashlib.sha256()
+    for docs in (task.eval_docs, task.fewshot_docs() or []):
+        for doc in docs:
+            digest.update(json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str).encode())
+    return digest.hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def evaluate_task(lm, task_name: str, settings: PromptSettings, manager) -> dict[str, Any]:
+    """Run one task; returns lm-eval's results for it, its version, data hash and per-sample outputs."""
+    import lm_eval
+
+    settings.check()
+    try:
+        loaded = manager.load([task_name])["tasks"]
+        task = next(iter(loaded.values()))
+        output = lm_eval.simple_evaluate(
+            model=lm,
+            tasks=[task],
+            task_manager=manager,
+            num_fewshot=settings.shots,
+            apply_chat_template=settings.kind == "instruct",
+            fewshot_as_multiturn=settings.kind == "instruct" and settings.shots > 0,
+            gen_kwargs=GENERATION_PRESETS[settings.generation] or None,
+            limit=settings.limit,
+            log_samples=True,
+            bootstrap_iters=0,
+            random_seed=settings.seed,
+            numpy_random_seed=settings.seed,
+            torch_random_seed=settings.seed,
+            fewshot_random_seed=settings.seed,
+        )
+    except TaskDataError as e:
+        raise InputError(f"{task_name}: {e}") from None
+    metrics = {k.split(",")[0]: v for k, v in output["results"][task_name].items() if k.endswith(",none")}
+    return {
+        "task": task_name,
+        "version": output["versions"].get(task_name),
+        "data_hash": data_hash(task),
+        "n_samples": output["n-samples"][task_name],
+        "metrics": _jsonable(metrics),
+        "config": _jsonable(output["configs"][task_name]),
+        "samples": _jsonable(output["samples"][task_name]),
+    }

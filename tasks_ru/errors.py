@@ -1,0 +1,6 @@
+"""The one error of tasks_ru. It lives apart from loaders.py because lm-eval imports that file by path
+(a second module object), and the harness must catch the same class the loaders raise."""
+
+
+class TaskDataError(ValueError):
+    """A task file that is missing or does not have the expected schema (the message names both)."""

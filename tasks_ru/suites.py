@@ -1,0 +1,54 @@
+"""The suites: which tasks form each group, and how task scores add up to group scores and the total.
+
+Darumeru's total is the paper's Micro-Avg, the mean of the 17 task scores, which weights the groups
+3/8/2/2/2 (METHOD.md §7); ru-open's total is the mean of its task scores in the same way.
+"""
+
+from pathlib import Path
+
+TASKS_DIR = Path(__file__).resolve().parent
+
+SUITES: dict[str, dict[str, list[str]]] = {
+    "darumeru": {
+        "DaruMMLU": ["darumeru_rummlu", "darumeru_nlpcoreteam_rummlu", "darumeru_nlpcoreteam_enmmlu"],
+        "DaruMERA": [
+            "darumeru_multiq", "darumeru_parus", "darumeru_rcb", "darumeru_rwsd",
+            "darumeru_use", "darumeru_ruopenbookqa", "darumeru_ruworldtree", "darumeru_rucola",
+        ],
+        "DaruSum": ["darumeru_gazeta_abstractive", "darumeru_gazeta_extractive"],
+        "DaruCopy EN": ["darumeru_cp_sent_en", "darumeru_cp_para_en"],
+        "DaruCopy RU": ["darumeru_cp_sent_ru", "darumeru_cp_para_ru"],
+    },
+    "ru-open": {
+        "Understanding": ["ru_open_terra", "ru_open_rucola", "ru_open_xwinograd"],
+        "Knowledge": ["ru_open_rubq"],
+        "Translation": ["ru_open_flores_en_ru", "ru_open_flores_ru_en"],
+        "Copy EN": ["ru_open_copy_sent_en", "ru_open_copy_para_en"],
+        "Copy RU": ["ru_open_copy_sent_ru", "ru_open_copy_para_ru"],
+    },
+}
+TOTAL = {"darumeru": "Micro-Avg", "ru-open": "Mean"}
+COPY_TASKS_RU = {"darumeru": ["darumeru_cp_sent_ru", "darumeru_cp_para_ru"], "ru-open": ["ru_open_copy_sent_ru", "ru_open_copy_para_ru"]}
+
+
+def suite_tasks(suite: str) -> list[str]:
+    """The tasks of a suite in report order; an unknown suite names the known ones."""
+    if suite not in SUITES:
+        raise KeyError(f"unknown suite {suite!r}: choose one of {', '.join(SUITES)}")
+    return [task for tasks in SUITES[suite].values() for task in tasks]
+
+
+def summarise(suite: str, task_scores: dict[str, float]) -> dict[str, float]:
+    """Group scores (mean of their tasks) and the total (mean of all tasks) from per-task scores.
+
+    A group or total is only given when all of its tasks were scored, so a partial run never
+    passes for a full one.
+    """
+    out = {}
+    for group, tasks in SUITES[suite].items():
+        if all(t in task_scores for t in tasks):
+            out[group] = sum(task_scores[t] for t in tasks) / len(tasks)
+    tasks = suite_tasks(suite)
+    if all(t in task_scores for t in tasks):
+        out[TOTAL[suite]] = sum(task_scores[t] for t in tasks) / len(tasks)
+    return out
