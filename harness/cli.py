@@ -13,6 +13,11 @@ from pathlib import Path
 
 from rich.console import Console
 
+from harness.backends import BACKENDS, DEFAULT_BACKEND, BackendSettings
+from harness.evaluation import GENERATION_PRESETS, PromptSettings
+from harness.model_spec import parse_spec
+from harness.runner import RunRequest, run
+from tasks_ru.suites import SUITES
 from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, markdown_table, measure, write_outputs
 from lep.errors import LepError
 from lep.reference_tokenizers import REFERENCE_TOKENIZERS
@@ -222,11 +227,43 @@ def _run_propagate(args: argparse.Namespace, console: Console) -> int:
     return _done(console, args.out)
 
 
+def _add_run(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("run", help="evaluate one model on one suite through lm-eval (resumable)")
+    parser.add_argument("--model", required=True, metavar="SPEC", help="a model dir, or path=DIR,name=N,kind=base|instruct,tokenizer=T,chat_template=F,dtype=D,max_length=L")
+    parser.add_argument("--suite", required=True, choices=sorted(SUITES))
+    parser.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND, help=f"default {DEFAULT_BACKEND} (see README: backend choice)")
+    parser.add_argument("--tasks", nargs="+", default=[], metavar="TASK", help="a subset of the suite's tasks")
+    parser.add_argument("--limit", type=int, help="score only the first N items of each task (smoke runs)")
+    parser.add_argument("--shots", type=int, help="few-shot examples (default: 5 for base models, 0 for instruct)")
+    parser.add_argument("--generation", choices=sorted(GENERATION_PRESETS), default="greedy")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--port", type=int, help="vllm-server: serve on this port (default: a free one)")
+    parser.add_argument("--data-dir", type=Path, help="task data: ../shared/data for ru-open (or LEP_DATA_DIR); local Darumeru copies")
+    parser.add_argument("--out", type=Path, default=Path("runs"))
+    parser.set_defaults(run=_run_run)
+
+
+def _run_run(args: argparse.Namespace, console: Console) -> int:
+    spec = parse_spec(args.model)
+    request = RunRequest(
+        spec=spec, suite=args.suite, tasks=tuple(args.tasks), out=args.out, data_dir=args.data_dir,
+        backend=BackendSettings(backend=args.backend, batch_size=args.batch_size, port=args.port),
+        prompts=PromptSettings(kind=spec.kind, num_fewshot=args.shots, generation=args.generation, limit=args.limit, batch_size=args.batch_size),
+    )
+    run_dir = run(request, progress=lambda line: console.print(f"[dim]{line}[/dim]"))
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    for name, value in {**summary["tasks"], **summary["groups"]}.items():
+        console.print(f"{name:32s} {value:.4f}")
+    console.print(f"Wrote {run_dir}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lep-bench", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_tokenizers(commands)
     _add_adapt(commands)
+    _add_run(commands)
     return parser
 
 

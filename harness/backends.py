@@ -1,0 +1,130 @@
+"""The three ways a model is run under lm-eval, built once per suite and closed afterwards.
+
+- `vllm-server`: `vllm serve` subprocess (harness/serving.py) + lm-eval `local-completions` with the
+  served tokenizer, BOS added (as the hf and vllm backends do) and max_length = the model's;
+- `vllm`: lm-eval's in-process vLLM backend;
+- `hf`: lm-eval's transformers backend.
+
+Every setting that changes a score goes into `record()` and so into the run fingerprint.
+"""
+
+import contextlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from harness.model_spec import ModelSpec
+from harness.serving import ServerSettings, VllmServer
+from lep.errors import InputError
+
+BACKENDS = ("vllm-server", "vllm", "hf")
+DEFAULT_BACKEND = "hf"  # measured crossover: see README "Backend choice"
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    """Backend choice and the settings all backends share."""
+
+    backend: str = "hf"
+    batch_size: int = 8
+    seed: int = 1234
+    device: str = "auto"  # hf only: auto = cuda when available, else cpu
+    num_concurrent: int = 4  # vllm-server: parallel HTTP requests
+    port: int | None = None  # vllm-server: fixed port (default: a free one); not a scoring setting
+
+    def record(self, spec: ModelSpec) -> dict[str, Any]:
+        out = {"backend": self.backend, "batch_size": self.batch_size, "seed": self.seed, "dtype": spec.dtype, "max_length": spec.max_length, "add_bos_token": True}
+        if self.backend == "vllm-server":
+            out |= {"num_concurrent": self.num_concurrent, "tokenized_requests": True, "server": ServerSettings(dtype=spec.dtype, max_model_len=spec.max_length, seed=self.seed).record()}
+        if self.backend == "vllm":
+            out |= {"enable_prefix_caching": False}
+        return out
+
+
+def _device(choice: str) -> str:
+    if choice != "auto":
+        return choice
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _apply_chat_template(lm, spec: ModelSpec) -> None:
+    """A spec's chat template replaces the tokenizer's, on the tokenizer lm-eval renders prompts with."""
+    if spec.chat_template:
+        lm.tokenizer.chat_template = Path(spec.chat_template).read_text(encoding="utf-8")
+
+
+@contextlib.contextmanager
+def open_backend(spec: ModelSpec, settings: BackendSettings) -> Iterator[Any]:
+    """Yield an lm-eval LM for the spec; a server is stopped on exit, error or Ctrl-C."""
+    if settings.backend not in BACKENDS:
+        raise InputError(f"unknown backend {settings.backend!r}: choose one of {', '.join(BACKENDS)}")
+    if settings.backend == "hf":
+        from lm_eval.models.huggingface import HFLM
+
+        lm = HFLM(pretrained=spec.path, tokenizer=spec.tokenizer_path, dtype=spec.dtype, device=_device(settings.device),
+                  batch_size=settings.batch_size, max_length=spec.max_length, add_bos_token=True)
+        _apply_chat_template(lm, spec)
+        yield lm
+        return
+    if settings.backend == "vllm":
+        from lm_eval.models.vllm_causallms import VLLM
+
+        lm = VLLM(pretrained=spec.path, tokenizer=spec.tokenizer_path, dtype=spec.dtype, max_model_len=spec.max_length,
+                  seed=settings.seed, batch_size=settings.batch_size, add_bos_token=True, enable_prefix_caching=False)
+        _apply_chat_template(lm, spec)
+        yield lm
+        return
+    server_settings = ServerSettings(dtype=spec.dtype, max_model_len=spec.max_length, seed=settings.seed, port=settings.port)
+    with VllmServer(Path(spec.path), spec.name, server_settings, tokenizer=Path(spec.tokenizer_path)) as server:
+        lm = _served_completions_class()(
+            base_url=f"{server.base_url}/completions", model=spec.name, tokenizer=spec.tokenizer_path, tokenizer_backend="huggingface",
+            add_bos_token=True, max_length=spec.max_length, tokenized_requests=True, num_concurrent=settings.num_concurrent,
+            max_retries=1, seed=settings.seed, batch_size=1, header={"Authorization": f"Bearer {server.api_key}"},
+        )
+        _apply_chat_template(lm, spec)
+        lm.server = server
+        yield lm
+
+
+def _served_completions_class():
+    """lm-eval's `local-completions`, adding BOS by the hf/vllm backends' rule: unless the text
+    already starts with it (a chat template writes its own). Stock local-completions adds it either
+    always or never, which shifts every chat-templated log-likelihood."""
+    from lm_eval.models.openai_completions import LocalCompletionsAPI
+
+    class ServedCompletions(LocalCompletionsAPI):
+        def tok_encode(self, string, left_truncate_len=None, add_special_tokens=False, truncation=False, **kwargs):
+            bos = self.tokenizer.bos_token
+
+            def encode(text: str) -> list[int]:
+                add = bool(self.add_bos_token or add_special_tokens) and not (bos and text.startswith(bos))
+                ids = self.tokenizer(text, add_special_tokens=add, truncation=truncation, return_attention_mask=False).input_ids
+                return ids[-left_truncate_len:] if left_truncate_len else ids
+
+            return encode(string) if isinstance(string, str) else [encode(s) for s in string]
+
+    return ServedCompletions
+
+
+class GenerationTimer:
+    """Times an LM's generate_until calls and totals what they produced (the user-visible speed)."""
+
+    def __init__(self, lm) -> None:
+        self.seconds = 0.0
+        self.outputs: list[str] = []
+        inner = lm.generate_until
+
+        def timed(requests, *args, **kwargs):
+            start = time.perf_counter()
+            out = inner(requests, *args, **kwargs)
+            self.seconds += time.perf_counter() - start
+            self.outputs += list(out)
+            return out
+
+        lm.generate_until = timed
+
+    def reset(self) -> None:
+        self.seconds, self.outputs = 0.0, []

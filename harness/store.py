@@ -1,0 +1,45 @@
+"""Finished runs as pandas tables: one row per sample, per task, per group (and total) of each run."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from lep.errors import InputError
+
+
+@dataclass
+class RunTables:
+    samples: pd.DataFrame  # run, model, suite, task, doc_id, one column per metric (per-sample value)
+    tasks: pd.DataFrame  # run, model, kind, suite, backend, task, score, every task metric, n, version, data_hash
+    groups: pd.DataFrame  # run, model, kind, suite, backend, group, score (the total is a group row)
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise InputError(f"{path} cannot be read ({e}): is {path.parent} a finished lep-bench run dir?") from None
+
+
+def load_runs(run_dirs: list[Path]) -> RunTables:
+    """Load run dirs written by `lep-bench run` (each must hold summary.json)."""
+    samples, tasks, groups = [], [], []
+    for run_dir in run_dirs:
+        summary = _read_json(run_dir / "summary.json")
+        provenance = _read_json(run_dir / "provenance.json")
+        ident = {"run": str(run_dir), "model": summary["model"], "kind": summary["kind"], "suite": summary["suite"],
+                 "backend": provenance["settings"]["backend"]["backend"]}
+        for task_file in sorted((run_dir / "tasks").glob("*.json")):
+            result = _read_json(task_file)
+            metrics = {k: v for k, v in result["metrics"].items() if not k.endswith("_stderr")}
+            tasks.append({**ident, "task": result["task"], **metrics, "n": result["n_samples"]["effective"],
+                          "version": result["version"], "data_hash": result["data_hash"], "seconds": result["seconds"]})
+            for line in (run_dir / "samples" / f"{result['task']}.jsonl").read_text(encoding="utf-8").splitlines():
+                sample = json.loads(line)
+                values = {m: sample[m] for m in metrics if m in sample}
+                samples.append({"run": str(run_dir), "model": summary["model"], "suite": summary["suite"], "task": result["task"],
+                                "doc_id": sample["doc_id"], **values})
+        groups += [{**ident, "group": name, "score": value} for name, value in summary["groups"].items()]
+    return RunTables(pd.DataFrame(samples), pd.DataFrame(tasks), pd.DataFrame(groups))

@@ -1,0 +1,149 @@
+"""`lep-bench run`: run store, resume after a kill, fingerprints, clear errors, the vLLM server path."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import harness.runner as runner
+from harness.backends import BackendSettings
+from harness.evaluation import PromptSettings
+from harness.model_spec import parse_spec
+from harness.runner import RunRequest, run
+from harness.serving import ServerError
+from harness.store import load_runs
+from lep.errors import InputError
+from lep.small_models import build_small_model
+
+TASKS = ("ru_open_terra", "ru_open_rubq", "ru_open_copy_sent_ru")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory, reference_tokenizer) -> Path:
+    return build_small_model(reference_tokenizer("openchat-3.5"), tmp_path_factory.mktemp("m") / "tiny", architecture="mistral")
+
+
+def _request(model: Path, out: Path, data_dir: Path, backend: str = "hf", tasks=TASKS, **spec) -> RunRequest:
+    fields = ",".join(f"{k}={v}" for k, v in {"path": model, "kind": "instruct", **spec}.items())
+    return RunRequest(spec=parse_spec(fields), suite="ru-open", tasks=tuple(tasks), out=out, data_dir=data_dir,
+                      backend=BackendSettings(backend=backend), prompts=PromptSettings(limit=2))
+
+
+def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def test_a_run_writes_results_provenance_and_tables(tiny_model, tmp_path, data_dir):
+    run_dir = run(_request(tiny_model, tmp_path, data_dir), progress=lambda _: None)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert set(summary["tasks"]) == set(TASKS) and summary["speed"]["ru_chars_per_second"] > 0
+    provenance = json.loads((run_dir / "provenance.json").read_text())
+    settings = provenance["settings"]
+    assert settings["backend"] == {"backend": "hf", "batch_size": 8, "seed": 1234, "dtype": "float32", "max_length": 2048, "add_bos_token": True}
+    assert settings["fingerprints"]["model"] and settings["packages"]["lm_eval"] and provenance["git_revision"]
+    task = json.loads((run_dir / "tasks" / "ru_open_terra.json").read_text())
+    assert task["data_hash"] and task["version"] == 1.0 and task["n_samples"]["effective"] == 2
+    tables = load_runs([run_dir])
+    assert len(tables.tasks) == 3 and len(tables.samples) == 6 and "score" in tables.samples
+    assert set(tables.groups["group"]) == {"Knowledge"}  # the only group whose tasks all ran
+
+
+def test_a_killed_run_resumes_with_only_the_missing_tasks(tiny_model, tmp_path, data_dir, monkeypatch):
+    args = ["run", "--model", f"path={tiny_model},kind=instruct", "--suite", "ru-open", "--tasks", *TASKS, "--limit", "2",
+            "--backend", "hf", "--data-dir", str(data_dir), "--out", str(tmp_path)]
+    process = subprocess.Popen([sys.executable, "-m", "harness.cli", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not list(tmp_path.rglob("tasks/*.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    finished = {p.stem for p in tmp_path.rglob("tasks/*.json")}
+    assert finished and finished != set(TASKS), "the kill should land mid-suite"
+
+    evaluated = []
+    original = runner.evaluate_task
+    monkeypatch.setattr(runner, "evaluate_task", lambda lm, task, *a: evaluated.append(task) or original(lm, task, *a))
+    run_dir = run(_request(tiny_model, tmp_path, data_dir), progress=lambda _: None)
+    assert set(evaluated) == set(TASKS) - finished
+    assert set(json.loads((run_dir / "summary.json").read_text())["tasks"]) == set(TASKS)
+    assert not list(run_dir.rglob("*.tmp"))
+
+
+def test_a_changed_model_or_setting_gets_a_new_run_dir(tiny_model, tmp_path, data_dir, reference_tokenizer):
+    same = _request(tiny_model, tmp_path, data_dir).run_dir()
+    assert _request(tiny_model, tmp_path, data_dir).run_dir() == same
+    assert _request(tiny_model, tmp_path, data_dir, max_length=1024).run_dir() != same
+    other = build_small_model(reference_tokenizer("openchat-3.5"), tmp_path / "other", architecture="mistral", seed=1)
+    assert _request(other, tmp_path, data_dir, name="tiny").run_dir() != same
+
+
+def test_bad_inputs_are_one_line_errors(tiny_model, tmp_path, data_dir):
+    base = ["--suite", "ru-open", "--data-dir", str(data_dir), "--out", str(tmp_path)]
+    cases = [
+        (["--model", str(tmp_path / "nope")], "does not exist"),
+        (["--model", f"path={tiny_model},tokenizer=llama-3"], "the tokenizer has 128256 tokens but the model only 32002 embedding rows"),
+        (["--model", f"path={tiny_model},colour=red"], "'colour=red' is not one of"),
+        (["--model", f"path={tiny_model},kind=chat"], "kind 'chat' is not one of base, instruct"),
+        (["--model", str(tiny_model), "--tasks", "ru_open_nope"], "tasks ru_open_nope are not in suite ru-open"),
+    ]
+    for args, message in cases:
+        result = _cli("run", *args, *base)
+        assert result.returncode == 2, result.stderr
+        assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_taken_port_is_a_clear_error(tiny_model, tmp_path, data_dir):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        result = _cli("run", "--model", str(tiny_model), "--suite", "ru-open", "--backend", "vllm-server", "--port", str(port),
+                      "--data-dir", str(data_dir), "--out", str(tmp_path))
+    assert result.returncode == 2 and f"port {port} on 127.0.0.1 is already in use" in result.stderr
+
+
+def _vllm_processes(model: Path) -> list[str]:
+    out = subprocess.run(["pgrep", "-af", f"serve {model}"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "pgrep" not in line]
+
+
+@pytest.mark.slow
+def test_the_vllm_server_path_matches_hf(tiny_model, tmp_path, data_dir):
+    """One server for the whole suite; scores identical to hf and log-likelihoods within 1e-3 nats."""
+    served = run(_request(tiny_model, tmp_path, data_dir, backend="vllm-server"), progress=lambda _: None)
+    local = run(_request(tiny_model, tmp_path, data_dir, backend="hf"), progress=lambda _: None)
+    tables = load_runs([served, local])
+    scores = tables.tasks.pivot(index="task", columns="backend", values="score")
+    assert (scores["vllm-server"] == scores["hf"]).all(), scores
+    lls = {}
+    for backend, run_dir in (("served", served), ("hf", local)):
+        lines = (run_dir / "samples" / "ru_open_terra.jsonl").read_text().splitlines()
+        lls[backend] = [resp[0][0] for line in lines for resp in json.loads(line)["resps"]]
+    assert max(abs(a - b) for a, b in zip(lls["served"], lls["hf"])) < 1e-3
+    assert json.loads((served / "provenance.json").read_text())["timings"]["backend_start_seconds"] > 0
+    assert not _vllm_processes(tiny_model)
+
+
+@pytest.mark.slow
+def test_a_server_that_dies_mid_run_is_reported_and_leaves_no_process(tiny_model, tmp_path, data_dir, monkeypatch):
+    original = runner.evaluate_task
+
+    def kill_then_evaluate(lm, task, *args):
+        os.killpg(lm.server.process.pid, signal.SIGKILL)
+        lm.server.process.wait()
+        return original(lm, task, *args)
+
+    monkeypatch.setattr(runner, "evaluate_task", kill_then_evaluate)
+    with pytest.raises(ServerError, match="the vLLM server died during ru_open_terra"):
+        run(_request(tiny_model, tmp_path, data_dir, backend="vllm-server"), progress=lambda _: None)
+    assert not _vllm_processes(tiny_model)
+
+
+def test_run_refuses_an_unknown_backend(tiny_model, tmp_path, data_dir):
+    with pytest.raises(InputError, match="unknown backend"):
+        run(_request(tiny_model, tmp_path, data_dir, backend="tgi"), progress=lambda _: None)
