@@ -15,11 +15,15 @@ from rich.console import Console
 
 from harness.backends import BACKENDS, DEFAULT_BACKEND, BackendSettings
 from harness.evaluation import GENERATION_PRESETS, PromptSettings
+from harness.compare import build_comparison, load_experiment, run_experiment
+from harness.gate import gate, verdict_json
 from harness.model_spec import parse_spec
+from harness.report import write_report
+from lep.atomic_write import write_json
+from lep.errors import InputError, LepError
 from harness.runner import RunRequest, run
 from tasks_ru.suites import SUITES
 from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, markdown_table, measure, write_outputs
-from lep.errors import LepError
 from lep.reference_tokenizers import REFERENCE_TOKENIZERS
 from harness.self_calibration import answerer
 from harness.serving import ServerSettings
@@ -258,12 +262,80 @@ def _run_run(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _add_compare(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("compare", help="run what is missing of an experiment and write the comparison report")
+    parser.add_argument("inputs", nargs="+", type=Path, metavar="CONFIG_OR_RUN_DIR", help="an experiment YAML, or finished run dirs (the first is the reference)")
+    parser.add_argument("--name", help="report name (default: the config's name, or 'comparison')")
+    parser.add_argument("--reports", type=Path, help="reports folder (default: the config's, or reports/)")
+    parser.add_argument("--published", nargs="*", default=None, help="published tables to show (table1..table4 of the paper)")
+    parser.add_argument("--iterations", type=int, default=1000, help="bootstrap iterations")
+    parser.set_defaults(run=_run_compare)
+
+
+def _run_compare(args: argparse.Namespace, console: Console) -> int:
+    progress = lambda line: console.print(f"[dim]{line}[/dim]")  # noqa: E731
+    if len(args.inputs) == 1 and args.inputs[0].is_file():
+        experiment = load_experiment(args.inputs[0])
+        runs = run_experiment(experiment, progress=progress)
+        name, reports, published, note = experiment.name, experiment.reports, experiment.published, experiment.note
+    else:
+        missing = [p for p in args.inputs if not (p / "summary.json").is_file()]
+        if missing:
+            raise InputError(f"{missing[0]} is neither an experiment YAML nor a finished run dir (no summary.json)")
+        runs = [(p, "reference" if i == 0 else "candidate") for i, p in enumerate(args.inputs)]
+        name, reports, published, note = "comparison", Path("reports"), [], ""
+    name, reports = args.name or name, args.reports or reports
+    published = published if args.published is None else args.published
+    by_suite: dict[str, list] = {}
+    for run_dir, role in runs:
+        by_suite.setdefault(json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["suite"], []).append((run_dir, role))
+    for suite, suite_runs in by_suite.items():
+        out = reports / name if len(by_suite) == 1 else reports / name / suite
+        comparison = build_comparison(name, suite_runs, published=published, iterations=args.iterations, note=note)
+        html = write_report(comparison, out)
+        for warning in comparison.warnings:
+            console.print(f"[yellow]warning:[/yellow] {warning}")
+        console.print(comparison.scores.map(lambda v: f"{v:.3f}").to_string())
+        console.print(f"Wrote {out / 'report.md'} and {html}")
+    return 0
+
+
+def _add_gate(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("gate", help="exit 1 when a candidate run regresses against a baseline beyond tolerance and noise")
+    parser.add_argument("--baseline", required=True, type=Path, metavar="RUN_OR_JSON")
+    parser.add_argument("--candidate", required=True, type=Path, metavar="RUN")
+    parser.add_argument("--max-drop", type=float, default=0.01)
+    parser.add_argument("--tasks", nargs="+", help="only these tasks / groups")
+    parser.add_argument("--json", type=Path, help="also write the verdict as JSON here")
+    parser.add_argument("--iterations", type=int, default=1000)
+    parser.set_defaults(run=_run_gate)
+
+
+def _run_gate(args: argparse.Namespace, console: Console) -> int:
+    rows = gate(args.baseline, args.candidate, max_drop=args.max_drop, tasks=args.tasks, iterations=args.iterations)
+    verdict = verdict_json(rows, args.max_drop)
+    if args.json:
+        write_json(args.json, verdict)
+    for row in rows:
+        mark = "[red]FAIL[/red]" if row.failed else "ok  "
+        console.print(f"{mark} {row.row:32s} {row.baseline:.4f} → {row.candidate:.4f}  Δ {row.delta:+.4f} [{row.low:+.4f}, {row.high:+.4f}]")
+    failed = [r for r in rows if r.failed]
+    if failed:
+        print(f"gate failed: {len(failed)} row(s) dropped by more than {args.max_drop} beyond their 95% interval: "
+              + ", ".join(f"{r.row} {r.delta:+.4f}" for r in failed), file=sys.stderr)
+        return 1
+    console.print(f"gate passed ({len(rows)} rows, max drop {args.max_drop})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lep-bench", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_tokenizers(commands)
     _add_adapt(commands)
     _add_run(commands)
+    _add_compare(commands)
+    _add_gate(commands)
     return parser
 
 

@@ -11,9 +11,9 @@ from lep.errors import InputError
 
 @dataclass
 class RunTables:
-    samples: pd.DataFrame  # run, model, suite, task, doc_id, one column per metric (per-sample value)
-    tasks: pd.DataFrame  # run, model, kind, suite, backend, task, score, every task metric, n, version, data_hash
-    groups: pd.DataFrame  # run, model, kind, suite, backend, group, score (the total is a group row)
+    samples: pd.DataFrame  # run, label, model, suite, task, doc_id, one column per metric (per-sample value)
+    tasks: pd.DataFrame  # run, label, model, kind, suite, backend, task, score, every task metric, n, version, data_hash
+    groups: pd.DataFrame  # run, label, model, kind, suite, backend, group, score (the total is a group row)
 
 
 def _read_json(path: Path) -> dict:
@@ -23,13 +23,24 @@ def _read_json(path: Path) -> dict:
         raise InputError(f"{path} cannot be read ({e}): is {path.parent} a finished lep-bench run dir?") from None
 
 
+def run_labels(run_dirs: list[Path]) -> list[str]:
+    """One distinct label per run: the model name, plus the backend (then the run id) where names repeat."""
+    infos = [(_read_json(d / "summary.json")["model"], _read_json(d / "provenance.json")["settings"]["backend"]["backend"], d.name) for d in run_dirs]
+    labels = [m for m, _, _ in infos]
+    if len(set(labels)) < len(labels):
+        labels = [f"{m} ({b})" if labels.count(m) > 1 else m for m, b, _ in infos]
+    if len(set(labels)) < len(labels):
+        labels = [f"{label} {run_id}" if labels.count(label) > 1 else label for label, (_, _, run_id) in zip(labels, infos)]
+    return labels
+
+
 def load_runs(run_dirs: list[Path]) -> RunTables:
-    """Load run dirs written by `lep-bench run` (each must hold summary.json)."""
+    """Load run dirs written by `lep-bench run` (each must hold summary.json); `label` tells runs apart."""
     samples, tasks, groups = [], [], []
-    for run_dir in run_dirs:
+    for run_dir, label in zip(run_dirs, run_labels(run_dirs)):
         summary = _read_json(run_dir / "summary.json")
         provenance = _read_json(run_dir / "provenance.json")
-        ident = {"run": str(run_dir), "model": summary["model"], "kind": summary["kind"], "suite": summary["suite"],
+        ident = {"run": str(run_dir), "label": label, "model": summary["model"], "kind": summary["kind"], "suite": summary["suite"],
                  "backend": provenance["settings"]["backend"]["backend"]}
         for task_file in sorted((run_dir / "tasks").glob("*.json")):
             result = _read_json(task_file)
@@ -39,7 +50,7 @@ def load_runs(run_dirs: list[Path]) -> RunTables:
             for line in (run_dir / "samples" / f"{result['task']}.jsonl").read_text(encoding="utf-8").splitlines():
                 sample = json.loads(line)
                 values = {m: sample[m] for m in metrics if m in sample}
-                samples.append({"run": str(run_dir), "model": summary["model"], "suite": summary["suite"], "task": result["task"],
+                samples.append({"run": str(run_dir), "label": label, "model": summary["model"], "suite": summary["suite"], "task": result["task"],
                                 "doc_id": sample["doc_id"], **values})
         groups += [{**ident, "group": name, "score": value} for name, value in summary["groups"].items()]
     return RunTables(pd.DataFrame(samples), pd.DataFrame(tasks), pd.DataFrame(groups))

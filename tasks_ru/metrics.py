@@ -8,6 +8,7 @@ import collections
 import difflib
 import re
 import string
+import warnings
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
@@ -28,7 +29,10 @@ def macro_f1(golds: Sequence, preds: Sequence) -> float:
 
 
 def mcc(golds: Sequence, preds: Sequence) -> float:
-    return float(matthews_corrcoef(golds, preds))
+    """Matthews correlation; 0 when only one class occurs (sklearn's convention, without its warning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return float(matthews_corrcoef(golds, preds))
 
 
 def both_orders_accuracy(items: Iterable[tuple[str, bool]]) -> float:

@@ -5,6 +5,9 @@ Darumeru's total is the paper's Micro-Avg, the mean of the 17 task scores, which
 """
 
 from pathlib import Path
+from typing import Callable
+
+import yaml
 
 TASKS_DIR = Path(__file__).resolve().parent
 
@@ -52,3 +55,31 @@ def summarise(suite: str, task_scores: dict[str, float]) -> dict[str, float]:
     if all(t in task_scores for t in tasks):
         out[TOTAL[suite]] = sum(task_scores[t] for t in tasks) / len(tasks)
     return out
+
+
+class _TaggedLoader(yaml.SafeLoader):
+    """Reads task YAMLs with lm-eval's `!function` tags kept as plain strings."""
+
+
+_TaggedLoader.add_constructor("!function", lambda loader, node: f"!function {loader.construct_scalar(node)}")
+
+
+def _task_config(task: str) -> dict:
+    config = yaml.load((TASKS_DIR / f"{task}.yaml").read_text(encoding="utf-8"), Loader=_TaggedLoader)
+    include = config.pop("include", None)
+    return {**_task_config_file(include), **config} if include else config
+
+
+def _task_config_file(name: str) -> dict:
+    return yaml.load((TASKS_DIR / name).read_text(encoding="utf-8"), Loader=_TaggedLoader)
+
+
+def score_aggregation(task: str) -> Callable[[list], float]:
+    """The function that turns a task's per-sample `score` items into its score (for resampling)."""
+    from tasks_ru import hooks
+
+    metric = next(m for m in _task_config(task)["metric_list"] if m["metric"] == "score")
+    aggregation = metric["aggregation"]
+    if aggregation == "mean":
+        return lambda items: sum(items) / len(items)
+    return getattr(hooks, aggregation.removeprefix("!function hooks."))

@@ -1,0 +1,218 @@
+"""`lep-bench compare`: an experiment config (or finished run dirs) → one comparison of models.
+
+The comparison holds measured scores (tasks, groups, total), each model's paired-bootstrap deltas
+against each reference, efficiency (tokenizer and generation speed), the paper's published rows (shown
+apart, never used in statistics), warnings when runs are not like for like, and disagreement examples.
+"""
+
+import csv
+import json
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import yaml
+
+from harness.backends import DEFAULT_BACKEND, BackendSettings
+from harness.bootstrap import Delta, paired_bootstrap
+from harness.evaluation import PromptSettings
+from harness.model_spec import ModelSpec
+from harness.runner import RunRequest, run
+from harness.store import RunTables, load_runs, run_labels
+from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, measure
+from lep.errors import InputError
+from tasks_ru.suites import SUITES, TOTAL
+
+ROLES = ("reference", "baseline", "candidate")
+PUBLISHED_CITATION = "Tikhomirov & Chernyshev 2024, Facilitating large language model Russian adaptation with Learned Embedding Propagation, arXiv:2412.21140"
+PUBLISHED_COLUMNS = {"micro_avg": "Micro-Avg", "daru_mmlu": "DaruMMLU", "daru_mera": "DaruMERA", "daru_sum": "DaruSum", "daru_copy_en": "DaruCopy EN", "daru_copy_ru": "DaruCopy RU"}
+
+
+@dataclass
+class Experiment:
+    name: str
+    models: list[tuple[ModelSpec, str]]  # (spec, role)
+    suites: list[str]
+    backend: str = DEFAULT_BACKEND
+    data_dir: Path | None = None
+    limit: int | None = None
+    runs: Path = Path("runs")
+    reports: Path = Path("reports")
+    published: list[str] = field(default_factory=list)  # table names of reference_scores.csv, e.g. table1
+    note: str = ""  # shown at the top of the report (e.g. "demo-scale models")
+
+
+def _resolve(base: Path, value: str | None) -> Path | None:
+    return None if value is None else (base / value).resolve() if not Path(value).is_absolute() else Path(value)
+
+
+def load_experiment(path: Path) -> Experiment:
+    """Read and check an experiment YAML; relative paths are resolved against the config's folder."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise InputError(f"experiment config {path} cannot be read: {' '.join(str(e).split())}") from None
+    if not isinstance(raw, dict) or not raw.get("models"):
+        raise InputError(f"experiment config {path}: needs a 'models' list (each: name, path, kind, role)")
+    base = path.resolve().parent
+    known = {"name", "models", "suites", "backend", "data_dir", "limit", "runs", "reports", "published", "note"}
+    if unknown := set(raw) - known:
+        raise InputError(f"experiment config {path}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+    models = []
+    for entry in raw["models"]:
+        entry = dict(entry)
+        role = entry.pop("role", "candidate")
+        if role not in ROLES:
+            raise InputError(f"experiment config {path}: role {role!r} of {entry.get('name')} is not one of {', '.join(ROLES)}")
+        if "path" not in entry or "name" not in entry:
+            raise InputError(f"experiment config {path}: every model needs a name and a path")
+        for key in ("path", "tokenizer", "chat_template"):
+            if entry.get(key) and not str(entry[key]).startswith(("llama-3", "mistral-7b", "openchat-3.5")):
+                entry[key] = str(_resolve(base, str(entry[key])))
+        try:
+            models.append((ModelSpec(**entry), role))
+        except TypeError as e:
+            raise InputError(f"experiment config {path}: model {entry.get('name')}: {e}") from None
+    suites = raw.get("suites", ["ru-open"])
+    if unknown_suites := [s for s in suites if s not in SUITES]:
+        raise InputError(f"experiment config {path}: unknown suite(s) {', '.join(unknown_suites)}; choose from {', '.join(SUITES)}")
+    return Experiment(
+        name=raw.get("name", path.stem), models=models, suites=suites, backend=raw.get("backend", DEFAULT_BACKEND),
+        data_dir=_resolve(base, raw.get("data_dir")), limit=raw.get("limit"), runs=_resolve(base, raw.get("runs", "runs")),
+        reports=_resolve(base, raw.get("reports", "reports")), published=raw.get("published", []), note=raw.get("note", ""),
+    )
+
+
+def run_experiment(experiment: Experiment, progress: Callable[[str], None] = print) -> list[tuple[Path, str]]:
+    """Run (or reuse) every model × suite; returns (run dir, role) pairs in config order."""
+    out = []
+    for suite in experiment.suites:
+        for spec, role in experiment.models:
+            request = RunRequest(spec=spec, suite=suite, backend=BackendSettings(backend=experiment.backend), out=experiment.runs,
+                                 data_dir=experiment.data_dir, prompts=PromptSettings(kind=spec.kind, limit=experiment.limit))
+            out.append((run(request, progress=progress), role))
+    return out
+
+
+@dataclass
+class Comparison:
+    name: str
+    suite: str
+    runs: list[tuple[Path, str]]
+    tables: RunTables
+    scores: pd.DataFrame  # rows: tasks, groups, total; columns: model names
+    deltas: dict[tuple[str, str], dict[str, Delta]]  # (model, reference) -> row -> Delta
+    efficiency: pd.DataFrame  # one row per model
+    published: pd.DataFrame  # the paper's rows (may be empty)
+    provenance: dict[str, dict]  # model -> provenance.json
+    warnings: list[str]
+    examples: dict[str, list[dict]]  # task -> disagreement examples
+    note: str = ""
+
+
+def _items(tables: RunTables, model: str) -> dict[str, dict[int, object]]:
+    rows = tables.samples[tables.samples["label"] == model]
+    return {task: dict(zip(group["doc_id"], group["score"])) for task, group in rows.groupby("task")}
+
+
+def _published_rows(tables: list[str]) -> pd.DataFrame:
+    path = Path(str(files("harness").joinpath("reference_scores.csv")))
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    rows = [r for r in csv.DictReader(lines) if r["source"] in tables]
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame["label"] = frame.apply(lambda r: " ".join(x for x in (r["model"], r["vocab"], r["method_or_data"]) if x not in ("original", "-", "–", "Original model")), axis=1)
+    frame = frame.rename(columns=PUBLISHED_COLUMNS)
+    return frame[["source", "label", "shots", *PUBLISHED_COLUMNS.values()]]
+
+
+def _like_for_like(provenance: dict[str, dict], tables: RunTables) -> list[str]:
+    """Warnings where runs differ in backend, settings or data (scores then are not comparable)."""
+    warnings = []
+    for key in ("backend", "prompts"):
+        seen = {model: json.dumps({k: v for k, v in p["settings"][key].items() if k not in ("kind", "shots", "num_fewshot")}, sort_keys=True) for model, p in provenance.items()}
+        if len(set(seen.values())) > 1:
+            detail = "; ".join(f"{m}: {v}" for m, v in seen.items())
+            warnings.append(f"runs differ in {key} settings, so score differences include that change: {detail}")
+    for task, group in tables.tasks.groupby("task"):
+        if group["data_hash"].nunique() > 1:
+            warnings.append(f"{task}: the models were scored on different data (data hashes differ)")
+    return warnings
+
+
+def _examples(tables: RunTables, models: list[str], limit: int = 3) -> dict[str, list[dict]]:
+    """Up to `limit` items per task where the first two models' outputs differ."""
+    if len(models) < 2:
+        return {}
+    out: dict[str, list[dict]] = {}
+    by_model = {m: {} for m in models[:2]}
+    for run_dir, model in tables.tasks[["run", "label"]].drop_duplicates().itertuples(index=False):
+        if model in by_model:
+            for path in sorted((Path(run_dir) / "samples").glob("*.jsonl")):
+                by_model[model][path.stem] = {json.loads(line)["doc_id"]: json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()}
+    first, second = models[:2]
+    for task in sorted(set(by_model[first]) & set(by_model[second])):
+        for doc_id, sample in by_model[first][task].items():
+            other = by_model[second][task].get(doc_id)
+            if other is None or str(sample["filtered_resps"]).strip() == str(other["filtered_resps"]).strip():
+                continue
+            prompt = sample["arguments"][0][0] if sample["arguments"] else ""
+            out.setdefault(task, []).append({"doc_id": doc_id, "prompt": str(prompt)[-600:], "target": str(sample.get("target", ""))[:300],
+                                             "outputs": {first: _shown(sample), second: _shown(other)}})
+            if len(out[task]) >= limit:
+                break
+    return out
+
+
+def _shown(sample: dict) -> str:
+    response = sample["filtered_resps"]
+    if isinstance(response, list) and response and isinstance(response[0], list):  # choice: log-likelihoods
+        scores = [r[0] for r in response]
+        return f"option {scores.index(max(scores))} (log-probs {', '.join(f'{s:.2f}' for s in scores)})"
+    return str(response[0] if isinstance(response, list) and response else response)[:600]
+
+
+def _efficiency(provenance: dict[str, dict], summaries: dict[str, dict], reference: str) -> pd.DataFrame:
+    """Tokenizer efficiency on the embedded parallel sample, NSL vs the reference's tokenizer, generation speed."""
+    tokenizers = {m: p["spec"]["tokenizer"] or p["spec"]["path"] for m, p in provenance.items()}
+    sample = embedded_sample()
+    spec = TokenizerBenchSpec(tokenizers=list(dict.fromkeys(tokenizers.values())), corpora=sample.corpora, reference=tokenizers[reference])
+    reports = dict(zip(spec.tokenizers + ([] if tokenizers[reference] in spec.tokenizers else [tokenizers[reference]]), measure(spec)))
+    rows = []
+    for model, tokenizer in tokenizers.items():
+        report, speed = reports[tokenizer], summaries[model]["speed"]
+        rows.append({"model": model, "ru chars/token": report.languages["ru"].chars_per_token, "en chars/token": report.languages["en"].chars_per_token,
+                     "NSL ru vs reference": report.nsl.get("ru"), "ru generated chars/token": speed.get("ru_generated_chars_per_token"),
+                     "ru chars/s": speed.get("ru_chars_per_second"), "ru tokens/s": speed.get("ru_tokens_per_second")})
+    return pd.DataFrame(rows).set_index("model")
+
+
+def build_comparison(name: str, runs: list[tuple[Path, str]], published: list[str] | None = None, iterations: int = 1000, note: str = "") -> Comparison:
+    """Everything the report shows, from finished run dirs of one suite (the first reference is NSL's base)."""
+    tables = load_runs([r for r, _ in runs])
+    suites = set(tables.tasks["suite"])
+    if len(suites) != 1:
+        raise InputError(f"compare one suite at a time; these runs cover {', '.join(sorted(suites))}")
+    suite = suites.pop()
+    summaries = {}
+    provenance = {}
+    roles = {}
+    for (run_dir, role), label in zip(runs, run_labels([r for r, _ in runs])):
+        summaries[label] = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+        provenance[label] = json.loads((run_dir / "provenance.json").read_text(encoding="utf-8"))
+        roles[label] = role
+    models = list(summaries)
+    references = [m for m in models if roles[m] in ("reference", "baseline")] or models[:1]
+    scores = pd.DataFrame({m: {**s["tasks"], **s["groups"]} for m, s in summaries.items()})
+    groups = {**SUITES[suite], TOTAL[suite]: [t for ts in SUITES[suite].values() for t in ts]}
+    items = {m: _items(tables, m) for m in models}
+    deltas = {(m, ref): paired_bootstrap(items[m], items[ref], groups, iterations=iterations) for ref in references for m in models if m != ref}
+    return Comparison(
+        name=name, suite=suite, runs=runs, tables=tables, scores=scores, deltas=deltas,
+        efficiency=_efficiency(provenance, summaries, references[0]),
+        published=_published_rows(published or []) if suite == "darumeru" or published else pd.DataFrame(),
+        provenance=provenance, warnings=_like_for_like(provenance, tables), examples=_examples(tables, models), note=note,
+    )

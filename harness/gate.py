@@ -1,0 +1,63 @@
+"""`lep-bench gate`: does a candidate run lose more than the tolerance against a baseline, beyond noise?
+
+A row (task, group or total) fails when even the optimistic end of its 95% bootstrap interval for
+candidate − baseline is below −max_drop. The baseline is a run dir (paired bootstrap on the same
+items) or a summary JSON of scores (the candidate's resampling noise only).
+"""
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from harness.bootstrap import paired_bootstrap
+from harness.store import load_runs
+from lep.errors import InputError
+from tasks_ru.suites import SUITES, TOTAL
+
+
+@dataclass
+class RowVerdict:
+    row: str
+    baseline: float
+    candidate: float
+    delta: float
+    low: float
+    high: float
+    failed: bool
+
+
+def _summary(path: Path) -> dict:
+    file = path / "summary.json" if path.is_dir() else path
+    try:
+        summary = json.loads(file.read_text(encoding="utf-8"))
+        summary["tasks"], summary["groups"], summary["suite"]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as e:
+        raise InputError(f"{file} is not a lep-bench run dir or summary JSON ({e})") from None
+    return summary
+
+
+def _items(run_dir: Path) -> dict[str, dict[int, object]]:
+    samples = load_runs([run_dir]).samples
+    return {task: dict(zip(g["doc_id"], g["score"])) for task, g in samples.groupby("task")}
+
+
+def gate(baseline: Path, candidate: Path, max_drop: float = 0.01, tasks: list[str] | None = None, iterations: int = 1000) -> list[RowVerdict]:
+    """One verdict per task and group that both sides scored (optionally only the named ones)."""
+    if not candidate.is_dir():
+        raise InputError(f"candidate {candidate} must be a run dir (its per-sample scores give the interval)")
+    base, cand = _summary(baseline), _summary(candidate)
+    if base["suite"] != cand["suite"]:
+        raise InputError(f"baseline is suite {base['suite']} but candidate is {cand['suite']}")
+    suite = cand["suite"]
+    reference = _items(baseline) if baseline.is_dir() else dict(base["tasks"])
+    groups = {**SUITES[suite], TOTAL[suite]: [t for ts in SUITES[suite].values() for t in ts]}
+    deltas = paired_bootstrap(_items(candidate), reference, groups, iterations=iterations)
+    base_scores, cand_scores = {**base["tasks"], **base["groups"]}, {**cand["tasks"], **cand["groups"]}
+    if tasks and (unknown := [t for t in tasks if t not in deltas]):
+        raise InputError(f"--tasks {', '.join(unknown)}: not scored in both runs (have {', '.join(sorted(deltas))})")
+    rows = [r for r in deltas if not tasks or r in tasks]
+    return [RowVerdict(r, base_scores[r], cand_scores[r], deltas[r].delta, deltas[r].low, deltas[r].high, deltas[r].high < -max_drop) for r in rows if r in base_scores]
+
+
+def verdict_json(rows: list[RowVerdict], max_drop: float) -> dict:
+    return {"passed": not any(r.failed for r in rows), "max_drop": max_drop, "rows": [asdict(r) for r in rows]}

@@ -1,0 +1,123 @@
+"""Paired bootstrap, the comparison report (escaping, warnings) and the regression gate."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.bootstrap import paired_bootstrap
+from harness.compare import build_comparison
+from harness.report import write_report
+
+MEAN = lambda task: (lambda items: sum(items) / len(items))  # noqa: E731
+
+
+def test_bootstrap_detects_a_known_difference_and_not_a_zero_one():
+    ids = range(200)
+    better = {"t": {i: 1.0 if i % 10 < 8 else 0.0 for i in ids}}  # 0.8
+    worse = {"t": {i: 1.0 if i % 10 < 5 else 0.0 for i in ids}}  # 0.5
+    found = paired_bootstrap(better, worse, {"all": ["t"]}, iterations=500, seed=1, aggregation=MEAN)
+    assert found["t"].delta == pytest.approx(0.3) and found["t"].significant and found["t"].low > 0.2
+    same = paired_bootstrap(better, better, {"all": ["t"]}, iterations=500, seed=1, aggregation=MEAN)
+    assert same["t"].delta == 0 and not same["t"].significant
+    noisy = {"t": {i: float((i * 7919) % 2) for i in ids}}
+    shuffled = {"t": {i: float(((i + 1) * 7919) % 2) for i in ids}}  # same mean, different items
+    assert not paired_bootstrap(noisy, shuffled, {}, iterations=500, seed=1, aggregation=MEAN)["t"].significant
+    fixed = paired_bootstrap(better, {"t": 0.5}, {}, iterations=500, seed=1, aggregation=MEAN)
+    assert fixed["t"].delta == pytest.approx(0.3) and fixed["t"].significant
+
+
+def _copy_run(src: Path, dst: Path, model: str, edit=None) -> Path:
+    shutil.copytree(src, dst)
+    summary = json.loads((dst / "summary.json").read_text())
+    summary["model"] = model
+    if edit:
+        edit(dst, summary)
+    (dst / "summary.json").write_text(json.dumps(summary))
+    return dst
+
+
+def _inject(run_dir: Path, summary: dict, task: str = "ru_open_rubq") -> None:
+    """A regression: every item of `task` scores 0 (samples and summary)."""
+    path = run_dir / "samples" / f"{task}.jsonl"
+    samples = [json.loads(line) for line in path.read_text().splitlines()]
+    for s in samples:
+        s["score"] = 0.0
+        s["filtered_resps"] = ["<script>alert(1)</script><img src=x onerror=alert(2)>"]
+    path.write_text("".join(json.dumps(s) + "\n" for s in samples))
+    summary["tasks"][task] = 0.0
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, reference_tokenizer, data_dir) -> Path:
+    """One real hf run of a tiny model with rubq answered perfectly (its samples rewritten), for gate tests."""
+    from harness.backends import BackendSettings
+    from harness.evaluation import PromptSettings
+    from harness.model_spec import parse_spec
+    from harness.runner import RunRequest, run
+    from lep.small_models import build_small_model
+
+    root = tmp_path_factory.mktemp("runs")
+    model = build_small_model(reference_tokenizer("openchat-3.5"), root / "tiny", architecture="mistral")
+    request = RunRequest(spec=parse_spec(f"path={model},kind=instruct"), suite="ru-open", tasks=("ru_open_rubq", "ru_open_terra"), out=root,
+                         data_dir=data_dir, backend=BackendSettings(), prompts=PromptSettings(limit=20))
+    run_dir = run(request, progress=lambda _: None)
+    path = run_dir / "samples" / "ru_open_rubq.jsonl"
+    samples = [json.loads(line) | {"score": 1.0} for line in path.read_text().splitlines()]
+    path.write_text("".join(json.dumps(s) + "\n" for s in samples))
+    summary = json.loads((run_dir / "summary.json").read_text())
+    summary["tasks"]["ru_open_rubq"] = 1.0
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    return run_dir
+
+
+def _gate(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness.cli", "gate", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_gate_passes_on_an_identical_run_and_catches_an_injected_regression(finished_run, tmp_path):
+    same = _copy_run(finished_run, tmp_path / "same", "tiny")
+    result = _gate("--baseline", str(finished_run), "--candidate", str(same), "--json", str(tmp_path / "v.json"), "--iterations", "200")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads((tmp_path / "v.json").read_text())["passed"] is True
+    worse = _copy_run(finished_run, tmp_path / "worse", "tiny", _inject)
+    result = _gate("--baseline", str(finished_run), "--candidate", str(worse), "--json", str(tmp_path / "w.json"), "--iterations", "200")
+    assert result.returncode == 1 and "ru_open_rubq -1.0000" in result.stderr
+    verdict = json.loads((tmp_path / "w.json").read_text())
+    assert verdict["passed"] is False and {r["row"] for r in verdict["rows"] if r["failed"]} == {"ru_open_rubq", "Knowledge"}  # its group
+    # a baseline given as a summary JSON (no samples) works too
+    result = _gate("--baseline", str(finished_run / "summary.json"), "--candidate", str(worse), "--iterations", "200")
+    assert result.returncode == 1
+    result = _gate("--baseline", str(finished_run), "--candidate", str(worse), "--tasks", "ru_open_terra", "--iterations", "200")
+    assert result.returncode == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--baseline", "/nonexistent/run"], "is not a lep-bench run dir or summary JSON"),
+    (["--baseline", "{run}", "--max-drop", "lots"], "invalid float value"),
+    (["--baseline", "{run}", "--tasks", "ru_open_nope"], "--tasks ru_open_nope: not scored in both runs"),
+])
+def test_gate_usage_errors_exit_2(finished_run, args, message):
+    args = [a.replace("{run}", str(finished_run)) for a in args]
+    result = _gate(*args, "--candidate", str(finished_run), "--iterations", "50")
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_report_escapes_model_output_and_warns_on_mixed_settings(finished_run, tmp_path):
+    def other_backend(run_dir: Path, summary: dict) -> None:
+        _inject(run_dir, summary)
+        provenance = json.loads((run_dir / "provenance.json").read_text())
+        provenance["settings"]["backend"]["backend"] = "vllm-server"
+        (run_dir / "provenance.json").write_text(json.dumps(provenance))
+
+    other = _copy_run(finished_run, tmp_path / "other", "other", other_backend)
+    comparison = build_comparison("t", [(finished_run, "reference"), (other, "candidate")], iterations=100)
+    assert any("runs differ in backend settings" in w for w in comparison.warnings)
+    html = write_report(comparison, tmp_path / "report").read_text()
+    assert "<script>alert(1)" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;" in html
+    assert "data:image/png;base64," in html and "runs differ in backend settings" in html
+    assert (tmp_path / "report" / "report.md").read_text().count("ru_open_rubq") >= 2
