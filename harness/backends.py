@@ -19,7 +19,32 @@ from harness.serving import ServerSettings, VllmServer
 from lep.errors import InputError
 
 BACKENDS = ("vllm-server", "vllm", "hf")
-DEFAULT_BACKEND = "hf"  # measured crossover: see README "Backend choice"
+DEFAULT_BACKEND = "auto"
+# Measured on this project's CPU machine (benchmarks/backend_crossover.py, README "Backend choice"):
+# vLLM's 30-50 s start dominates below ~50M parameters, where HF generates as fast; above, vLLM's
+# faster generation repays the start within a suite.
+AUTO_VLLM_MIN_PARAMETERS = 50_000_000
+
+
+def parameter_count(model_dir: Path) -> int:
+    """Approximate parameters of a Llama/Mistral-style model from its config (embeddings + blocks)."""
+    import json
+
+    config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    hidden, layers = config.get("hidden_size", 0), config.get("num_hidden_layers", 0)
+    embeddings = config.get("vocab_size", 0) * hidden * (1 if config.get("tie_word_embeddings") else 2)
+    return embeddings + layers * (4 * hidden * hidden + 3 * hidden * config.get("intermediate_size", 4 * hidden))
+
+
+def resolve_backend(choice: str, spec: ModelSpec) -> str:
+    """`auto`: the vLLM server when vLLM is installed and the model is past the measured crossover, else hf."""
+    if choice != "auto":
+        return choice
+    from importlib.util import find_spec
+
+    if find_spec("vllm") is None or not (Path(spec.path) / "config.json").is_file():
+        return "hf"
+    return "vllm-server" if parameter_count(Path(spec.path)) >= AUTO_VLLM_MIN_PARAMETERS else "hf"
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ user mistake.
 """
 
 import argparse
+from importlib.util import find_spec
 import json
 import os
 import sys
@@ -13,10 +14,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from harness.backends import BACKENDS, DEFAULT_BACKEND, BackendSettings
+from harness.backends import BACKENDS, DEFAULT_BACKEND, BackendSettings, resolve_backend
 from harness.evaluation import GENERATION_PRESETS, PromptSettings
 from harness.compare import build_comparison, load_experiment, run_experiment
-from harness.gate import gate, verdict_json
+from harness.demo import run_demo
+from harness.gate import baseline_json, gate, verdict_json
 from harness.model_spec import parse_spec
 from harness.report import write_report
 from lep.atomic_write import write_json
@@ -235,7 +237,7 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("run", help="evaluate one model on one suite through lm-eval (resumable)")
     parser.add_argument("--model", required=True, metavar="SPEC", help="a model dir, or path=DIR,name=N,kind=base|instruct,tokenizer=T,chat_template=F,dtype=D,max_length=L")
     parser.add_argument("--suite", required=True, choices=sorted(SUITES))
-    parser.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND, help=f"default {DEFAULT_BACKEND} (see README: backend choice)")
+    parser.add_argument("--backend", choices=("auto", *BACKENDS), default=DEFAULT_BACKEND, help="auto: vllm-server for models past the measured crossover (README: backend choice), else hf")
     parser.add_argument("--tasks", nargs="+", default=[], metavar="TASK", help="a subset of the suite's tasks")
     parser.add_argument("--limit", type=int, help="score only the first N items of each task (smoke runs)")
     parser.add_argument("--shots", type=int, help="few-shot examples (default: 5 for base models, 0 for instruct)")
@@ -251,7 +253,7 @@ def _run_run(args: argparse.Namespace, console: Console) -> int:
     spec = parse_spec(args.model)
     request = RunRequest(
         spec=spec, suite=args.suite, tasks=tuple(args.tasks), out=args.out, data_dir=args.data_dir,
-        backend=BackendSettings(backend=args.backend, batch_size=args.batch_size, port=args.port),
+        backend=BackendSettings(backend=resolve_backend(args.backend, spec), batch_size=args.batch_size, port=args.port),
         prompts=PromptSettings(kind=spec.kind, num_fewshot=args.shots, generation=args.generation, limit=args.limit, batch_size=args.batch_size),
     )
     run_dir = run(request, progress=lambda line: console.print(f"[dim]{line}[/dim]"))
@@ -263,27 +265,41 @@ def _run_run(args: argparse.Namespace, console: Console) -> int:
 
 
 def _add_compare(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("compare", help="run what is missing of an experiment and write the comparison report")
-    parser.add_argument("inputs", nargs="+", type=Path, metavar="CONFIG_OR_RUN_DIR", help="an experiment YAML, or finished run dirs (the first is the reference)")
+    parser = commands.add_parser("compare", help="run what is missing of an experiment and write the comparison report (no input: the demo)")
+    parser.add_argument("inputs", nargs="*", type=Path, metavar="CONFIG_OR_RUN_DIR",
+                        help="an experiment YAML, or finished run dirs (the first is the reference); none: the embedded demo")
     parser.add_argument("--name", help="report name (default: the config's name, or 'comparison')")
     parser.add_argument("--reports", type=Path, help="reports folder (default: the config's, or reports/)")
     parser.add_argument("--published", nargs="*", default=None, help="published tables to show (table1..table4 of the paper)")
     parser.add_argument("--iterations", type=int, default=1000, help="bootstrap iterations")
+    parser.add_argument("--backend", choices=("auto", *BACKENDS), help="demo: backend (default: vllm-server when vLLM is installed, else hf)")
+    parser.add_argument("--workdir", type=Path, default=Path("out/demo"), help="demo: where its models and runs go")
+    parser.add_argument("--gate", type=Path, metavar="BASELINE_JSON", help="after the report, gate every run against this baseline (exit 1 on a regression)")
+    parser.add_argument("--max-drop", type=float, default=0.01, help="with --gate: tolerance")
+    parser.add_argument("--write-baseline", type=Path, metavar="JSON", help="write the runs' scores as a gate baseline")
     parser.set_defaults(run=_run_compare)
 
 
-def _run_compare(args: argparse.Namespace, console: Console) -> int:
+def _compare_inputs(args: argparse.Namespace, console: Console) -> tuple[list[tuple[Path, str]], str, Path, list[str], str]:
+    """(runs with roles, report name, reports folder, published tables, note) for the three input kinds."""
     progress = lambda line: console.print(f"[dim]{line}[/dim]")  # noqa: E731
+    if not args.inputs:
+        backend = args.backend or ("vllm-server" if find_spec("vllm") else "hf")
+        experiment, runs = run_demo(args.workdir, args.reports or Path("reports"), backend, console=console, progress=progress)
+        return runs, experiment.name, experiment.reports, experiment.published, experiment.note
     if len(args.inputs) == 1 and args.inputs[0].is_file():
         experiment = load_experiment(args.inputs[0])
-        runs = run_experiment(experiment, progress=progress)
-        name, reports, published, note = experiment.name, experiment.reports, experiment.published, experiment.note
-    else:
-        missing = [p for p in args.inputs if not (p / "summary.json").is_file()]
-        if missing:
-            raise InputError(f"{missing[0]} is neither an experiment YAML nor a finished run dir (no summary.json)")
-        runs = [(p, "reference" if i == 0 else "candidate") for i, p in enumerate(args.inputs)]
-        name, reports, published, note = "comparison", Path("reports"), [], ""
+        if args.backend:
+            experiment.backend = args.backend
+        return run_experiment(experiment, progress=progress), experiment.name, experiment.reports, experiment.published, experiment.note
+    missing = [p for p in args.inputs if not (p / "summary.json").is_file()]
+    if missing:
+        raise InputError(f"{missing[0]} is neither an experiment YAML nor a finished run dir (no summary.json)")
+    return [(p, "reference" if i == 0 else "candidate") for i, p in enumerate(args.inputs)], "comparison", Path("reports"), [], ""
+
+
+def _run_compare(args: argparse.Namespace, console: Console) -> int:
+    runs, name, reports, published, note = _compare_inputs(args, console)
     name, reports = args.name or name, args.reports or reports
     published = published if args.published is None else args.published
     by_suite: dict[str, list] = {}
@@ -297,7 +313,31 @@ def _run_compare(args: argparse.Namespace, console: Console) -> int:
             console.print(f"[yellow]warning:[/yellow] {warning}")
         console.print(comparison.scores.map(lambda v: f"{v:.3f}").to_string())
         console.print(f"Wrote {out / 'report.md'} and {html}")
+    if args.write_baseline:
+        write_json(args.write_baseline, baseline_json([r for r, _ in runs]))
+        console.print(f"Wrote baseline {args.write_baseline}")
+    if args.gate:
+        return _gate_all([r for r, _ in runs], args.gate, args.max_drop, args.iterations, console)
     return 0
+
+
+def _report_gate(rows: list, max_drop: float, console: Console, label: str = "") -> bool:
+    """Print each row's verdict; True when none failed (failures also listed on stderr)."""
+    for row in rows:
+        mark = "[red]FAIL[/red]" if row.failed else "ok  "
+        console.print(f"{mark} {label}{row.row:32s} {row.baseline:.4f} → {row.candidate:.4f}  Δ {row.delta:+.4f} [{row.low:+.4f}, {row.high:+.4f}]")
+    failed = [r for r in rows if r.failed]
+    if failed:
+        print(f"gate failed{' for ' + label.strip() if label else ''}: {len(failed)} row(s) dropped by more than {max_drop} beyond their 95% interval: "
+              + ", ".join(f"{r.row} {r.delta:+.4f}" for r in failed), file=sys.stderr)
+    return not failed
+
+
+def _gate_all(run_dirs: list[Path], baseline: Path, max_drop: float, iterations: int, console: Console) -> int:
+    passed = all([_report_gate(gate(baseline, run_dir, max_drop=max_drop, iterations=iterations), max_drop, console, f"{run_dir.parts[-3]} ")
+                  for run_dir in run_dirs])
+    console.print("gate passed" if passed else "[red]gate failed[/red]")
+    return 0 if passed else 1
 
 
 def _add_gate(commands: argparse._SubParsersAction) -> None:
@@ -313,16 +353,9 @@ def _add_gate(commands: argparse._SubParsersAction) -> None:
 
 def _run_gate(args: argparse.Namespace, console: Console) -> int:
     rows = gate(args.baseline, args.candidate, max_drop=args.max_drop, tasks=args.tasks, iterations=args.iterations)
-    verdict = verdict_json(rows, args.max_drop)
     if args.json:
-        write_json(args.json, verdict)
-    for row in rows:
-        mark = "[red]FAIL[/red]" if row.failed else "ok  "
-        console.print(f"{mark} {row.row:32s} {row.baseline:.4f} → {row.candidate:.4f}  Δ {row.delta:+.4f} [{row.low:+.4f}, {row.high:+.4f}]")
-    failed = [r for r in rows if r.failed]
-    if failed:
-        print(f"gate failed: {len(failed)} row(s) dropped by more than {args.max_drop} beyond their 95% interval: "
-              + ", ".join(f"{r.row} {r.delta:+.4f}" for r in failed), file=sys.stderr)
+        write_json(args.json, verdict_json(rows, args.max_drop))
+    if not _report_gate(rows, args.max_drop, console):
         return 1
     console.print(f"gate passed ({len(rows)} rows, max drop {args.max_drop})")
     return 0

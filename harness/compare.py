@@ -15,7 +15,7 @@ from typing import Callable
 import pandas as pd
 import yaml
 
-from harness.backends import DEFAULT_BACKEND, BackendSettings
+from harness.backends import DEFAULT_BACKEND, BackendSettings, resolve_backend
 from harness.bootstrap import Delta, paired_bootstrap
 from harness.evaluation import PromptSettings
 from harness.model_spec import ModelSpec
@@ -90,7 +90,7 @@ def run_experiment(experiment: Experiment, progress: Callable[[str], None] = pri
     out = []
     for suite in experiment.suites:
         for spec, role in experiment.models:
-            request = RunRequest(spec=spec, suite=suite, backend=BackendSettings(backend=experiment.backend), out=experiment.runs,
+            request = RunRequest(spec=spec, suite=suite, backend=BackendSettings(backend=resolve_backend(experiment.backend, spec)), out=experiment.runs,
                                  data_dir=experiment.data_dir, prompts=PromptSettings(kind=spec.kind, limit=experiment.limit))
             out.append((run(request, progress=progress), role))
     return out

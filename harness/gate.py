@@ -26,14 +26,25 @@ class RowVerdict:
     failed: bool
 
 
-def _summary(path: Path) -> dict:
+def _summary(path: Path, model: str | None = None) -> dict:
+    """A run's summary; a baseline file may also map model names to summaries (see baseline_json)."""
     file = path / "summary.json" if path.is_dir() else path
     try:
         summary = json.loads(file.read_text(encoding="utf-8"))
+        if model is not None and "models" in summary:
+            if model not in summary["models"]:
+                raise InputError(f"baseline {file} has no entry for model {model} (has {', '.join(summary['models'])})")
+            summary = summary["models"][model]
         summary["tasks"], summary["groups"], summary["suite"]
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as e:
         raise InputError(f"{file} is not a lep-bench run dir or summary JSON ({e})") from None
     return summary
+
+
+def baseline_json(run_dirs: list[Path]) -> dict:
+    """Scores of several runs keyed by model: the file `lep-bench gate` and `compare --gate` read."""
+    summaries = [_summary(d) for d in run_dirs]
+    return {"models": {s["model"]: {k: s[k] for k in ("model", "suite", "tasks", "groups")} for s in summaries}}
 
 
 def _items(run_dir: Path) -> dict[str, dict[int, object]]:
@@ -45,7 +56,8 @@ def gate(baseline: Path, candidate: Path, max_drop: float = 0.01, tasks: list[st
     """One verdict per task and group that both sides scored (optionally only the named ones)."""
     if not candidate.is_dir():
         raise InputError(f"candidate {candidate} must be a run dir (its per-sample scores give the interval)")
-    base, cand = _summary(baseline), _summary(candidate)
+    cand = _summary(candidate)
+    base = _summary(baseline, cand["model"])
     if base["suite"] != cand["suite"]:
         raise InputError(f"baseline is suite {base['suite']} but candidate is {cand['suite']}")
     suite = cand["suite"]

