@@ -14,6 +14,7 @@ from typing import Any
 
 from lep.errors import InputError
 from tasks_ru.errors import TaskDataError
+from tasks_ru.loaders import MODEL_FIELDS
 from tasks_ru.suites import TASKS_DIR
 
 GENERATION_PRESETS: dict[str, dict[str, Any]] = {
@@ -58,11 +59,13 @@ def task_manager(data_dir: Path | None, tokenizer: Path | None):
 
 
 def data_hash(task) -> str:
-    """sha256 over the scored and few-shot docs exactly as the task sees them."""
+    """sha256 over the scored and few-shot docs as the task sees them, less the per-model fields, so
+    two models scored on the same items share the hash."""
     digest = hashlib.sha256()
     for docs in (task.eval_docs, task.fewshot_docs() or []):
         for doc in docs:
-            digest.update(json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str).encode())
+            data = {k: v for k, v in doc.items() if k not in MODEL_FIELDS}
+            digest.update(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode())
     return digest.hexdigest()
 
 

@@ -23,6 +23,7 @@ import datasets
 from tasks_ru.errors import TaskDataError
 
 Docs = dict[str, datasets.Dataset]
+MODEL_FIELDS = ("tokenizer", "src_tokens")  # per-model doc fields (copy tasks), left out of the data hash
 SPLIT_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
 
 

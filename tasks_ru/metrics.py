@@ -177,12 +177,17 @@ def copy_length_score(pred_len: int, src_len: int) -> float:
 
 
 def copy_lcs_score(prediction: str, source: str, threshold: float = 0.99) -> float:
-    """1 when the characters matched against the source cover ≥ 99% of the (stripped) output."""
+    """1 when the characters matched between output and source (difflib, no autojunk) cover ≥ 99% of
+    the longer of the two (stripped), else 0.
+
+    The paper divides by the paragraph's length; the authors' code by the output's, which gives a
+    one-character output full marks. The longer of the two rejects both a fragment and a runaway copy.
+    """
     pred, src = prediction.strip(), source.strip()
     if not pred:
         return 0.0
     blocks = difflib.SequenceMatcher(None, src, pred, autojunk=False).get_matching_blocks()
-    return float(sum(b.size for b in blocks) / len(pred) >= threshold)
+    return float(sum(b.size for b in blocks) / max(len(pred), len(src)) >= threshold)
 
 
 def chars_per_token(text: str, n_tokens: int) -> float:

@@ -88,6 +88,9 @@ def test_copy_length_and_lcs_scores():
     assert metrics.copy_lcs_score(source[:50] + "X" + source[50:], source) == 1.0  # 100/101 >= 0.99
     assert metrics.copy_lcs_score(source[:50] + "XY" + source[50:], source) == 0.0  # 100/102 < 0.99
     assert metrics.copy_lcs_score("   ", source) == 0.0
+    assert metrics.copy_lcs_score(source[:50], source) == 0.0  # a fragment: 50/100
+    assert metrics.copy_lcs_score(".", "Текст.") == 0.0  # the authors' code would give 1/1
+    assert metrics.copy_lcs_score(source + " and more", source) == 0.0  # a runaway copy: 100/109
     assert metrics.chars_per_token("abcd", 3) == 1.0
 
 
