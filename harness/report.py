@@ -40,10 +40,14 @@ def figures(c: Comparison) -> dict[str, bytes]:
 
     total = TOTAL[c.suite]
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    points: dict[tuple[float, float], list[str]] = {}
     for model in c.scores.columns:
-        x, y = c.efficiency.loc[model, "ru chars/token"], c.scores.loc[total, model] if total in c.scores.index else float("nan")
+        y = c.scores.loc[total, model] if total in c.scores.index else float("nan")
+        points.setdefault((round(float(c.efficiency.loc[model, "ru chars/token"]), 4), round(float(y), 4)), []).append(model)
+    for (x, y), models in points.items():  # models on the same point share one label
         ax.scatter([x], [y], s=50)
-        ax.annotate(model, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        ax.annotate(", ".join(models), (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    ax.margins(x=0.25, y=0.15)
     ax.set_xlabel("Russian characters per token (embedded sample)")
     ax.set_ylabel(f"{total} score")
     ax.set_title("quality vs tokenizer efficiency")
@@ -96,6 +100,7 @@ table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.88rem;display:bl
 th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right;white-space:nowrap}th:first-child,td:first-child{text-align:left}
 .sig{font-weight:bold}.neg{color:#b00}.pos{color:#070}.warn{background:#fff4d6;border-left:4px solid #e0a000;padding:.5rem 1rem}
 .note{background:#eef4ff;border-left:4px solid #4a7bd0;padding:.5rem 1rem}.published{color:#555;font-style:italic}
+table.published{font-size:.78rem}table.published td:nth-child(2){text-align:left;white-space:normal;min-width:16rem}
 pre{white-space:pre-wrap;word-break:break-word;background:#f6f6f6;padding:.5rem;font-size:.8rem;max-height:14rem;overflow:auto}
 img{max-width:100%;height:auto}details{margin:.3rem 0}
 </style></head><body>
