@@ -9,6 +9,7 @@ Every setting that changes a score goes into `record()` and so into the run fing
 """
 
 import contextlib
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +103,9 @@ def open_backend(spec: ModelSpec, settings: BackendSettings) -> Iterator[Any]:
         _apply_chat_template(lm, spec)
         yield lm
         return
+    # a dying server makes aiohttp's pending requests log "Task exception was never retrieved" tracebacks;
+    # the runner reports the death itself, with the server's log tail
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     server_settings = ServerSettings(dtype=spec.dtype, max_model_len=spec.max_length, seed=settings.seed, port=settings.port)
     with VllmServer(Path(spec.path), spec.name, server_settings, tokenizer=Path(spec.tokenizer_path)) as server:
         lm = _served_completions_class()(
