@@ -274,8 +274,9 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--iterations", type=int, default=1000, help="bootstrap iterations")
     parser.add_argument("--backend", choices=("auto", *BACKENDS), help="demo: backend (default: vllm-server when vLLM is installed, else hf)")
     parser.add_argument("--workdir", type=Path, default=Path("out/demo"), help="demo: where its models and runs go")
-    parser.add_argument("--gate", type=Path, metavar="BASELINE_JSON", help="after the report, gate every run against this baseline (exit 1 on a regression)")
-    parser.add_argument("--max-drop", type=float, default=0.01, help="with --gate: tolerance")
+    parser.add_argument("--gate", type=Path, metavar="BASELINE_JSON",
+                        help="after the report, exit 1 when any run's task or group score moved by more than --max-drop from this baseline (for deterministic runs such as the demo)")
+    parser.add_argument("--max-drop", type=float, default=0.01, help="with --gate: tolerance, either direction")
     parser.add_argument("--write-baseline", type=Path, metavar="JSON", help="write the runs' scores as a gate baseline")
     parser.set_defaults(run=_run_compare)
 
@@ -328,13 +329,13 @@ def _report_gate(rows: list, max_drop: float, console: Console, label: str = "")
         console.print(f"{mark} {label}{row.row:32s} {row.baseline:.4f} → {row.candidate:.4f}  Δ {row.delta:+.4f} [{row.low:+.4f}, {row.high:+.4f}]")
     failed = [r for r in rows if r.failed]
     if failed:
-        print(f"gate failed{' for ' + label.strip() if label else ''}: {len(failed)} row(s) dropped by more than {max_drop} beyond their 95% interval: "
+        print(f"gate failed{' for ' + label.strip() if label else ''}: {len(failed)} row(s) moved by more than {max_drop} (beyond their 95% interval where one applies): "
               + ", ".join(f"{r.row} {r.delta:+.4f}" for r in failed), file=sys.stderr)
     return not failed
 
 
 def _gate_all(run_dirs: list[Path], baseline: Path, max_drop: float, iterations: int, console: Console) -> int:
-    passed = all([_report_gate(gate(baseline, run_dir, max_drop=max_drop, iterations=iterations), max_drop, console, f"{run_dir.parts[-3]} ")
+    passed = all([_report_gate(gate(baseline, run_dir, max_drop=max_drop, iterations=iterations, any_change=True), max_drop, console, f"{run_dir.parts[-3]} ")
                   for run_dir in run_dirs])
     console.print("gate passed" if passed else "[red]gate failed[/red]")
     return 0 if passed else 1
@@ -347,12 +348,13 @@ def _add_gate(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-drop", type=float, default=0.01)
     parser.add_argument("--tasks", nargs="+", help="only these tasks / groups")
     parser.add_argument("--json", type=Path, help="also write the verdict as JSON here")
+    parser.add_argument("--any-change", action="store_true", help="deterministic runs: fail on a move beyond --max-drop either way (no interval)")
     parser.add_argument("--iterations", type=int, default=1000)
     parser.set_defaults(run=_run_gate)
 
 
 def _run_gate(args: argparse.Namespace, console: Console) -> int:
-    rows = gate(args.baseline, args.candidate, max_drop=args.max_drop, tasks=args.tasks, iterations=args.iterations)
+    rows = gate(args.baseline, args.candidate, max_drop=args.max_drop, tasks=args.tasks, iterations=args.iterations, any_change=args.any_change)
     if args.json:
         write_json(args.json, verdict_json(rows, args.max_drop))
     if not _report_gate(rows, args.max_drop, console):

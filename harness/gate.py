@@ -1,7 +1,8 @@
 """`lep-bench gate`: does a candidate run lose more than the tolerance against a baseline, beyond noise?
 
 A row (task, group or total) fails when even the optimistic end of its 95% bootstrap interval for
-candidate − baseline is below −max_drop. The baseline is a run dir (paired bootstrap on the same
+candidate − baseline is below −max_drop (or, with any_change, when a deterministic run's score moved
+by more than max_drop either way). The baseline is a run dir (paired bootstrap on the same
 items) or a summary JSON of scores (the candidate's resampling noise only).
 """
 
@@ -9,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from harness.bootstrap import paired_bootstrap
+from harness.bootstrap import Delta, paired_bootstrap
 from harness.store import load_runs
 from lep.errors import InputError
 from tasks_ru.suites import SUITES, TOTAL
@@ -52,8 +53,13 @@ def _items(run_dir: Path) -> dict[str, dict[int, object]]:
     return {task: dict(zip(g["doc_id"], g["score"])) for task, g in samples.groupby("task")}
 
 
-def gate(baseline: Path, candidate: Path, max_drop: float = 0.01, tasks: list[str] | None = None, iterations: int = 1000) -> list[RowVerdict]:
-    """One verdict per task and group that both sides scored (optionally only the named ones)."""
+def gate(baseline: Path, candidate: Path, max_drop: float = 0.01, tasks: list[str] | None = None, iterations: int = 1000,
+         any_change: bool = False) -> list[RowVerdict]:
+    """One verdict per task and group that both sides scored (optionally only the named ones).
+
+    any_change: for deterministic runs (the demo), a row fails when its score moved by more than
+    max_drop in either direction; no interval, since the same code gives the same scores.
+    """
     if not candidate.is_dir():
         raise InputError(f"candidate {candidate} must be a run dir (its per-sample scores give the interval)")
     cand = _summary(candidate)
@@ -61,14 +67,21 @@ def gate(baseline: Path, candidate: Path, max_drop: float = 0.01, tasks: list[st
     if base["suite"] != cand["suite"]:
         raise InputError(f"baseline is suite {base['suite']} but candidate is {cand['suite']}")
     suite = cand["suite"]
-    reference = _items(baseline) if baseline.is_dir() else dict(base["tasks"])
-    groups = {**SUITES[suite], TOTAL[suite]: [t for ts in SUITES[suite].values() for t in ts]}
-    deltas = paired_bootstrap(_items(candidate), reference, groups, iterations=iterations)
     base_scores, cand_scores = {**base["tasks"], **base["groups"]}, {**cand["tasks"], **cand["groups"]}
+    if any_change:
+        deltas = {r: Delta(cand_scores[r] - base_scores[r], cand_scores[r] - base_scores[r], cand_scores[r] - base_scores[r])
+                  for r in cand_scores if r in base_scores}
+    else:
+        reference = _items(baseline) if baseline.is_dir() else dict(base["tasks"])
+        groups = {**SUITES[suite], TOTAL[suite]: [t for ts in SUITES[suite].values() for t in ts]}
+        deltas = paired_bootstrap(_items(candidate), reference, groups, iterations=iterations)
     if tasks and (unknown := [t for t in tasks if t not in deltas]):
         raise InputError(f"--tasks {', '.join(unknown)}: not scored in both runs (have {', '.join(sorted(deltas))})")
     rows = [r for r in deltas if not tasks or r in tasks]
-    return [RowVerdict(r, base_scores[r], cand_scores[r], deltas[r].delta, deltas[r].low, deltas[r].high, deltas[r].high < -max_drop) for r in rows if r in base_scores]
+    def failed(d: Delta) -> bool:
+        return abs(d.delta) > max_drop if any_change else d.high < -max_drop
+
+    return [RowVerdict(r, base_scores[r], cand_scores[r], deltas[r].delta, deltas[r].low, deltas[r].high, failed(deltas[r])) for r in rows if r in base_scores]
 
 
 def verdict_json(rows: list[RowVerdict], max_drop: float) -> dict:

@@ -95,6 +95,19 @@ def test_gate_passes_on_an_identical_run_and_catches_an_injected_regression(fini
     assert result.returncode == 0
 
 
+def test_any_change_gate_fails_on_a_small_move_either_way(finished_run, tmp_path):
+    """Deterministic runs (the demo): a move beyond the tolerance fails, up or down, with no interval."""
+    def nudge(by: float):
+        def edit(run_dir: Path, summary: dict) -> None:
+            summary["tasks"]["ru_open_terra"] += by
+        return edit
+
+    for name, by, code in (("up", 0.02, 1), ("down", -0.02, 1), ("tiny", 0.005, 0)):
+        moved = _copy_run(finished_run, tmp_path / name, "tiny", nudge(by))
+        result = _gate("--baseline", str(finished_run), "--candidate", str(moved), "--any-change", "--max-drop", "0.01")
+        assert result.returncode == code, (name, result.stdout, result.stderr)
+
+
 @pytest.mark.parametrize("args, message", [
     (["--baseline", "/nonexistent/run"], "is not a lep-bench run dir or summary JSON"),
     (["--baseline", "{run}", "--max-drop", "lots"], "invalid float value"),
