@@ -17,8 +17,10 @@ def logliks(run_dir: Path, task: str) -> list[float]:
     return out
 
 
-def outputs(run_dir: Path, task: str) -> list[str]:
-    return [str(json.loads(line)["filtered_resps"]).replace("' ", "'").replace("\" ", "\"") for line in (run_dir / "samples" / f"{task}.jsonl").read_text(encoding="utf-8").splitlines()]
+def outputs(run_dir: Path, task: str) -> list[str] | None:
+    """Generated texts (stripped: HF drops a leading space that vLLM keeps); None for choice tasks."""
+    resps = [json.loads(line)["filtered_resps"] for line in (run_dir / "samples" / f"{task}.jsonl").read_text(encoding="utf-8").splitlines()]
+    return [r[0].strip() for r in resps] if resps and isinstance(resps[0][0], str) else None
 
 
 def main(dirs: list[Path]) -> None:
@@ -29,8 +31,9 @@ def main(dirs: list[Path]) -> None:
         scores = "".join(f"{s['tasks'][task]:14.4f}" for s in summaries)
         lls = [logliks(d, task) for d in dirs]
         diff = max((abs(a - b) for other in lls[1:] for a, b in zip(lls[0], other)), default=float("nan"))
-        same = all(outputs(d, task) == outputs(dirs[0], task) for d in dirs[1:])
-        print(f"{task:28s}{scores}{diff:12.2e}{str(same):>14s}")
+        first = outputs(dirs[0], task)
+        same = "n/a" if first is None else str(all(outputs(d, task) == first for d in dirs[1:]))
+        print(f"{task:28s}{scores}{diff:12.2e}{same:>14s}")
     for d, s in zip(dirs, summaries):
         seconds = json.loads((d / "provenance.json").read_text(encoding="utf-8"))["timings"]
         print(d, {k: round(v, 1) for k, v in seconds.items()})

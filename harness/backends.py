@@ -10,6 +10,7 @@ Every setting that changes a score goes into `record()` and so into the run fing
 
 import contextlib
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,8 @@ def open_backend(spec: ModelSpec, settings: BackendSettings) -> Iterator[Any]:
     if settings.backend == "vllm":
         from lm_eval.models.vllm_causallms import VLLM
 
+        # vLLM for CPU sizes its KV cache from this (as for the server); without it, it claims 92% of RAM
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(ServerSettings().cpu_kv_cache_gib))
         lm = VLLM(pretrained=spec.path, tokenizer=spec.tokenizer_path, dtype=spec.dtype, max_model_len=spec.max_length,
                   seed=settings.seed, batch_size=settings.batch_size, add_bos_token=True, enable_prefix_caching=False)
         _apply_chat_template(lm, spec)
