@@ -23,6 +23,7 @@ from harness.runner import RunRequest, run
 from harness.store import RunTables, load_runs, run_labels
 from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, measure
 from lep.errors import InputError
+from lep.reference_tokenizers import REFERENCE_TOKENIZERS
 from tasks_ru.suites import SUITES, TOTAL
 
 ROLES = ("reference", "baseline", "candidate")
@@ -69,7 +70,7 @@ def load_experiment(path: Path) -> Experiment:
         if "path" not in entry or "name" not in entry:
             raise InputError(f"experiment config {path}: every model needs a name and a path")
         for key in ("path", "tokenizer", "chat_template"):
-            if entry.get(key) and not str(entry[key]).startswith(("llama-3", "mistral-7b", "openchat-3.5")):
+            if entry.get(key) and entry[key] not in REFERENCE_TOKENIZERS:
                 entry[key] = str(_resolve(base, str(entry[key])))
         try:
             models.append((ModelSpec(**entry), role))

@@ -134,3 +134,31 @@ def test_report_escapes_model_output_and_warns_on_mixed_settings(finished_run, t
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;" in html
     assert "data:image/png;base64," in html and "runs differ in backend settings" in html
     assert (tmp_path / "report" / "report.md").read_text().count("ru_open_rubq") >= 2
+
+
+@pytest.mark.parametrize("text, message", [
+    ("models: []\n", "needs a 'models' list"),
+    ("models: [{name: a, path: m}]\ncolour: red\n", "unknown setting(s) colour"),
+    ("models: [{name: a, path: m, role: judge}]\n", "role 'judge' of a is not one of"),
+    ("models: [{name: a}]\n", "every model needs a name and a path"),
+    ("models: [{name: a, path: m, size: 7}]\n", "model a: "),
+    ("models: [{name: a, path: m}]\nsuites: [mmlu]\n", "unknown suite(s) mmlu"),
+    ("models: [unclosed\n", "cannot be read"),
+])
+def test_a_bad_experiment_config_is_one_clear_error(tmp_path, text, message):
+    config = tmp_path / "experiment.yaml"
+    config.write_text(text)
+    result = subprocess.run([sys.executable, "-m", "harness.cli", "compare", str(config)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_experiment_paths_resolve_against_the_config_folder(tmp_path):
+    from harness.compare import load_experiment
+
+    config = tmp_path / "sub" / "experiment.yaml"
+    config.parent.mkdir()
+    config.write_text("name: x\nmodels: [{name: a, path: ../m, tokenizer: openchat-3.5, role: reference}]\nruns: r\n")
+    experiment = load_experiment(config)
+    spec, role = experiment.models[0]
+    assert spec.path == str((tmp_path / "m").resolve()) and spec.tokenizer == "openchat-3.5" and role == "reference"
+    assert experiment.runs == (tmp_path / "sub" / "r").resolve()
