@@ -254,7 +254,7 @@ def _run_run(args: argparse.Namespace, console: Console) -> int:
     request = RunRequest(
         spec=spec, suite=args.suite, tasks=tuple(args.tasks), out=args.out, data_dir=args.data_dir,
         backend=BackendSettings(backend=resolve_backend(args.backend, spec), batch_size=args.batch_size, port=args.port),
-        prompts=PromptSettings(kind=spec.kind, num_fewshot=args.shots, generation=args.generation, limit=args.limit, batch_size=args.batch_size),
+        prompts=PromptSettings(kind=spec.kind, num_fewshot=args.shots, generation=args.generation, limit=args.limit),
     )
     run_dir = run(request, progress=lambda line: console.print(f"[dim]{line}[/dim]"))
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))

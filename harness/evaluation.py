@@ -33,7 +33,6 @@ class PromptSettings:
     generation: str = "greedy"
     limit: int | None = None
     seed: int = 1234
-    batch_size: int = 8
 
     @property
     def shots(self) -> int:
