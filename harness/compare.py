@@ -20,7 +20,7 @@ from harness.bootstrap import Delta, paired_bootstrap
 from harness.evaluation import PromptSettings
 from harness.model_spec import ModelSpec
 from harness.runner import RunRequest, run
-from harness.store import RunTables, load_runs, run_labels
+from harness.store import RunTables, load_runs
 from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, measure
 from lep.errors import InputError
 from lep.reference_tokenizers import REFERENCE_TOKENIZERS
@@ -113,11 +113,6 @@ class Comparison:
     note: str = ""
 
 
-def _items(tables: RunTables, model: str) -> dict[str, dict[int, object]]:
-    rows = tables.samples[tables.samples["label"] == model]
-    return {task: dict(zip(group["doc_id"], group["score"])) for task, group in rows.groupby("task")}
-
-
 def _published_rows(tables: list[str]) -> pd.DataFrame:
     path = Path(str(files("harness").joinpath("reference_scores.csv")))
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
@@ -148,28 +143,25 @@ def _examples(tables: RunTables, models: list[str], limit: int = 3) -> dict[str,
     """Up to `limit` items per task where the first two models' outputs differ."""
     if len(models) < 2:
         return {}
-    out: dict[str, list[dict]] = {}
-    by_model = {m: {} for m in models[:2]}
-    for run_dir, model in tables.tasks[["run", "label"]].drop_duplicates().itertuples(index=False):
-        if model in by_model:
-            for path in sorted((Path(run_dir) / "samples").glob("*.jsonl")):
-                by_model[model][path.stem] = {json.loads(line)["doc_id"]: json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()}
     first, second = models[:2]
-    for task in sorted(set(by_model[first]) & set(by_model[second])):
-        for doc_id, sample in by_model[first][task].items():
-            other = by_model[second][task].get(doc_id)
-            if other is None or str(sample["filtered_resps"]).strip() == str(other["filtered_resps"]).strip():
+    samples = tables.samples.set_index(["label", "task", "doc_id"]).sort_index()
+    out: dict[str, list[dict]] = {}
+    for task in sorted(set(tables.samples["task"])):
+        if (first, task) not in samples.index or (second, task) not in samples.index:
+            continue
+        mine, theirs = samples.loc[(first, task)], samples.loc[(second, task)]
+        for doc_id in mine.index.intersection(theirs.index):
+            a, b = mine.loc[doc_id], theirs.loc[doc_id]
+            if str(a["output"]).strip() == str(b["output"]).strip():
                 continue
-            prompt = sample["arguments"][0][0] if sample["arguments"] else ""
-            out.setdefault(task, []).append({"doc_id": doc_id, "prompt": str(prompt)[-600:], "target": str(sample.get("target", ""))[:300],
-                                             "outputs": {first: _shown(sample), second: _shown(other)}})
+            out.setdefault(task, []).append({"doc_id": int(doc_id), "prompt": a["prompt"][-600:], "target": str(a["target"])[:300],
+                                             "outputs": {first: _shown(a["output"]), second: _shown(b["output"])}})
             if len(out[task]) >= limit:
                 break
     return out
 
 
-def _shown(sample: dict) -> str:
-    response = sample["filtered_resps"]
+def _shown(response) -> str:
     if isinstance(response, list) and response and isinstance(response[0], list):  # choice: log-likelihoods
         scores = [r[0] for r in response]
         return f"option {scores.index(max(scores))} (log-probs {', '.join(f'{s:.2f}' for s in scores)})"
@@ -179,9 +171,9 @@ def _shown(sample: dict) -> str:
 def _efficiency(provenance: dict[str, dict], summaries: dict[str, dict], reference: str) -> pd.DataFrame:
     """Tokenizer efficiency on the embedded parallel sample, NSL vs the reference's tokenizer, generation speed."""
     tokenizers = {m: p["spec"]["tokenizer"] or p["spec"]["path"] for m, p in provenance.items()}
-    sample = embedded_sample()
-    spec = TokenizerBenchSpec(tokenizers=list(dict.fromkeys(tokenizers.values())), corpora=sample.corpora, reference=tokenizers[reference])
-    reports = dict(zip(spec.tokenizers + ([] if tokenizers[reference] in spec.tokenizers else [tokenizers[reference]]), measure(spec)))
+    # the reference is one of the models, so its tokenizer is in the list and measure() keeps this order
+    spec = TokenizerBenchSpec(tokenizers=list(dict.fromkeys(tokenizers.values())), corpora=embedded_sample().corpora, reference=tokenizers[reference])
+    reports = dict(zip(spec.tokenizers, measure(spec)))
     rows = []
     for model, tokenizer in tokenizers.items():
         report, speed = reports[tokenizer], summaries[model]["speed"]
@@ -198,22 +190,17 @@ def build_comparison(name: str, runs: list[tuple[Path, str]], published: list[st
     if len(suites) != 1:
         raise InputError(f"compare one suite at a time; these runs cover {', '.join(sorted(suites))}")
     suite = suites.pop()
-    summaries = {}
-    provenance = {}
-    roles = {}
-    for (run_dir, role), label in zip(runs, run_labels([r for r, _ in runs])):
-        summaries[label] = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-        provenance[label] = json.loads((run_dir / "provenance.json").read_text(encoding="utf-8"))
-        roles[label] = role
+    summaries, provenance = tables.summaries, tables.provenance
     models = list(summaries)
+    roles = dict(zip(models, (role for _, role in runs)))
     references = [m for m in models if roles[m] in ("reference", "baseline")] or models[:1]
     scores = pd.DataFrame({m: {**s["tasks"], **s["groups"]} for m, s in summaries.items()})
     groups = {**SUITES[suite], TOTAL[suite]: [t for ts in SUITES[suite].values() for t in ts]}
-    items = {m: _items(tables, m) for m in models}
+    items = {m: tables.score_items(m) for m in models}
     deltas = {(m, ref): paired_bootstrap(items[m], items[ref], groups, iterations=iterations) for ref in references for m in models if m != ref}
     return Comparison(
         name=name, suite=suite, runs=runs, tables=tables, scores=scores, deltas=deltas,
         efficiency=_efficiency(provenance, summaries, references[0]),
-        published=_published_rows(published or []) if suite == "darumeru" or published else pd.DataFrame(),
+        published=_published_rows(published or []),
         provenance=provenance, warnings=_like_for_like(provenance, tables), examples=_examples(tables, models), note=note,
     )

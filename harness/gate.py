@@ -49,8 +49,8 @@ def baseline_json(run_dirs: list[Path]) -> dict:
 
 
 def _items(run_dir: Path) -> dict[str, dict[int, object]]:
-    samples = load_runs([run_dir]).samples
-    return {task: dict(zip(g["doc_id"], g["score"])) for task, g in samples.groupby("task")}
+    tables = load_runs([run_dir])
+    return tables.score_items(next(iter(tables.summaries)))
 
 
 def gate(baseline: Path, candidate: Path, max_drop: float = 0.01, tasks: list[str] | None = None, iterations: int = 1000,

@@ -11,9 +11,16 @@ from lep.errors import InputError
 
 @dataclass
 class RunTables:
-    samples: pd.DataFrame  # run, label, model, suite, task, doc_id, one column per metric (per-sample value)
+    samples: pd.DataFrame  # run, label, model, suite, task, doc_id, prompt, output, target, one column per metric
     tasks: pd.DataFrame  # run, label, model, kind, suite, backend, task, score, every task metric, n, version, data_hash
     groups: pd.DataFrame  # run, label, model, kind, suite, backend, group, score (the total is a group row)
+    summaries: dict[str, dict]  # label -> summary.json
+    provenance: dict[str, dict]  # label -> provenance.json
+
+    def score_items(self, label: str) -> dict[str, dict[int, object]]:
+        """Per task, each item's `score` entry by doc id: what the paired bootstrap resamples."""
+        rows = self.samples[self.samples["label"] == label]
+        return {task: dict(zip(group["doc_id"], group["score"])) for task, group in rows.groupby("task")}
 
 
 def _read_json(path: Path) -> dict:
@@ -23,9 +30,8 @@ def _read_json(path: Path) -> dict:
         raise InputError(f"{path} cannot be read ({e}): is {path.parent} a finished lep-bench run dir?") from None
 
 
-def run_labels(run_dirs: list[Path]) -> list[str]:
-    """One distinct label per run: the model name, plus the backend (then the run id) where names repeat."""
-    infos = [(_read_json(d / "summary.json")["model"], _read_json(d / "provenance.json")["settings"]["backend"]["backend"], d.name) for d in run_dirs]
+def _run_labels(infos: list[tuple[str, str, str]]) -> list[str]:
+    """One distinct label per (model, backend, run id): the model name, plus the backend (then the run id) where names repeat."""
     labels = [m for m, _, _ in infos]
     if len(set(labels)) < len(labels):
         labels = [f"{m} ({b})" if labels.count(m) > 1 else m for m, b, _ in infos]
@@ -36,10 +42,11 @@ def run_labels(run_dirs: list[Path]) -> list[str]:
 
 def load_runs(run_dirs: list[Path]) -> RunTables:
     """Load run dirs written by `lep-bench run` (each must hold summary.json); `label` tells runs apart."""
+    summaries = [_read_json(d / "summary.json") for d in run_dirs]
+    provenances = [_read_json(d / "provenance.json") for d in run_dirs]
+    labels = _run_labels([(s["model"], p["settings"]["backend"]["backend"], d.name) for s, p, d in zip(summaries, provenances, run_dirs)])
     samples, tasks, groups = [], [], []
-    for run_dir, label in zip(run_dirs, run_labels(run_dirs)):
-        summary = _read_json(run_dir / "summary.json")
-        provenance = _read_json(run_dir / "provenance.json")
+    for run_dir, label, summary, provenance in zip(run_dirs, labels, summaries, provenances):
         ident = {"run": str(run_dir), "label": label, "model": summary["model"], "kind": summary["kind"], "suite": summary["suite"],
                  "backend": provenance["settings"]["backend"]["backend"]}
         for task_file in sorted((run_dir / "tasks").glob("*.json")):
@@ -51,6 +58,13 @@ def load_runs(run_dirs: list[Path]) -> RunTables:
                 sample = json.loads(line)
                 values = {m: sample[m] for m in metrics if m in sample}
                 samples.append({"run": str(run_dir), "label": label, "model": summary["model"], "suite": summary["suite"], "task": result["task"],
-                                "doc_id": sample["doc_id"], **values})
+                                "doc_id": sample["doc_id"], "prompt": _prompt(sample), "output": sample["filtered_resps"],
+                                "target": sample.get("target"), **values})
         groups += [{**ident, "group": name, "score": value} for name, value in summary["groups"].items()]
-    return RunTables(pd.DataFrame(samples), pd.DataFrame(tasks), pd.DataFrame(groups))
+    return RunTables(pd.DataFrame(samples), pd.DataFrame(tasks), pd.DataFrame(groups), dict(zip(labels, summaries)), dict(zip(labels, provenances)))
+
+
+def _prompt(sample: dict) -> str:
+    """The text the model saw (the first request's context; a choice task's options share it)."""
+    arguments = sample.get("arguments") or [[""]]
+    return str(arguments[0][0])
