@@ -36,7 +36,7 @@ from lep.embedding_training import TrainSettings, train_embeddings
 from lep.pipeline import run_pipeline
 from lep.propagation import MODES, propagate
 from lep.staging import check_free
-from lep.vocab_adaptation import MANIFEST, METHODS, AdaptationRequest, adapt_tokenizer
+from lep.vocab_adaptation import KEEP_BY, MANIFEST, METHODS, TRAINERS, AdaptationRequest, adapt_tokenizer
 
 DEFAULT_TOKENIZERS = ["llama-3", "mistral-7b", "openchat-3.5"]
 
@@ -106,6 +106,9 @@ def _add_adapt(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--new-vocab-size", type=int, metavar="N")
     parser.add_argument("--keep", type=int, metavar="N")
     parser.add_argument("--max-chars", type=int, metavar="N", help="stop reading the corpus after N characters")
+    parser.add_argument("--trainer", choices=TRAINERS, default="hf", help="bpe/unigram: who trains them (sentencepiece: as the authors)")
+    parser.add_argument("--keep-by", choices=KEEP_BY, default="frequency", help="optimize: which base tokens --keep keeps")
+    parser.add_argument("--ignore-merges", action=argparse.BooleanOptionalAction, help="BPE ignore_merges (default: the base's)")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     parser.set_defaults(run=_run_adapt_tokenizer)
@@ -123,6 +126,9 @@ def _run_adapt_tokenizer(args: argparse.Namespace, console: Console) -> int:
         keep=args.keep,
         max_chars=args.max_chars,
         overwrite=args.overwrite,
+        trainer=args.trainer,
+        keep_by=args.keep_by,
+        ignore_merges=args.ignore_merges,
     )
     out = adapt_tokenizer(request)
     manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
@@ -153,7 +159,7 @@ def _add_adapt_stages(stages: argparse._SubParsersAction) -> None:
         if isinstance(value, bool):
             train.add_argument(flag, action="store_true", help=f"(default: {value})")
         else:
-            kind = float if isinstance(value, float) else int
+            kind = float if isinstance(value, float) else str if isinstance(value, str) else int
             train.add_argument(flag, type=kind, default=value, metavar="N", help=f"(default: {value})")
     train.set_defaults(run=_run_train)
 

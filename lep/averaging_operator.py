@@ -113,6 +113,12 @@ def copied_rows(operator: torch.Tensor) -> torch.Tensor:
     return (crow[1:] - crow[:-1]) == 1
 
 
+def copied_pairs(operator: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(new ids, old ids) of the rows that are plain copies of one old row."""
+    new_ids = torch.nonzero(copied_rows(operator)).flatten()
+    return new_ids, operator.col_indices()[operator.crow_indices()[new_ids]]
+
+
 def save_operator(operator: torch.Tensor, path: Path) -> None:
     save_file(
         {"crow_indices": operator.crow_indices(), "col_indices": operator.col_indices(), "values": operator.values()},

@@ -3,6 +3,8 @@
 Both the tokenizer metrics and tokenizer training read corpora through this module, so
 they see the same text: NFC, whitespace runs collapsed, Project Gutenberg boilerplate
 removed, one text unit (line, JSON record, TSV row or CoNLL-U sentence) at a time.
+Continued pre-training reads whole documents instead (`iter_documents`), with their paragraph
+breaks kept, as the paper's authors trained: a model that never sees a newline is a different model.
 """
 
 import json
@@ -16,6 +18,7 @@ from lep.errors import InputError
 CORPUS_SUFFIXES = (".txt", ".jsonl", ".tsv", ".conllu")
 _DOC_FILE = re.compile(r"^(readme|license|licence|manifest|sha256sums|copying)", re.IGNORECASE)
 _WHITESPACE = re.compile(r"\s+")
+_BLANK_LINES = re.compile(r"\n{3,}")
 _GUTENBERG_START = re.compile(r"^\*\*\* ?START OF (THE|THIS) PROJECT GUTENBERG", re.IGNORECASE)
 _GUTENBERG_END = re.compile(r"^\*\*\* ?END OF (THE|THIS) PROJECT GUTENBERG", re.IGNORECASE)
 _GUTENBERG_HEADER_LINES = 400
@@ -24,6 +27,12 @@ _GUTENBERG_HEADER_LINES = 400
 def normalise(text: str) -> str:
     """NFC and single spaces: the form every metric and trainer sees."""
     return _WHITESPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def normalise_document(text: str) -> str:
+    """NFC, single spaces inside each line, line breaks kept (blank-line runs as one blank line)."""
+    lines = (normalise(line) for line in unicodedata.normalize("NFC", text).splitlines())
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
 def corpus_files(path: Path) -> list[Path]:
@@ -120,6 +129,62 @@ def file_units(path: Path) -> Iterator[str]:
         text = normalise(unit)
         if text:
             yield text
+
+
+def _conllu_documents(lines: Iterator[str]) -> Iterator[str]:
+    """Documents at `# newdoc`, paragraphs at `# newpar` (each sentence one when a file marks none)."""
+    paragraphs: list[list[str]] = []
+    marked = False
+    for line in [*lines, "# newdoc"]:
+        if line.startswith("# newdoc"):
+            if paragraphs:
+                yield "\n".join(" ".join(p) for p in paragraphs if p)
+            paragraphs = []
+        if line.startswith("# newpar") or (line.startswith("# newdoc") and "newpar" in line):
+            marked = True
+            paragraphs.append([])
+        elif line.startswith("# text ="):
+            if marked and paragraphs:
+                paragraphs[-1].append(line.split("=", 1)[1].strip())
+            else:
+                paragraphs.append([line.split("=", 1)[1].strip()])
+
+
+def file_documents(path: Path) -> Iterator[str]:
+    """Normalised, non-empty documents of one file with their paragraph breaks: a plain-text file is
+    one document (a line per paragraph), a JSONL record or TSV row is one, CoNLL-U follows its markers."""
+    lines = _raw_lines(path)
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        documents = _jsonl_units(path, lines)
+    elif suffix == ".tsv":
+        documents = _tsv_units(lines)
+    elif suffix == ".conllu":
+        documents = _conllu_documents(lines)
+    else:
+        documents = iter(["".join(_text_units(lines))])
+    for document in documents:
+        text = normalise_document(document)
+        if text:
+            yield text
+
+
+def iter_documents(paths: Iterable[Path], max_chars: int | None = None) -> Iterator[str]:
+    """Documents of every file under `paths`; the last is cut at a paragraph break once `max_chars` is reached."""
+    total = 0
+    for path in (f for p in paths for f in corpus_files(p)):
+        for document in file_documents(path):
+            if max_chars is not None and total + len(document) >= max_chars:
+                kept = []
+                for paragraph in document.split("\n"):
+                    kept.append(paragraph)
+                    total += len(paragraph) + 1
+                    if total >= max_chars:
+                        break
+                yield "\n".join(kept).strip()
+                return
+            total += len(document)
+            yield document
 
 
 def iter_corpus(paths: Iterable[Path], max_chars: int | None = None) -> Iterator[str]:

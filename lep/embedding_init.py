@@ -1,6 +1,8 @@
 """Step 2 of LEP: resize a model to a new tokenizer and initialise new rows by sub-token averaging.
 
-E_new = T · E_old and H_new = T · H_old (separately; once when tied). The output dir is an
+E_new = T · E_old and H_new = T · H_old (separately; once when tied); a row whose norm comes out
+below 1e-12 (a copy or mean of all-zero rows, such as a base's untrained reserved tokens) gets the
+mean of all old rows instead, as the authors' code does. The output dir is an
 ordinary HF model dir with the new tokenizer, plus T (`lep_averaging_operator.safetensors`),
 which Conversion reuses, and a manifest.
 """
@@ -9,6 +11,7 @@ import json
 from importlib.metadata import version
 from pathlib import Path
 
+import torch
 from transformers import PreTrainedTokenizerFast
 
 from lep.atomic_write import write_json
@@ -21,6 +24,16 @@ from lep.vocab_adaptation import ID_MAP, MANIFEST
 
 INIT_MANIFEST = "lep_init.json"
 OPERATOR_FILE = "lep_averaging_operator.safetensors"
+ZERO_NORM = 1e-12
+
+
+def initial_rows(operator: torch.Tensor, old: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """T · old, with every row of norm < 1e-12 replaced by the mean old row; and how many were."""
+    new = apply_operator(operator, old)
+    zero = torch.linalg.vector_norm(new.float(), dim=1) < ZERO_NORM
+    if zero.any():
+        new[zero] = old[: operator.shape[1]].float().mean(0).to(new.dtype)
+    return new, int(zero.sum())
 
 
 def check_tokenizer_fits(checkpoint: Checkpoint, tokenizer: PreTrainedTokenizerFast, label: str) -> None:
@@ -64,9 +77,10 @@ def initialise(model: Path, tokenizer: Path, out: Path, original_tokenizer: str 
     check_tokenizer_fits(checkpoint, old, original_tokenizer or str(checkpoint.path))
     new = load_tokenizer(tokenizer)
     operator = build_operator(operator_rows(new, old, _id_map(tokenizer)), len(old))
-    replace = {INPUT_EMBEDDINGS: apply_operator(operator, checkpoint.input_embeddings())}
+    replace, mean_filled = {}, {}
+    replace[INPUT_EMBEDDINGS], mean_filled["input"] = initial_rows(operator, checkpoint.input_embeddings())
     if not checkpoint.tied:
-        replace[LM_HEAD] = apply_operator(operator, checkpoint.lm_head())
+        replace[LM_HEAD], mean_filled["output"] = initial_rows(operator, checkpoint.lm_head())
     copies = int(copied_rows(operator).sum())
     with staged_dir(out) as staging:
         write_checkpoint(checkpoint, staging, replace, {"vocab_size": len(new)}, special_id_map(old, new))
@@ -83,6 +97,7 @@ def initialise(model: Path, tokenizer: Path, out: Path, original_tokenizer: str 
                 "new_vocab_size": len(new),
                 "copied_rows": copies,
                 "averaged_rows": len(new) - copies,
+                "zero_rows_given_the_mean": mean_filled,
                 "tied": checkpoint.tied,
                 "operator": OPERATOR_FILE,
                 "lep_bench_version": version("lep-bench"),

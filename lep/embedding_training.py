@@ -3,7 +3,11 @@
 Only the input embeddings and the LM head learn (one matrix when tied); every transformer block
 and norm is frozen. `new_rows_only` also keeps the rows copied from the old vocabulary
 bit-identical. Checkpoints go to `<out>.checkpoints/` and a rerun resumes from the last one; the
-finished model replaces `<out>` only when training is complete. Multi-GPU runs go through
+finished model replaces `<out>` only when training is complete. Weights stay float32 (the
+optimizer's master copy) and bf16 GPUs run the forward and backward passes under autocast: with
+bf16 weights, as the authors ran (`--bf16 --torch_dtype bfloat16`), an Adam step at lr 2e-4 is
+below bf16's resolution for most entries and is rounded away (`precision="bf16-weights"` keeps
+that set-up for comparison). Multi-GPU runs go through
 `accelerate launch` / `torchrun` on the same command (the Trainer handles DDP, FSDP, DeepSpeed;
 configs/accelerate/fsdp-8gpu.yaml is a starting point).
 """
@@ -22,13 +26,16 @@ from transformers.trainer_utils import get_last_checkpoint
 from lep.atomic_write import write_json
 from lep.averaging_operator import copied_rows, load_operator
 from lep.checkpoint_io import Checkpoint
-from lep.corpus import iter_corpus, require_text
+from lep.corpus import iter_corpus, iter_documents, require_text
 from lep.embedding_init import OPERATOR_FILE
 from lep.errors import InputError
-from lep.packing import PackedSequences
+from lep.packing import PACKINGS, PackedSequences, ParagraphBlocks
 from lep.reference_tokenizers import load_tokenizer
 
 TRAIN_MANIFEST = "lep_train.json"
+# auto: float32 weights, bf16 autocast where the GPU has bf16; bf16-autocast: the same, forced (CPU
+# too); bf16-weights: weights loaded and updated in bf16 (the authors' run); fp32: no bf16 at all.
+PRECISIONS = ("auto", "bf16-autocast", "bf16-weights", "fp32")
 
 
 @dataclass
@@ -50,6 +57,8 @@ class TrainSettings:
     logging_steps: int = 10
     max_chars: int | None = None
     seed: int = 0
+    packing: str = "paragraphs"  # or "documents": BOS + line + EOS per sequence, padded (the earlier packing)
+    precision: str = "auto"
 
 
 def trainable_embeddings(model: torch.nn.Module) -> list[torch.nn.Parameter]:
@@ -85,6 +94,31 @@ def _bf16_available() -> bool:
     return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
 
 
+def uses_bf16(precision: str) -> bool:
+    """Whether the Trainer runs bf16 mixed precision (autocast) for this setting here."""
+    return precision in ("bf16-autocast", "bf16-weights") or (precision == "auto" and _bf16_available())
+
+
+def weight_dtype(precision: str) -> torch.dtype:
+    """The dtype the model's weights, and so the optimizer's updates, live in."""
+    return torch.bfloat16 if precision == "bf16-weights" else torch.float32
+
+
+def training_dataset(tokenizer, corpus: list[Path], settings: TrainSettings) -> ParagraphBlocks | PackedSequences:
+    """The packed training sequences of `corpus` for `settings.packing`."""
+    if settings.packing == "paragraphs":
+        return ParagraphBlocks(tokenizer, iter_documents(corpus, settings.max_chars), settings.seq_len)
+    return PackedSequences(tokenizer, iter_corpus(corpus, settings.max_chars), settings.seq_len)
+
+
+def check_settings(settings: TrainSettings) -> None:
+    for name, value, allowed in (("packing", settings.packing, PACKINGS), ("precision", settings.precision, PRECISIONS)):
+        if value not in allowed:
+            raise InputError(f"unknown {name} {value!r}; use one of {', '.join(allowed)}")
+    if settings.new_rows_only and settings.full_model:
+        raise InputError("new_rows_only and full_model exclude each other: new rows only is an embeddings-only setting")
+
+
 def training_arguments(settings: TrainSettings, checkpoints: Path, world_size: int = 1) -> TrainingArguments:
     accumulation = max(1, settings.global_batch // (settings.per_device_batch * world_size))
     return TrainingArguments(
@@ -100,7 +134,7 @@ def training_arguments(settings: TrainSettings, checkpoints: Path, world_size: i
         warmup_steps=settings.warmup_steps,
         num_train_epochs=settings.epochs,
         max_steps=settings.max_steps,
-        bf16=_bf16_available(),
+        bf16=uses_bf16(settings.precision),
         gradient_checkpointing=settings.gradient_checkpointing,
         gradient_checkpointing_kwargs={"use_reentrant": False} if settings.gradient_checkpointing else None,
         save_steps=settings.save_steps,
@@ -121,19 +155,18 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
     out = Path(out)
     if (out / TRAIN_MANIFEST).is_file():
         raise InputError(f"{out} already holds a finished training run; choose another --out")
+    check_settings(settings)
     checkpoint = Checkpoint(model_dir)
     tokenizer = load_tokenizer(checkpoint.path)
     require_text(corpus)
     operator_path = checkpoint.path / OPERATOR_FILE
-    if settings.new_rows_only and settings.full_model:
-        raise InputError("new_rows_only and full_model exclude each other: new rows only is an embeddings-only setting")
     if settings.new_rows_only and not operator_path.is_file():
         raise InputError(f"--new-rows-only needs {OPERATOR_FILE} in {checkpoint.path}; pass a model made by 'adapt init'")
 
-    dataset = PackedSequences(tokenizer, iter_corpus(corpus, settings.max_chars), settings.seq_len)
+    dataset = training_dataset(tokenizer, corpus, settings)
     if len(dataset) == 0:
-        raise InputError(f"corpus {corpus} gave no training sequences")
-    model = AutoModelForCausalLM.from_pretrained(checkpoint.path, dtype=torch.bfloat16 if _bf16_available() else torch.float32)
+        raise InputError(f"corpus {corpus} gave no training sequences of {settings.seq_len} tokens; pass more text or a smaller --seq-len")
+    model = AutoModelForCausalLM.from_pretrained(checkpoint.path, dtype=weight_dtype(settings.precision))
     parameters = list(model.parameters()) if settings.full_model else trainable_embeddings(model)
     callbacks: list[TrainerCallback] = []
     if settings.new_rows_only:
@@ -185,7 +218,8 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
                     if "loss" in entry
                 ],
                 "wall_seconds": round(seconds, 1),
-                "bf16": _bf16_available(),
+                "bf16": uses_bf16(settings.precision),
+                "weight_dtype": str(weight_dtype(settings.precision)).removeprefix("torch."),
                 "lep_bench_version": version("lep-bench"),
             },
         )

@@ -1,9 +1,14 @@
-"""Pack a corpus into fixed-length causal-LM sequences that start at document boundaries.
+"""Pack a corpus into fixed-length causal-LM sequences, in one of two ways.
 
-Each text unit (a paragraph or line of the corpus) becomes BOS + tokens + EOS. Units are
-appended to the current sequence while they fit; a unit that does not fit starts the next
-sequence, so every sequence begins at a unit boundary (METHOD.md §4). The tail is padding,
-masked from the loss and from attention. Units longer than a sequence are cut into pieces.
+`ParagraphBlocks` (the default, as the paper's authors packed; ruadapt pretraining/utils.py):
+every document, paragraph breaks kept, becomes BOS + tokens + EOS; all of them form one stream,
+cut into full blocks of `seq_len` that each begin at a BOS or at the first token after a newline
+or EOS. Blocks run across paragraphs and documents; the stream between the end of one block and
+the next boundary is skipped; no padding anywhere.
+
+`PackedSequences` (the earlier behaviour): each text unit (a line) becomes BOS + tokens + EOS,
+units are appended while they fit, a unit that does not fit starts the next sequence, and the
+tail is padding, masked from the loss and from attention.
 """
 
 from collections.abc import Iterable
@@ -16,6 +21,59 @@ from transformers import PreTrainedTokenizerFast
 from lep.corpus import batched
 
 IGNORE = -100
+PACKINGS = ("paragraphs", "documents")
+
+
+def newline_token_ids(tokenizer: PreTrainedTokenizerFast) -> set[int]:
+    """Ids of every token whose text begins or ends with a newline (a byte-fallback <0x0A> too)."""
+    backend = tokenizer.backend_tokenizer
+    size = backend.get_vocab_size(with_added_tokens=False)
+    texts = backend.decode_batch([[i] for i in range(size)], skip_special_tokens=False)
+    return {i for i, text in enumerate(texts) if text.startswith("\n") or text.endswith("\n")}
+
+
+def _encoded(tokenizer: PreTrainedTokenizerFast, texts: Iterable[str], batch: int) -> Iterable[list[int]]:
+    for chunk in batched(texts, batch):
+        yield from (e.ids for e in tokenizer.backend_tokenizer.encode_batch_fast(chunk, add_special_tokens=False))
+
+
+class ParagraphBlocks(Dataset):
+    """Full `seq_len` blocks of the document stream, each starting at a document or paragraph start."""
+
+    def __init__(self, tokenizer: PreTrainedTokenizerFast, documents: Iterable[str], seq_len: int, batch: int = 100):
+        head = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+        tail = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+        pieces = [np.asarray(head + ids + tail, dtype=np.int32) for ids in _encoded(tokenizer, documents, batch)]
+        stream = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
+        separators = np.asarray(sorted(newline_token_ids(tokenizer) | set(tail)), dtype=np.int32)
+        starts = np.flatnonzero(np.isin(stream, np.asarray([*head, *separators], dtype=np.int32)))
+        content = np.flatnonzero(~np.isin(stream, separators))  # where a block may begin
+        self.seq_len = seq_len
+        self.starts: list[int] = []
+        cursor = 0
+        while True:
+            boundary = np.searchsorted(starts, cursor)
+            if boundary == len(starts):
+                break
+            first = np.searchsorted(content, starts[boundary])
+            if first == len(content) or content[first] + seq_len > len(stream):
+                break
+            self.starts.append(int(content[first]))
+            cursor = int(content[first]) + seq_len
+        self.stream = stream
+        self.stream_tokens = len(stream)
+
+    @property
+    def real_tokens(self) -> int:
+        return len(self.starts) * self.seq_len
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        start = self.starts[index]
+        ids = torch.from_numpy(self.stream[start : start + self.seq_len].astype(np.int64))
+        return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": ids.clone()}
 
 
 class PackedSequences(Dataset):
@@ -29,7 +87,7 @@ class PackedSequences(Dataset):
         current: list[int] = []
         head = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
         tail = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
-        for unit in self._encoded(tokenizer, texts, batch):
+        for unit in _encoded(tokenizer, texts, batch):
             document = head + unit + tail
             if current and len(current) + len(document) > seq_len:
                 self.sequences.append(np.array(current, dtype=np.int32))
@@ -40,11 +98,6 @@ class PackedSequences(Dataset):
             current += document
         if current:
             self.sequences.append(np.array(current, dtype=np.int32))
-
-    @staticmethod
-    def _encoded(tokenizer: PreTrainedTokenizerFast, texts: Iterable[str], batch: int) -> Iterable[list[int]]:
-        for chunk in batched(texts, batch):
-            yield from (e.ids for e in tokenizer.backend_tokenizer.encode_batch_fast(chunk, add_special_tokens=False))
 
     @property
     def real_tokens(self) -> int:

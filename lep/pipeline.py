@@ -34,6 +34,7 @@ from lep.vocab_adaptation import MANIFEST, AdaptationRequest, adapt_tokenizer
 
 STAGES = ("tokenizer", "init", "train", "propagate", "calibrate")
 MARKERS = {"tokenizer": MANIFEST, "init": INIT_MANIFEST, "train": TRAIN_MANIFEST}
+TOKENIZER_KEYS = {f.name for f in fields(AdaptationRequest)} - {"corpus", "out", "overwrite"}
 CALIBRATE_KEYS = {"mode", "data", "from_mode", "judge", "min_grade", "max_new_tokens", "copy_corpus", "copy_examples"}
 
 
@@ -114,6 +115,9 @@ def validate(config: PipelineConfig) -> None:
     for path in config.corpus:
         if not path.exists():
             raise InputError(f"corpus path {path} does not exist")
+    if "tokenizer" in config.stages and set(config.stages["tokenizer"]) - TOKENIZER_KEYS:
+        extra = sorted(set(config.stages["tokenizer"]) - TOKENIZER_KEYS)
+        raise InputError(f"stage 'tokenizer': unknown settings {extra}; known: {sorted(TOKENIZER_KEYS)}")
     if "init" in config.stages:
         _input(config, "init", "tokenizer", "tokenizer")
     if "train" in config.stages:
@@ -173,6 +177,9 @@ def run_pipeline(config_path: Path, console: Console | None = None, self_answere
                     keep=settings.get("keep"),
                     max_chars=settings.get("max_chars"),
                     overwrite=True,
+                    trainer=settings.get("trainer", "hf"),
+                    keep_by=settings.get("keep_by", "frequency"),
+                    ignore_merges=settings.get("ignore_merges"),
                 )
             )
             status["tokenizer"] = "ran"

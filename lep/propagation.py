@@ -4,8 +4,9 @@ Each mode finds d × d maps and sets I_new = I_cpt · P_in, H_new = H_cpt · P_o
 swap (identity), overlap (least squares over tokens both vocabularies share), conversion
 (least squares over all new rows through the averaging operator T, the paper's best), bypass
 (least squares over the whole old vocabulary). chat-vector is the baseline of adding the
-instruct − base weight delta to the adapted base. The instruct model keeps its transformer
-blocks; its special/chat tokens keep their own rows, copied unprojected.
+instruct − base weight delta to the adapted base: to every block, and to the embedding and LM-head
+rows of tokens the old vocabulary has (new tokens have no delta). The instruct model keeps its
+transformer blocks; its special/chat tokens keep their own rows, copied unprojected.
 """
 
 from dataclasses import asdict, dataclass, field
@@ -17,7 +18,7 @@ from tokenizers import AddedToken
 from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
 
 from lep.atomic_write import write_json
-from lep.averaging_operator import apply_operator, load_operator
+from lep.averaging_operator import apply_operator, copied_pairs, load_operator
 from lep.checkpoint_io import INPUT_EMBEDDINGS, LM_HEAD, Checkpoint, write_checkpoint
 from lep.embedding_init import OPERATOR_FILE, check_tokenizer_fits
 from lep.errors import InputError
@@ -68,6 +69,22 @@ def _fit(mode: str, base: torch.Tensor, inst: torch.Tensor, operator: torch.Tens
     if mode == "bypass":
         return solve(base[:old].float(), inst[:old].float())
     raise ValueError(mode)
+
+
+def old_vocabulary_pairs(adapted: Path, new: PreTrainedTokenizerFast, old: PreTrainedTokenizerFast) -> tuple[list[int], list[int]]:
+    """(new ids, old ids) of tokens the old vocabulary has: T's copied rows, else tokens with the same bytes."""
+    if (Path(adapted) / OPERATOR_FILE).is_file():
+        new_ids, old_ids = copied_pairs(load_operator(Path(adapted) / OPERATOR_FILE))
+        return new_ids.tolist(), old_ids.tolist()
+    return shared_token_pairs(new, old)
+
+
+def with_chat_vector(adapted: torch.Tensor, base: torch.Tensor, instruct: torch.Tensor, pairs: tuple[list[int], list[int]]) -> torch.Tensor:
+    """Adapted rows plus (instruct − base) of the old token each copies; other rows as they are."""
+    new_ids, old_ids = (torch.as_tensor(ids, dtype=torch.int64) for ids in pairs)
+    out = adapted.double()
+    out[new_ids] += instruct[old_ids].double() - base[old_ids].double()
+    return out.to(adapted.dtype)
 
 
 def _output_tokenizer(adapted: PreTrainedTokenizerFast, instruct: PreTrainedTokenizerFast) -> tuple[PreTrainedTokenizerFast, list[str]]:
@@ -127,6 +144,7 @@ def propagate(mode: str, base: Path, adapted: Path, instruct: Path, out: Path, c
             raise InputError(f"conversion needs {OPERATOR_FILE} in {adapted_ckpt.path} (written by 'adapt init')")
         operator = load_operator(adapted_ckpt.path / OPERATOR_FILE)
     overlap = shared_token_pairs(new_tok, old_tok) if mode == "overlap" else ([], [])
+    old_pairs = old_vocabulary_pairs(adapted_ckpt.path, new_tok, old_tok) if mode == "chat-vector" else ([], [])
 
     report = PropagationReport(mode=mode)
     matrices = {"input": (base_ckpt.input_embeddings(), inst_ckpt.input_embeddings(), adapted_ckpt.input_embeddings())}
@@ -141,7 +159,10 @@ def propagate(mode: str, base: Path, adapted: Path, instruct: Path, out: Path, c
             fit = _fit(mode, base_m, inst_m, operator, overlap)
             projection = fit.map
             report.fits[name] = {k: v for k, v in asdict(fit).items() if k != "map"}
-        replace[INPUT_EMBEDDINGS if name == "input" else LM_HEAD] = _matrix(adapted_m[: len(new_tok)], inst_m, projection, len(out_tokenizer), specials)
+        rows = adapted_m[: len(new_tok)]
+        if mode == "chat-vector":
+            rows = with_chat_vector(rows, base_m, inst_m, old_pairs)
+        replace[INPUT_EMBEDDINGS if name == "input" else LM_HEAD] = _matrix(rows, inst_m, projection, len(out_tokenizer), specials)
 
     transform = None
     if mode == "chat-vector":

@@ -4,11 +4,16 @@ Byte-level BPE (for byte-level bases such as LLaMa-3) is trained behind the base
 pre-tokeniser, so new tokens and merges are already spelled in the byte-level alphabet and no
 text is ever unknown. SentencePiece style (Mistral, and every Unigram: a Unigram over bytes
 compresses Russian poorly) learns "▁"-prefixed pieces with digits split one by one;
-byte-fallback tokens are added when the tokenizer is assembled.
+byte-fallback tokens are added when the tokenizer is assembled. `train_sentencepiece` instead
+trains with the SentencePiece library itself, as the paper's authors did (ruadapt train_spm.py).
 """
 
+import io
+import os
 from collections.abc import Iterable
 
+import sentencepiece as spm
+from sentencepiece import sentencepiece_model_pb2
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
@@ -66,3 +71,38 @@ def train_unigram(base: PreTrainedTokenizerFast, texts: Iterable[str], vocab_siz
     )
     tokenizer.train_from_iterator(texts, trainer)
     return tokenizer
+
+
+SENTENCEPIECE_SETTINGS = {  # the authors' train_spm.py settings; the rest are SentencePiece's defaults
+    "normalization_rule_name": "nmt_nfkc",
+    "split_digits": True,
+    "byte_fallback": True,
+}
+
+
+def train_sentencepiece(texts: Iterable[str], vocab_size: int, kind: str) -> list[tuple[str, float]]:
+    """Ordinary pieces (in SentencePiece's order, with scores) of a `vocab_size`-piece model.
+
+    SentencePiece trains on NFKC-normalised text (nmt_nfkc), splits digits and reserves the
+    256 byte pieces; `vocab_size` counts them and the unknown piece, as in SentencePiece.
+    """
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(texts),
+        model_writer=model,
+        model_type=kind,
+        vocab_size=vocab_size,
+        bos_id=-1,
+        eos_id=-1,
+        unk_id=0,
+        max_sentencepiece_length=MAX_PIECE_CHARS,
+        hard_vocab_limit=False,  # a small corpus gives a smaller vocabulary instead of an error
+        num_threads=os.cpu_count() or 1,
+        minloglevel=2,
+        train_extremely_large_corpus=True,
+        **SENTENCEPIECE_SETTINGS,
+    )
+    proto = sentencepiece_model_pb2.ModelProto()
+    proto.ParseFromString(model.getvalue())
+    normal = sentencepiece_model_pb2.ModelProto.SentencePiece.NORMAL
+    return [(piece.piece, piece.score) for piece in proto.pieces if piece.type == normal]

@@ -2,8 +2,13 @@
 
 - bpe / unigram: a new vocabulary replaces the base's; special tokens, roles and chat template kept.
 - extend: a Russian BPE's new tokens are appended after every base id; new merges go first.
-- optimize: the base shrinks to its most frequent tokens on the corpus, then is extended;
+- optimize: the base shrinks to the tokens it keeps (its most frequent on the corpus, as the
+  paper says, or its lowest ids, as the authors' shrink_tokenizer.py does), then is extended;
   an old-id -> new-id map is written beside the tokenizer for the embedding step.
+
+The replacement vocabularies are trained by Hugging Face `tokenizers` or, as the authors trained
+theirs, by SentencePiece (`trainer`); `ignore_merges` sets the BPE option of that name (LLaMa-3's
+own tokenizer has it on, so its extended variants inherit it).
 """
 
 import hashlib
@@ -17,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from tokenizers import AddedToken, Tokenizer, models
 from transformers import PreTrainedTokenizerFast
+from transformers.tokenization_utils_base import generate_merges
 
 from lep.atomic_write import write_json
 from lep.corpus import batched, iter_corpus, require_text
@@ -25,9 +31,11 @@ from lep.reference_tokenizers import load_tokenizer
 from lep.staging import check_free, staged_dir
 from lep.token_bytes import byte_fallback_ids, is_byte_level, vocabulary_bytes
 from lep.tokenizer_json import Merge, TokenizerParts, parse_merges, rebind_special_ids, wrap_like
-from lep.tokenizer_training import sentencepiece_decoder, train_bpe, train_unigram, training_pre_tokenizer
+from lep.tokenizer_training import sentencepiece_decoder, train_bpe, train_sentencepiece, train_unigram, training_pre_tokenizer
 
 METHODS = ("bpe", "unigram", "extend", "optimize")
+TRAINERS = ("hf", "sentencepiece")
+KEEP_BY = ("frequency", "lowest-ids")
 MANIFEST = "lep_tokenizer.json"
 ID_MAP = "old_to_new_ids.json"
 BYTE_TOKENS = 256
@@ -46,6 +54,9 @@ class AdaptationRequest:
     keep: int | None = None
     max_chars: int | None = None
     overwrite: bool = False
+    trainer: str = "hf"
+    keep_by: str = "frequency"
+    ignore_merges: bool | None = None  # None: as the base has it
 
 
 @dataclass
@@ -129,16 +140,30 @@ def _sentencepiece_prefix(base: PreTrainedTokenizerFast) -> list[str]:
     return core + unknown + [f"<0x{b:02X}>" for b in range(BYTE_TOKENS)]
 
 
-def replace_vocabulary(base: PreTrainedTokenizerFast, texts: Iterable[str], vocab_size: int, kind: str) -> PreTrainedTokenizerFast:
+def _sentencepiece_model(prefix: list[str], texts: Iterable[str], train_size: int, kind: str, unk: str) -> models.Model:
+    """A BPE or Unigram model from SentencePiece's pieces behind `prefix` (specials and byte tokens)."""
+    trained = train_sentencepiece(texts, train_size + 1 + BYTE_TOKENS, kind)  # + its <unk> and byte pieces
+    seen = set(prefix)
+    pieces = [(piece, score) for piece, score in trained if piece not in seen]
+    if kind == "unigram":
+        return models.Unigram([(token, 0.0) for token in prefix] + pieces, unk_id=prefix.index(unk), byte_fallback=True)
+    vocab = {token: i for i, token in enumerate([*prefix, *(piece for piece, _ in pieces)])}
+    return models.BPE(vocab, generate_merges(vocab, skip_tokens=prefix), unk_token=unk, fuse_unk=True, byte_fallback=True)
+
+
+def replace_vocabulary(base: PreTrainedTokenizerFast, texts: Iterable[str], vocab_size: int, kind: str, trainer: str = "hf") -> PreTrainedTokenizerFast:
     """bpe / unigram: a new vocabulary of `vocab_size` model entries.
 
-    BPE keeps the base's style; Unigram is always SentencePiece-style (as the paper's authors trained it).
+    With `trainer` "hf", BPE keeps the base's style and Unigram is SentencePiece-style; with
+    "sentencepiece" both are trained by SentencePiece, SentencePiece-style, as the authors did.
     """
-    byte_level = is_byte_level(base) and kind == "bpe"
+    byte_level = is_byte_level(base) and kind == "bpe" and trainer == "hf"
     prefix = [] if byte_level else _sentencepiece_prefix(base)
     train_size = vocab_size - len(prefix)
     base_model = TokenizerParts.of(base).spec["model"]
-    if kind == "bpe":
+    if trainer == "sentencepiece":
+        model = _sentencepiece_model(prefix, texts, train_size, kind, base.unk_token or "<unk>")
+    elif kind == "bpe":
         trained = _trained_model(train_bpe(base, texts, train_size))
         vocab = {token: i for i, token in enumerate(prefix)}
         for token, _ in sorted(trained["vocab"].items(), key=lambda item: item[1]):
@@ -225,18 +250,25 @@ def optimize_vocabulary(
     keep: int,
     new_vocab_size: int,
     vocab_size: int | None,
+    keep_by: str = "frequency",
 ) -> tuple[PreTrainedTokenizerFast, dict[int, int]]:
-    """optimize: keep the `keep` most frequent base tokens (+ specials and bytes), then extend to `vocab_size`."""
+    """optimize: keep `keep` base tokens (+ specials and bytes), then extend to `vocab_size`.
+
+    `keep_by` "frequency" keeps the most frequent on the corpus (the paper's text), "lowest-ids"
+    the first ids of the base (the authors' code; a BPE's ids follow its merge order).
+    """
     parts = TokenizerParts.of(base)
     id_to_token = {i: t for t, i in parts.vocab.items()}
-    frequencies = token_frequencies(base, corpus.stream(), len(base))
     byte_level = is_byte_level(base)
     bytes_of = vocabulary_bytes(base)
     if byte_level:
         always = {i for i, b in bytes_of.items() if len(b) == 1}
     else:
         always = byte_fallback_ids(base) | {parts.vocab[t] for t in _sentencepiece_core(base)}
-    ordinary = sorted((i for i in id_to_token if i not in always), key=lambda i: (-frequencies[i], i))
+    ordinary = sorted(i for i in id_to_token if i not in always)
+    if keep_by == "frequency":
+        frequencies = token_frequencies(base, corpus.stream(), len(base))
+        ordinary.sort(key=lambda i: (-frequencies[i], i))
     alphabet = {id_to_token[i] for i in always}
     reach = _Reachability(parts.merges, alphabet)
     kept = set(alphabet)
@@ -276,6 +308,23 @@ def optimize_vocabulary(
     return wrap_like(parts.build(), base), id_map
 
 
+def with_ignore_merges(tokenizer: PreTrainedTokenizerFast, ignore_merges: bool) -> PreTrainedTokenizerFast:
+    """The same BPE tokenizer with `ignore_merges` set: a word already in the vocabulary is one token."""
+    spec = json.loads(tokenizer.backend_tokenizer.to_str())
+    spec["model"]["ignore_merges"] = ignore_merges
+    return wrap_like(Tokenizer.from_str(json.dumps(spec, ensure_ascii=False)), tokenizer)
+
+
+def _check_choices(request: AdaptationRequest) -> None:
+    for name, value, allowed in (("method", request.method, METHODS), ("trainer", request.trainer, TRAINERS), ("keep_by", request.keep_by, KEEP_BY)):
+        if value not in allowed:
+            raise InputError(f"unknown {name} {value!r}; use one of {', '.join(allowed)}")
+    if request.trainer != "hf" and request.method not in ("bpe", "unigram"):
+        raise InputError(f"trainer {request.trainer!r} trains replacement vocabularies; use it with method bpe or unigram")
+    if request.ignore_merges is not None and request.method == "unigram":
+        raise InputError("ignore_merges is a BPE setting; leave it unset for method unigram")
+
+
 def _check_lossless(tokenizer: PreTrainedTokenizerFast, texts: Iterable[str]) -> None:
     for text in texts:
         ids = tokenizer.encode(text, add_special_tokens=False)
@@ -285,8 +334,7 @@ def _check_lossless(tokenizer: PreTrainedTokenizerFast, texts: Iterable[str]) ->
 
 def adapt_tokenizer(request: AdaptationRequest) -> Path:
     """Build the requested variant and write it as an HF tokenizer dir with a manifest; returns the dir."""
-    if request.method not in METHODS:
-        raise InputError(f"unknown method {request.method!r}; use one of {', '.join(METHODS)}")
+    _check_choices(request)
     out = Path(request.out)
     check_free(out, request.overwrite)
     base = load_tokenizer(request.base)
@@ -298,7 +346,7 @@ def adapt_tokenizer(request: AdaptationRequest) -> Path:
     id_map = None
     if request.method in ("bpe", "unigram"):
         size = _check_size(base, request.vocab_size or len(TokenizerParts.of(base).vocab), "--vocab-size")
-        tokenizer = replace_vocabulary(base, corpus.stream(), size, request.method)
+        tokenizer = replace_vocabulary(base, corpus.stream(), size, request.method, request.trainer)
     elif request.method == "extend":
         tokenizer = extend_vocabulary(base, corpus.stream(), _check_size(base, request.new_vocab_size, "--new-vocab-size"))
     else:
@@ -307,7 +355,9 @@ def adapt_tokenizer(request: AdaptationRequest) -> Path:
         new_size = _check_size(base, request.new_vocab_size, "--new-vocab-size")
         if request.vocab_size is not None:
             _check_size(base, request.vocab_size, "--vocab-size")
-        tokenizer, id_map = optimize_vocabulary(base, corpus, request.keep, new_size, request.vocab_size)
+        tokenizer, id_map = optimize_vocabulary(base, corpus, request.keep, new_size, request.vocab_size, request.keep_by)
+    if request.ignore_merges is not None:
+        tokenizer = with_ignore_merges(tokenizer, request.ignore_merges)
     seconds = time.perf_counter() - started
     _check_lossless(tokenizer, iter_corpus(request.corpus, 200_000))
 
@@ -322,7 +372,14 @@ def adapt_tokenizer(request: AdaptationRequest) -> Path:
                 "base": request.base,
                 "base_vocab_size": len(base),
                 "vocab_size": len(tokenizer),
-                "settings": {"vocab_size": request.vocab_size, "new_vocab_size": request.new_vocab_size, "keep": request.keep},
+                "settings": {
+                    "vocab_size": request.vocab_size,
+                    "new_vocab_size": request.new_vocab_size,
+                    "keep": request.keep,
+                    "trainer": request.trainer,
+                    "keep_by": request.keep_by,
+                    "ignore_merges": json.loads(tokenizer.backend_tokenizer.to_str())["model"].get("ignore_merges"),
+                },
                 "corpus": corpus.to_json(),
                 "id_map": ID_MAP if id_map is not None else None,
                 "base_ids_unchanged": request.method == "extend",

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from lep.corpus import corpus_files, iter_corpus, normalise, require_text
+from lep.corpus import corpus_files, iter_corpus, iter_documents, normalise, require_text
 from lep.errors import InputError
 
 
@@ -79,3 +79,24 @@ def test_jsonl_without_text_field(tmp_path):
     records.write_text('{"body": "x"}\n', encoding="utf-8")
     with pytest.raises(InputError, match="line 1 has no string field 'text'"):
         list(iter_corpus([records]))
+
+
+def test_documents_keep_paragraph_breaks_per_format(tmp_path):
+    (tmp_path / "a.txt").write_text("  первая   строка\n\n\n\n вторая \tстрока \nтретья\n", encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text(json.dumps({"text": "абзац один.\r\nабзац  два."}) + "\n", encoding="utf-8")
+    (tmp_path / "c.tsv").write_text("1\tиз tsv\n2\tещё\n", encoding="utf-8")
+    conllu = "# newdoc id = d1\n# newpar\n# text = Раз.\n1\tРаз\n\n# text = Два.\n\n# newpar\n# text = Три.\n\n# newdoc\n# text = Четыре.\n"
+    (tmp_path / "d.conllu").write_text(conllu, encoding="utf-8")
+    assert list(iter_documents([tmp_path])) == [
+        "первая строка\n\nвторая строка\nтретья",  # a plain-text file is one document, a line a paragraph
+        "абзац один.\nабзац два.",
+        "из tsv",
+        "ещё",
+        "Раз. Два.\nТри.",  # CoNLL-U: sentences of a paragraph joined, paragraphs on lines
+        "Четыре.",
+    ]
+
+
+def test_documents_stop_at_a_paragraph_break_after_max_chars(tmp_path):
+    (tmp_path / "a.txt").write_text("один два\nтри четыре\nпять шесть\n", encoding="utf-8")
+    assert list(iter_documents([tmp_path], max_chars=12)) == ["один два\nтри четыре"]

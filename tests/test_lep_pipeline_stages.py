@@ -185,3 +185,61 @@ def test_propagate_refuses_unknown_mode_and_missing_dirs(work, llama):
         propagate("teleport", llama["base"], llama["init"], llama["instruct"], work / "x")
     with pytest.raises(InputError, match="not a Hugging Face model dir"):
         propagate("swap", work / "missing", llama["init"], llama["instruct"], work / "x")
+
+
+def test_init_gives_a_zero_row_the_mean_of_all_old_rows(work, llama):
+    base = work / "llama-base-zero-row"
+    shutil.copytree(llama["base"], base)
+    weights = _weights(base)
+    old_tok = AutoTokenizer.from_pretrained(base)
+    token = old_tok.encode(" the", add_special_tokens=False)[0]  # kept by the extended vocabulary: a copy
+    for name in (EMBED, HEAD):
+        weights[name][token] = 0.0
+    save_file(weights, str(base / "model.safetensors"), metadata={"format": "pt"})
+    out = initialise(base, llama["tokenizer"], work / "llama-init-zero-row")
+    new = _weights(out)
+    for name in (EMBED, HEAD):
+        assert torch.allclose(new[name][token], weights[name][: len(old_tok)].mean(0), atol=1e-7)
+        assert torch.equal(new[name][token + 1], weights[name][token + 1])  # other copies untouched
+    manifest = json.loads((out / "lep_init.json").read_text(encoding="utf-8"))
+    assert manifest["zero_rows_given_the_mean"] == {"input": 1, "output": 1}
+
+
+def test_chat_vector_adds_the_instruct_delta_to_old_rows_and_blocks(work, llama):
+    out = work / "prop-chat-vector"
+    propagate("chat-vector", llama["base"], llama["init"], llama["instruct"], out, check=False)
+    base, adapted, instruct, result = (_weights(p) for p in (llama["base"], llama["init"], llama["instruct"], out))
+    for name in (EMBED, HEAD):
+        old = slice(0, 128000)  # ordinary old tokens; the specials are the instruct model's own rows
+        expected = adapted[name][old] + (instruct[name][old] - base[name][old])
+        assert torch.allclose(result[name][old], expected, atol=1e-6)
+        assert not torch.allclose(result[name][old], adapted[name][old], atol=1e-3)  # not Swap
+        assert torch.equal(result[name][128256:], adapted[name][128256:])  # new tokens have no delta
+    block = "model.layers.0.mlp.up_proj.weight"
+    assert torch.allclose(result[block], adapted[block] + instruct[block] - base[block], atol=1e-6)
+
+
+def test_bf16_autocast_keeps_float32_master_weights_that_learn_below_bf16_resolution(work, reference_tokenizer):
+    """Embedding entries around 0.08 have a bf16 spacing of 4.9e-4; Adam steps at lr 2e-4 are smaller.
+    bf16 weights round each step away; float32 master weights under bf16 autocast add them up."""
+    base = build_small_model(reference_tokenizer("mistral-7b"), work / "mistral-bf16", "llama", seed=6)
+    weights = _weights(base)
+    for name in (EMBED, HEAD):
+        weights[name] *= 4
+    save_file(weights, str(base / "model.safetensors"), metadata={"format": "pt"})
+    moved = {}
+    for precision in ("bf16-autocast", "bf16-weights"):
+        settings = TrainSettings(seq_len=64, global_batch=4, per_device_batch=4, learning_rate=2e-4, warmup_steps=0, max_steps=10, save_steps=100, precision=precision)
+        out = train_embeddings(base, [SAMPLE], work / f"mistral-bf16-{precision}", settings)
+        after = _weights(out)[HEAD]
+        large = weights[HEAD].abs() >= 0.0625
+        spacing = torch.full_like(weights[HEAD], 2.0**-4 * 2.0**-7)  # bf16 spacing in [0.0625, 0.125)
+        spacing[weights[HEAD].abs() >= 0.125] = 2.0**-3 * 2.0**-7
+        step = (after.float() - weights[HEAD].bfloat16().float() if precision == "bf16-weights" else after - weights[HEAD]).abs()
+        moved[precision] = (after.dtype, float((step[large] > spacing[large]).float().mean()), float((step[large] > 0).float().mean()))
+        manifest = json.loads((out / TRAIN_MANIFEST).read_text(encoding="utf-8"))
+        assert manifest["bf16"] is True
+    dtype, beyond_resolution, _ = moved["bf16-autocast"]
+    assert dtype == torch.float32 and beyond_resolution > 0.02  # 4.8% when measured
+    dtype, _, changed = moved["bf16-weights"]
+    assert dtype == torch.bfloat16 and changed < 0.01
