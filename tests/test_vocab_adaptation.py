@@ -9,6 +9,7 @@ from transformers import AutoTokenizer
 
 from harness.cli import main
 from lep.errors import InputError, TokenizerError
+from lep.tokenizer_training import train_sentencepiece
 from lep.vocab_adaptation import AdaptationRequest, adapt_tokenizer
 
 MAX_CHARS = 600_000
@@ -129,3 +130,58 @@ def test_cli_refuses_to_overwrite_and_reports_one_line(tmp_path, corpus, capsys)
     assert main(args) == 2
     assert "already exists" in capsys.readouterr().err
     assert (out / "keep.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_sentencepiece_training_uses_the_authors_settings():
+    texts = ["ＡＢＣ ＡＢＣ пример 12345 текста"] * 50 + ["другой пример 678 текста ABC"] * 50
+    pieces = [piece for piece, _ in train_sentencepiece(texts, 300, "bpe")]
+    assert "▁ABC" in pieces and not any("Ａ" in p for p in pieces)  # nmt_nfkc: full-width letters folded
+    assert not any(sum(c.isdigit() for c in p) > 1 for p in pieces)  # split digits
+    assert not any(p.startswith("<0x") for p in pieces)  # the byte pieces are SentencePiece's, not returned here
+
+
+@pytest.mark.parametrize(("base", "method"), [("llama-3", "bpe"), ("openchat-3.5", "unigram")])
+def test_sentencepiece_replacement_is_sentencepiece_style_and_lossless(base, method, build, reference_tokenizer, flores_lines):
+    out = build(base, method, vocab_size=6000, trainer="sentencepiece")
+    adapted, original = AutoTokenizer.from_pretrained(out), reference_tokenizer(base)
+    assert adapted.special_tokens_map == original.special_tokens_map and adapted.chat_template == original.chat_template
+    tokens = adapted.tokenize("Привет, мир 2024 ☃")
+    assert tokens[0].startswith("▁") and ["2", "0", "2", "4"] == [t for t in tokens if t.isdigit()]
+    assert tokens[-3:] == ["<0xE2>", "<0x98>", "<0x83>"]  # an unseen character falls back to bytes
+    _assert_lossless(adapted, flores_lines)
+    manifest = json.loads((out / "lep_tokenizer.json").read_text(encoding="utf-8"))
+    assert manifest["settings"]["trainer"] == "sentencepiece"
+
+
+def test_optimize_keeps_the_lowest_ids_when_asked(build, reference_tokenizer):
+    out = build("llama-3", "optimize", keep=3000, new_vocab_size=4000, vocab_size=4500, keep_by="lowest-ids")
+    id_map = {int(k): v for k, v in json.loads((out / "old_to_new_ids.json").read_text(encoding="utf-8")).items()}
+    assert all(i in id_map for i in range(3000))
+    frequent = {int(k) for k in json.loads((build("llama-3", "optimize", keep=3000, new_vocab_size=4000, vocab_size=4500) / "old_to_new_ids.json").read_text(encoding="utf-8"))}
+    assert set(id_map) != frequent
+
+
+def test_ignore_merges_is_inherited_or_set(build):
+    def model(out: Path) -> dict:
+        return json.loads((out / "tokenizer.json").read_text(encoding="utf-8"))["model"]
+
+    assert model(build("llama-3", "extend", new_vocab_size=4000))["ignore_merges"] is True  # LLaMa-3 has it on
+    assert model(build("openchat-3.5", "extend", new_vocab_size=4000))["ignore_merges"] is False
+    out = build("openchat-3.5", "extend", new_vocab_size=4000, ignore_merges=True)
+    assert model(out)["ignore_merges"] is True
+    assert json.loads((out / "lep_tokenizer.json").read_text(encoding="utf-8"))["settings"]["ignore_merges"] is True
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"method": "extend", "new_vocab_size": 500, "trainer": "sentencepiece"}, "use it with method bpe or unigram"),
+        ({"method": "optimize", "keep": 10, "new_vocab_size": 500, "keep_by": "rarest"}, "unknown keep_by 'rarest'"),
+        ({"method": "unigram", "vocab_size": 500, "ignore_merges": True}, "ignore_merges is a BPE setting"),
+    ],
+)
+def test_bad_tokenizer_options_write_nothing(settings, message, tmp_path, corpus):
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match=message):
+        adapt_tokenizer(AdaptationRequest(base="mistral-7b", corpus=corpus, out=out, **settings))
+    assert not out.exists()
