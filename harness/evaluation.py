@@ -56,7 +56,7 @@ class PromptSettings:
         return {"kind": self.kind, **({"scoring": self.scoring} if self.scoring else {})}
 
     def record(self) -> dict[str, Any]:
-        return {**asdict(self), "shots": self.shots, "generation_kwargs": self.generation_kwargs()}
+        return {**asdict(self), "shots": self.shots, "generation_kwargs": GENERATION_PRESETS[self.generation]}
 
 
 def task_manager(data_dir: Path | None, tokenizer: Path | None, **extra: Any):
@@ -76,14 +76,18 @@ def _with_settings(manager, settings: PromptSettings):
     return task_manager(Path(data_dir) if data_dir else None, Path(tokenizer) if tokenizer else None, **metadata)
 
 
+def _data_fields(doc: dict) -> dict:
+    """A doc less its per-model / per-run fields, also in the shots it carries (NLPCoreTeam MMLU)."""
+    return {k: [_data_fields(s) for s in v] if k == "shots" else v for k, v in doc.items() if k not in NON_DATA_FIELDS}
+
+
 def data_hash(task) -> str:
     """sha256 over the scored and few-shot docs as the task sees them, less the per-model fields, so
-    two models scored on the same items share the hash."""
+    two models (base or instruct) scored on the same items share the hash."""
     digest = hashlib.sha256()
     for docs in (task.eval_docs, task.fewshot_docs() or []):
         for doc in docs:
-            data = {k: v for k, v in doc.items() if k not in NON_DATA_FIELDS}
-            digest.update(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode())
+            digest.update(json.dumps(_data_fields(doc), sort_keys=True, ensure_ascii=False, default=str).encode())
     return digest.hexdigest()
 
 

@@ -21,7 +21,7 @@ from tasks_ru.rows import Row, read_local_rows, read_split
 from tasks_ru.token_counts import copy_source_tokens, cut_to_tokens
 
 Docs = dict[str, datasets.Dataset]
-NON_DATA_FIELDS = ("tokenizer", "src_tokens", "scoring")  # per-model / per-run doc fields, left out of the data hash
+NON_DATA_FIELDS = ("tokenizer", "src_tokens", "scoring", "sep")  # per-model / per-run doc fields, left out of the data hash
 DEFAULT_KIND = "instruct"
 
 

@@ -33,10 +33,10 @@ def chat_fields(user: str, bot: str, kind: str, system: str = "") -> dict[str, s
     """Doc fields of one turn pair; a base model's plain prompt puts the user text on its own line.
 
     llmtf's plain template (non_instruct_simple) is "{user}\\n" then "{bot}"; chat templates take the user
-    content as it is.
+    content as it is. The line break is a field of its own (`sep`), so the data hash is one for both kinds.
     """
     prefix, answer = split_bot_turn(bot)
-    return {"description": system, "query": user + "\n" if kind == "base" else user, "prefix": prefix, "shot_answer": answer}
+    return {"description": system, "query": user, "sep": "\n" if kind == "base" else "", "prefix": prefix, "shot_answer": answer}
 
 
 def row_turns(row: Row, kind: str, inputs: dict | None = None) -> dict[str, str]:

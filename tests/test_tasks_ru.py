@@ -38,6 +38,7 @@ def _prompt(result: dict, i: int = 0) -> str:
     return result["samples"][i]["arguments"][0][0]
 
 
+@pytest.mark.slow
 def test_darumeru_runs_end_to_end_on_hub_schema_files(tiny_lm, fixture_dir):
     model, lm = tiny_lm
     results = _run_suite(lm, model, "darumeru", fixture_dir, PromptSettings(kind="instruct", limit=2))
@@ -62,11 +63,14 @@ def test_darumeru_runs_end_to_end_on_hub_schema_files(tiny_lm, fixture_dir):
     assert "Напиши краткую аннотацию на русском языке к следующему тексту.\nТекст: Первое" in _prompt(results["darumeru_gazeta_abstractive"])
 
 
+@pytest.mark.slow
 def test_base_prompts_take_the_first_rows_prepended_with_their_answer_turns(tiny_lm, fixture_dir):
     model, lm = tiny_lm
     manager = task_manager(fixture_dir, model)
     settings = PromptSettings(kind="base", num_fewshot=2, limit=1)
-    multiq = _prompt(evaluate_task(lm, "darumeru_multiq", settings, manager))
+    multiq_result = evaluate_task(lm, "darumeru_multiq", settings, manager)
+    multiq = _prompt(multiq_result)
+    assert multiq_result["data_hash"] == evaluate_task(lm, "darumeru_multiq", PromptSettings(limit=1), manager)["data_hash"]  # one hash for both kinds
     # llmtf prepends prompt row i before rows 0..i-1: row 1, row 0, then the question; answers are bot turns
     assert multiq.count("Ответ: в лесу\n\n") == 2 and "segment" not in multiq
     assert multiq.index("Где стоит дом 1?") < multiq.index("Где стоит дом 0?") < multiq.rindex("Где стоит дом 0?")
@@ -84,7 +88,7 @@ def test_base_prompts_take_the_first_rows_prepended_with_their_answer_turns(tiny
 
 def test_scoring_profile_is_chosen_per_run(tiny_lm, fixture_dir):
     model, lm = tiny_lm
-    result = evaluate_task(lm, "darumeru_cp_para_ru", PromptSettings(limit=1, scoring="strict"), task_manager(fixture_dir, model))
+    result = evaluate_task(lm, "darumeru_cp_sent_ru", PromptSettings(limit=1, scoring="strict"), task_manager(fixture_dir, model))
     assert result["config"]["metadata"]["scoring"] == "strict" and result["samples"][0]["doc"]["scoring"] == "strict"
     with pytest.raises(InputError, match="unknown scoring profile 'lenient'"):
         PromptSettings(scoring="lenient").check()
@@ -107,8 +111,8 @@ def test_ru_open_runs_on_the_offline_data(tiny_lm, data_dir, kind):
 def test_a_row_is_split_into_roles():
     row = Row({"messages": [{"role": "system", "content": "Ты бот."}, {"role": "user", "content": "Вопрос {q}"}, {"role": "bot", "content": "Ответ: 2"}],
                "inputs": {"q": "один"}}, "f.jsonl:1")
-    assert row_turns(row, "instruct") == {"description": "Ты бот.", "query": "Вопрос один", "prefix": "Ответ: ", "shot_answer": "2"}
-    assert row_turns(row, "base")["query"] == "Вопрос один\n"
+    assert row_turns(row, "instruct") == {"description": "Ты бот.", "query": "Вопрос один", "sep": "", "prefix": "Ответ: ", "shot_answer": "2"}
+    assert row_turns(row, "base")["sep"] == "\n"
     assert split_bot_turn("Ответ:") == ("Ответ:", "") and split_bot_turn("TL;DR: Итог: да") == ("TL;DR: ", "Итог: да") and split_bot_turn("2") == ("", "2")
 
 
