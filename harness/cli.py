@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 
 from harness.backends import BACKENDS, DEFAULT_BACKEND, BackendSettings, resolve_backend
-from harness.evaluation import GENERATION_PRESETS, PromptSettings
+from harness.evaluation import GENERATION_PRESETS, PROFILES, PromptSettings
 from harness.compare import build_comparison, load_experiment, run_experiment
 from harness.demo import run_demo
 from harness.gate import baseline_json, gate, verdict_json
@@ -248,6 +248,8 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--limit", type=int, help="score only the first N items of each task (smoke runs)")
     parser.add_argument("--shots", type=int, help="few-shot examples (default: 5 for base models, 0 for instruct)")
     parser.add_argument("--generation", choices=sorted(GENERATION_PRESETS), default="greedy")
+    parser.add_argument("--scoring", choices=PROFILES, help="authors: llmtf's formulas as they produced the published rows (darumeru's default); "
+                        "strict: copy tasks also require the content (ru-open's default). README: scoring profiles")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--port", type=int, help="vllm-server: serve on this port (default: a free one)")
     parser.add_argument("--data-dir", type=Path, help="task data: ../shared/data for ru-open (or LEP_DATA_DIR); local Darumeru copies")
@@ -260,7 +262,7 @@ def _run_run(args: argparse.Namespace, console: Console) -> int:
     request = RunRequest(
         spec=spec, suite=args.suite, tasks=tuple(args.tasks), out=args.out, data_dir=args.data_dir,
         backend=BackendSettings(backend=resolve_backend(args.backend, spec), batch_size=args.batch_size, port=args.port),
-        prompts=PromptSettings(kind=spec.kind, num_fewshot=args.shots, generation=args.generation, limit=args.limit),
+        prompts=PromptSettings(kind=spec.kind, num_fewshot=args.shots, generation=args.generation, limit=args.limit, scoring=args.scoring),
     )
     run_dir = run(request, progress=lambda line: console.print(f"[dim]{line}[/dim]"))
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))

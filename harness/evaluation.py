@@ -1,5 +1,5 @@
 """One task through lm-eval: prompt mode (instruct zero-shot with the chat template, base k-shot),
-generation settings, task metadata, and a JSON-safe result with the per-sample outputs.
+generation settings, scoring profile, task metadata, and a JSON-safe result with the per-sample outputs.
 
 The runner calls `evaluate_task` once per task against one already-built lm-eval model, so a server
 or a loaded model serves a whole suite while finished tasks can still be skipped on resume.
@@ -14,14 +14,15 @@ from typing import Any
 
 from lep.errors import InputError
 from tasks_ru.errors import TaskDataError
-from tasks_ru.loaders import MODEL_FIELDS
-from tasks_ru.suites import TASKS_DIR
+from tasks_ru.loaders import NON_DATA_FIELDS
+from tasks_ru.suites import PROFILES, TASKS_DIR
 
 GENERATION_PRESETS: dict[str, dict[str, Any]] = {
     "greedy": {},  # the task YAMLs are greedy; regression runs use this
     "paper": {"do_sample": True, "temperature": 0.1, "top_p": 0.9, "top_k": 40},  # Darumeru's sampling
 }
 DEFAULT_SHOTS = {"base": 5, "instruct": 0}
+BASE_STOPS = ["\n"]  # llmtf's plain template stops a base model at a newline; instruct models stop at end of turn
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class PromptSettings:
     generation: str = "greedy"
     limit: int | None = None
     seed: int = 1234
+    scoring: str | None = None  # None: each task's own profile (its YAML metadata: darumeru authors, ru-open strict)
 
     @property
     def shots(self) -> int:
@@ -43,28 +45,49 @@ class PromptSettings:
             raise InputError(f"model kind {self.kind!r} is not base or instruct")
         if self.generation not in GENERATION_PRESETS:
             raise InputError(f"unknown generation preset {self.generation!r}: use {' or '.join(GENERATION_PRESETS)}")
+        if self.scoring is not None and self.scoring not in PROFILES:
+            raise InputError(f"unknown scoring profile {self.scoring!r}: use {' or '.join(PROFILES)}")
+
+    def generation_kwargs(self) -> dict[str, Any]:
+        return {**GENERATION_PRESETS[self.generation], **({"until": BASE_STOPS} if self.kind == "base" else {})}
+
+    def task_metadata(self) -> dict[str, Any]:
+        """What the loaders need of these settings: the prompt form and, when chosen, the profile."""
+        return {"kind": self.kind, **({"scoring": self.scoring} if self.scoring else {})}
 
     def record(self) -> dict[str, Any]:
         return {**asdict(self), "shots": self.shots, "generation_kwargs": GENERATION_PRESETS[self.generation]}
 
 
-def task_manager(data_dir: Path | None, tokenizer: Path | None):
-    """lm-eval's task index over tasks_ru only; data dir and tokenizer reach the loaders as metadata."""
+def task_manager(data_dir: Path | None, tokenizer: Path | None, **extra: Any):
+    """lm-eval's task index over tasks_ru only; data dir, tokenizer and `extra` reach the loaders as metadata."""
     from lm_eval.tasks import TaskManager
 
     logging.getLogger("lm_eval").setLevel(logging.ERROR)
-    metadata = {"data_dir": str(data_dir.resolve()) if data_dir else None, "tokenizer": str(tokenizer) if tokenizer else None}
+    metadata = {"data_dir": str(data_dir.resolve()) if data_dir else None, "tokenizer": str(tokenizer) if tokenizer else None, **extra}
     return TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata=metadata)
+
+
+def _with_settings(manager, settings: PromptSettings):
+    """The same task index with the prompt form and scoring profile of these settings in its metadata."""
+    metadata = {**manager.metadata, **settings.task_metadata()}
+    data_dir = metadata.pop("data_dir")
+    tokenizer = metadata.pop("tokenizer")
+    return task_manager(Path(data_dir) if data_dir else None, Path(tokenizer) if tokenizer else None, **metadata)
+
+
+def _data_fields(doc: dict) -> dict:
+    """A doc less its per-model / per-run fields, also in the shots it carries (NLPCoreTeam MMLU)."""
+    return {k: [_data_fields(s) for s in v] if k == "shots" else v for k, v in doc.items() if k not in NON_DATA_FIELDS}
 
 
 def data_hash(task) -> str:
     """sha256 over the scored and few-shot docs as the task sees them, less the per-model fields, so
-    two models scored on the same items share the hash."""
+    two models (base or instruct) scored on the same items share the hash."""
     digest = hashlib.sha256()
     for docs in (task.eval_docs, task.fewshot_docs() or []):
         for doc in docs:
-            data = {k: v for k, v in doc.items() if k not in MODEL_FIELDS}
-            digest.update(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode())
+            digest.update(json.dumps(_data_fields(doc), sort_keys=True, ensure_ascii=False, default=str).encode())
     return digest.hexdigest()
 
 
@@ -77,6 +100,7 @@ def evaluate_task(lm, task_name: str, settings: PromptSettings, manager) -> dict
     import lm_eval
 
     settings.check()
+    manager = _with_settings(manager, settings)
     try:
         loaded = manager.load([task_name])["tasks"]
         task = next(iter(loaded.values()))
@@ -87,7 +111,7 @@ def evaluate_task(lm, task_name: str, settings: PromptSettings, manager) -> dict
             num_fewshot=settings.shots,
             apply_chat_template=settings.kind == "instruct",
             fewshot_as_multiturn=settings.kind == "instruct" and settings.shots > 0,
-            gen_kwargs=GENERATION_PRESETS[settings.generation] or None,
+            gen_kwargs=settings.generation_kwargs() or None,
             limit=settings.limit,
             log_samples=True,
             bootstrap_iters=0,

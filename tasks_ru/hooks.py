@@ -1,7 +1,8 @@
 """lm-eval glue: `process_results` functions and corpus-level aggregations named in the task YAMLs.
 
 Per-document functions return the items each metric needs; aggregations turn the list of items into
-one score. Every task reports `score`, its leaderboard number (METHOD.md §7); suites.py averages them.
+one score. Every task reports `score`, its leaderboard number (llmtf's `leaderboard_aggregation`);
+suites.py averages them.
 """
 
 from typing import Any
@@ -12,8 +13,8 @@ from tasks_ru import metrics
 from tasks_ru.token_counts import count_tokens
 
 
-def _generated(results: list) -> str:
-    return results[0].strip() if results and isinstance(results[0], str) else ""
+def _raw(results: list) -> str:
+    return results[0] if results and isinstance(results[0], str) else ""
 
 
 # --- choice tasks: items are (gold, pred, key) -------------------------------------------------
@@ -52,12 +53,12 @@ def score_category_mean(items: list) -> float:
 
 
 def qa(doc: dict, results: list) -> dict[str, float]:
-    f1, em = metrics.best_f1_em(_generated(results), doc["golds"])
+    f1, em = metrics.best_f1_em(_raw(results), doc["golds"])
     return {"f1": f1, "em": em, "score": (f1 + em) / 2}
 
 
 def use(doc: dict, results: list) -> dict[str, Any]:
-    points = metrics.use_points(doc["type"], doc["id_task"], _generated(results), doc["golds"][0])
+    points = metrics.use_points(doc["type"], doc["id_task"], _raw(results), doc["golds"][0])
     return {"score": (doc["variant"], points)}
 
 
@@ -65,27 +66,19 @@ def score_use_grade(items: list) -> float:
     return metrics.use_grade(items)
 
 
-def _summary(doc: dict, results: list, kind: str) -> dict[str, float]:
-    r1, r2 = (metrics.rouge_n(_generated(results), doc["golds"][0], n, kind) for n in (1, 2))
+def summary(doc: dict, results: list) -> dict[str, float]:
+    r1, r2 = metrics.rouge_f(_raw(results), doc["golds"][0])
     return {"rouge1": r1, "rouge2": r2, "score": (r1 + r2) / 2}
 
 
-def summary_recall(doc: dict, results: list) -> dict[str, float]:
-    return _summary(doc, results, "recall")
-
-
-def summary_f1(doc: dict, results: list) -> dict[str, float]:
-    return _summary(doc, results, "f1")
-
-
 def extractive(doc: dict, results: list) -> dict[str, float]:
-    """Candidates ranked by log-probability per character (they were cut to one length)."""
-    scores = [ll / max(1, len(c)) for (ll, _), c in zip(results, doc["choices"])]
-    return {"score": metrics.r_precision(scores, doc["gold_indices"])}
+    """Candidates (cut to one token length) ranked by their summed log-probability."""
+    labels = [i in doc["gold_indices"] for i in range(len(doc["choices"]))]
+    return {"score": metrics.r_precision(labels, [ll for ll, _ in results])}
 
 
 def translation(doc: dict, results: list) -> dict[str, tuple[str, str]]:
-    item = (doc["golds"][0], _generated(results))
+    item = (doc["golds"][0], _raw(results).strip())
     return {"chrf_pp": item, "score": item}
 
 
@@ -95,20 +88,22 @@ def corpus_chrf_pp(items: list) -> float:
     return sacrebleu.CHRF(word_order=2).corpus_score(preds, [refs]).score / 100
 
 
-def _copy_lengths(doc: dict, results: list) -> tuple[str, int]:
-    text = _generated(results)
-    return text, (count_tokens(doc["tokenizer"], text) if text else 0)
+def _copy_output(doc: dict, results: list) -> tuple[str, int]:
+    """The output as generated and its length in tokens; an output of only whitespace counts as empty."""
+    text = _raw(results)
+    return (text, count_tokens(doc["tokenizer"], text)) if text.strip() else ("", 0)
 
 
 def copy_sentence(doc: dict, results: list) -> dict[str, float]:
-    text, n = _copy_lengths(doc, results)
-    return {"score": metrics.copy_length_score(n, doc["src_tokens"]), "chars_per_token": metrics.chars_per_token(text, n)}
+    text, n = _copy_output(doc, results)
+    score = metrics.copy_sentence_score(text, doc["source"], n, doc["src_tokens"], doc["scoring"]) if n else 0.0
+    return {"score": score, "chars_per_token": metrics.chars_per_token(text, n) if n else 0.0}
 
 
 def copy_paragraph(doc: dict, results: list) -> dict[str, float]:
-    text, n = _copy_lengths(doc, results)
+    text, n = _copy_output(doc, results)
     return {
-        "score": metrics.copy_lcs_score(text, doc["source"]),
+        "score": metrics.copy_match(text, doc["source"], doc["scoring"]) if n else 0.0,
         "length": metrics.copy_length_score(n, doc["src_tokens"]),
-        "chars_per_token": metrics.chars_per_token(text, n),
+        "chars_per_token": metrics.chars_per_token(text, n) if n else 0.0,
     }

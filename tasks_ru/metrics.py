@@ -1,4 +1,5 @@
-"""Darumeru / ru-open scoring as small pure functions (METHOD.md §7, paper-notes §2.3).
+"""Darumeru / ru-open scoring as small pure functions: the formulas of llmtf (958750c), which produced
+the published rows, and the `strict` variants where that code is wrong.
 
 Each function takes plain predictions and golds, so it can be checked by hand; the lm-eval glue that
 feeds them lives in `hooks.py`.
@@ -12,7 +13,10 @@ import warnings
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
+import numpy as np
+from rouge_score import rouge_scorer
 from sklearn.metrics import f1_score, matthews_corrcoef
+from transformers.data.metrics import squad_metrics
 
 from tasks_ru.mmlu_categories import category_of
 
@@ -24,14 +28,16 @@ def accuracy(golds: Sequence, preds: Sequence) -> float:
 
 
 def macro_f1(golds: Sequence, preds: Sequence) -> float:
-    """Macro-F1 over the classes that occur in the golds (a class never predicted scores 0)."""
-    return float(f1_score(golds, preds, labels=sorted(set(golds)), average="macro", zero_division=0))
+    """sklearn's macro-F1 with its default label set: every class in the golds or the predictions."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(f1_score(golds, preds, average="macro"))
 
 
 def mcc(golds: Sequence, preds: Sequence) -> float:
     """Matthews correlation; 0 when only one class occurs (sklearn's convention, without its warning)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore")
         return float(matthews_corrcoef(golds, preds))
 
 
@@ -54,66 +60,41 @@ def category_mean_accuracy(items: Iterable[tuple[str, bool]]) -> float:
     return sum(sum(v) / len(v) for v in per_category.values()) / len(per_category)
 
 
-# --- extractive QA (MultiQ, RuBQ) --------------------------------------------------------------
-
-
-def normalise_answer(text: str) -> str:
-    """SQuAD normalisation: lower-case, no punctuation, no English articles, single spaces."""
-    text = text.lower().replace("ё", "е")
-    text = "".join(ch for ch in text if ch not in set(string.punctuation) | {"«", "»", "—", "–", "…"})
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
-
-
-def token_f1(prediction: str, gold: str) -> float:
-    pred, ref = normalise_answer(prediction).split(), normalise_answer(gold).split()
-    common = sum((collections.Counter(pred) & collections.Counter(ref)).values())
-    if not pred or not ref:
-        return float(pred == ref)
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(pred), common / len(ref)
-    return 2 * precision * recall / (precision + recall)
-
-
-def exact_match(prediction: str, gold: str) -> float:
-    return float(normalise_answer(prediction) == normalise_answer(gold))
+# --- extractive QA (MultiQ, RuBQ): SQuAD F1 / EM from transformers, as llmtf calls them ---------
 
 
 def best_f1_em(prediction: str, golds: Sequence[str]) -> tuple[float, float]:
-    """(F1, EM), each the best over the gold answers."""
-    return max(token_f1(prediction, g) for g in golds), max(exact_match(prediction, g) for g in golds)
+    """(F1, EM), each the best over the gold answers; SQuAD normalisation (lower case, ASCII
+    punctuation and English articles dropped, whitespace collapsed)."""
+    f1 = max(squad_metrics.compute_f1(gold, prediction) for gold in golds)
+    em = max(squad_metrics.compute_exact(gold, prediction) for gold in golds)
+    return float(f1), float(em)
 
 
-# --- USE (Russian Unified State Exam), MERA grading --------------------------------------------
+# --- USE (Russian Unified State Exam) -------------------------------------------------------------
 
-USE_MAX_POINTS = 34  # primary points of tasks 1-26 of one exam variant
-USE_MATCHING_TASKS = {"8", "26"}
-USE_PARTIAL_TASK = "16"
-
-
-def _numbers(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
+USE_MAX_POINTS = 34  # primary points of one exam variant
 
 
 def use_points(task_type: str, id_task: str, prediction: str, gold: str) -> int:
-    """Points for one USE answer.
+    """Points for one USE answer, llmtf's (MERA's) rules; the prediction is stripped first.
 
-    matching (tasks 8, 26): one point per position where the predicted number equals the gold one;
-    text: the letters of the prediction, lower-cased, equal one of the gold spellings ("a|b");
-    multiple choice: the set of numbers equals the gold set; task 16 gives 2 for no error, 1 for
-    one error (one missing or one extra number), the exam's rule.
+    matching: one point per position where the number equals the gold one (0 if the counts differ);
+    text: the prediction without digits, "+" and non-word characters, lower-cased, is one of the
+    gold's comma-separated spellings; task 16: |gold ∩ pred| - |pred| + |gold| (pred padded to the gold's
+    length), at least 0; other multiple choice: the sets are equal.
     """
-    if task_type == "matching" or str(id_task) in USE_MATCHING_TASKS:
-        pred, ref = _numbers(prediction), _numbers(gold)
-        return sum(p == r for p, r in zip(pred, ref)) if len(pred) == len(ref) else 0
+    prediction = prediction.strip()
+    pred = [p.strip() for p in prediction.split(",")]
+    ans = gold.split(",")
+    if task_type == "matching":
+        return sum(a == p for a, p in zip(ans, pred)) if len(ans) == len(pred) else 0
     if task_type == "text":
-        letters = re.sub(r"[^\w]|[\d_]", "", prediction).lower()
-        return int(letters in {g.strip().lower() for g in gold.split("|")})
-    pred, ref = set(_numbers(prediction)), set(_numbers(gold))
-    if str(id_task) == USE_PARTIAL_TASK:
-        return max(0, 2 - len(pred ^ ref))
-    return int(pred == ref)
+        return int(re.sub(r"[\d+\W+]", "", prediction).lower() in ans)
+    if str(id_task) == "16":
+        pred += ["-1"] * (len(ans) - len(pred))
+        return max(0, len(set(ans) & set(pred)) - len(pred) + len(ans))
+    return int(len(set(ans) & set(pred)) == len(set(ans)) == len(set(pred)))
 
 
 def use_grade(items: Iterable[tuple[str, int]]) -> float:
@@ -125,6 +106,15 @@ def use_grade(items: Iterable[tuple[str, int]]) -> float:
 
 
 # --- summarisation (Gazeta) --------------------------------------------------------------------
+
+
+class LemmaTokenizer:
+    """llmtf's ROUGE tokenizer: lower case, ASCII punctuation → space, whitespace split, pymorphy lemma."""
+
+    punctuation = re.compile(f"[{re.escape(string.punctuation)}]")
+
+    def tokenize(self, text: str) -> list[str]:
+        return [_lemma(word) for word in self.punctuation.sub(" ", text.lower()).split()]
 
 
 @lru_cache(maxsize=1)
@@ -139,31 +129,22 @@ def _lemma(word: str) -> str:
     return _morph().parse(word)[0].normal_form
 
 
-def lemmas(text: str) -> list[str]:
-    """Lower-cased words without punctuation, each replaced by its pymorphy3 normal form."""
-    return [_lemma(w) for w in re.findall(r"\w+", text.lower().replace("ё", "е"))]
+@lru_cache(maxsize=1)
+def _scorer() -> rouge_scorer.RougeScorer:
+    return rouge_scorer.RougeScorer(["rouge1", "rouge2"], tokenizer=LemmaTokenizer())
 
 
-def rouge_n(prediction: str, reference: str, n: int, kind: str = "recall") -> float:
-    """ROUGE-N on lemmatised words; kind is 'recall' (the paper) or 'f1' (the authors' code)."""
-    pred, ref = lemmas(prediction), lemmas(reference)
-    pred_grams = collections.Counter(tuple(pred[i : i + n]) for i in range(len(pred) - n + 1))
-    ref_grams = collections.Counter(tuple(ref[i : i + n]) for i in range(len(ref) - n + 1))
-    overlap = sum((pred_grams & ref_grams).values())
-    recall = overlap / sum(ref_grams.values()) if ref_grams else 0.0
-    if kind == "recall":
-        return recall
-    if kind != "f1":
-        raise ValueError(f"unknown ROUGE kind {kind!r}: use 'recall' or 'f1'")
-    precision = overlap / sum(pred_grams.values()) if pred_grams else 0.0
-    return 2 * precision * recall / (precision + recall) if overlap else 0.0
+def rouge_f(prediction: str, reference: str) -> tuple[float, float]:
+    """(ROUGE-1, ROUGE-2) F-measure on lemmas, as llmtf scores Gazeta summaries."""
+    scores = _scorer().score(reference, prediction)
+    return scores["rouge1"].fmeasure, scores["rouge2"].fmeasure
 
 
-def r_precision(scores: Sequence[float], gold: Iterable[int]) -> float:
-    """|gold ∩ top-R| / R with R = number of gold sentences; ties broken by sentence order."""
-    gold = set(gold)
-    ranked = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
-    return len(gold & set(ranked[: len(gold)])) / len(gold)
+def r_precision(labels: Sequence[bool], scores: Sequence[float]) -> float:
+    """|gold ∩ top-R| / R, R = number of gold sentences; the order of numpy's argsort of -scores."""
+    k = int(np.asarray(labels, dtype=int).sum())
+    top = np.argsort(-np.asarray(scores, dtype=float))[:k]
+    return float(np.asarray(labels, dtype=float)[top].sum() / k)
 
 
 # --- copy tasks -------------------------------------------------------------------------------
@@ -176,18 +157,29 @@ def copy_length_score(pred_len: int, src_len: int) -> float:
     return min(pred_len / src_len, src_len / pred_len)
 
 
-def copy_lcs_score(prediction: str, source: str, threshold: float = 0.99) -> float:
-    """1 when the characters matched between output and source (difflib, no autojunk) cover ≥ 99% of
-    the longer of the two (stripped), else 0.
+def matched_chars(prediction: str, source: str) -> int:
+    """Characters matched between the stripped source and output (difflib blocks, no autojunk)."""
+    blocks = difflib.SequenceMatcher(None, source.strip(), prediction.strip(), autojunk=False).get_matching_blocks()
+    return sum(b.size for b in blocks)
 
-    The paper divides by the paragraph's length; the authors' code by the output's, which gives a
-    one-character output full marks. The longer of the two rejects both a fragment and a runaway copy.
+
+def copy_match(prediction: str, source: str, profile: str, threshold: float = 0.99) -> float:
+    """1 when the matched characters cover ≥ 99% of the denominator, else 0.
+
+    authors: the output's length (a fragment of the source scores 1); strict: the longer of output and
+    source (rejects both a fragment and a runaway copy).
     """
     pred, src = prediction.strip(), source.strip()
     if not pred:
         return 0.0
-    blocks = difflib.SequenceMatcher(None, src, pred, autojunk=False).get_matching_blocks()
-    return float(sum(b.size for b in blocks) / max(len(pred), len(src)) >= threshold)
+    denominator = len(pred) if profile == "authors" else max(len(pred), len(src))
+    return float(matched_chars(pred, src) / denominator >= threshold)
+
+
+def copy_sentence_score(prediction: str, source: str, pred_len: int, src_len: int, profile: str) -> float:
+    """authors: the token-length ratio alone; strict: that ratio only when the content is the source."""
+    length = copy_length_score(pred_len, src_len)
+    return length if profile == "authors" else length * copy_match(prediction, source, "strict")
 
 
 def chars_per_token(text: str, n_tokens: int) -> float:

@@ -10,6 +10,9 @@ from typing import Callable
 import yaml
 
 TASKS_DIR = Path(__file__).resolve().parent
+# Scoring profiles (metrics.py): llmtf's formulas as they produced the published rows, and our fix where
+# that code is wrong (the copy tasks). A task's own profile is its YAML `metadata.scoring`.
+PROFILES = ("authors", "strict")
 
 SUITES: dict[str, dict[str, list[str]]] = {
     "darumeru": {
