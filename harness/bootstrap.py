@@ -21,12 +21,17 @@ import numpy as np
 from scipy.stats import false_discovery_control, norm
 
 from harness.task_statistics import UnitTable, unit_table
-from tasks_ru.suites import score_aggregation
+from tasks_ru.suites import SUITES, TOTAL, score_aggregation, suite_tasks
 
 # Fewer resampling units than this: no significance mark ("too few items"); benchmarks/bootstrap_coverage.py
 # shows 95% percentile intervals covering under 93% below it.
 MIN_UNITS = 30
 BATCH = 250  # draws per matrix product (bounds memory on the 14k-item tasks)
+
+def suite_groups(suite: str) -> dict[str, list[str]]:
+    """The suite's groups and its total, each with its member tasks (the rows built from task draws)."""
+    return {**SUITES[suite], TOTAL[suite]: suite_tasks(suite)}
+
 
 Items = Mapping[str, Mapping[Any, Any]]  # task -> doc id -> the sample's `score` item
 Aggregation = Callable[[str], Callable[[list], float]]
@@ -41,9 +46,10 @@ class Estimate:
     low: float
     high: float
     n: int
+    unit: str = "units of its tasks"
 
-    def record(self) -> dict[str, float | int]:
-        return {"score": self.value, "se": self.se, "low": self.low, "high": self.high, "n": self.n}
+    def record(self) -> dict[str, float | int | str]:
+        return {"score": self.value, "se": self.se, "low": self.low, "high": self.high, "n": self.n, "unit": self.unit}
 
 
 @dataclass(frozen=True)
@@ -114,12 +120,12 @@ def _groups_of(rows: dict[str, tuple[float, np.ndarray, int]], groups: Mapping[s
 def score_intervals(items: Items, groups: Mapping[str, list[str]], iterations: int = 1000, seed: int = 0,
                     aggregation: Aggregation = score_aggregation) -> dict[str, Estimate]:
     """One run's task, group and total scores with SE, 95% interval and n (units)."""
-    rows = {}
+    rows, units = {}, {}
     for task in sorted(items):
         table = unit_table(task, [list(items[task].values())], aggregation(task))
-        rows[task] = (float(table.point()[0]), resample(table, iterations, seed)[0], table.n_units)
+        rows[task], units[task] = (float(table.point()[0]), resample(table, iterations, seed)[0], table.n_units), table.unit
     rows |= _groups_of(rows, groups)
-    return {r: _interval(point, draws, n) for r, (point, draws, n) in rows.items()}
+    return {r: replace(_interval(point, draws, n), unit=units.get(r, Estimate.unit)) for r, (point, draws, n) in rows.items()}
 
 
 def _delta(point: float, draws: np.ndarray, n: int) -> Delta:
