@@ -4,7 +4,8 @@ Each task is resampled by its aggregation's unit (harness/task_statistics.py: PA
 MMLU within subject, else document). One draw is a count vector over units, shared by every model of
 a comparison (the pairing), and every model's score follows from one matrix product of the counts
 with the unit statistics, so 13 models × 17 tasks × 1,000 draws take seconds (benchmarks/bootstrap_speed.py).
-A group's draw is the mean of its tasks' draws. Intervals are percentile intervals; p-values are
+A group's draw is the mean of its tasks' draws. Intervals are expanded percentile intervals (the
+tails widened for the unit count n, Hesterberg 2015; plain percentile beyond n ≈ 100); p-values are
 two-sided normal-theory values from the bootstrap standard error; `adjust` applies the
 Benjamini-Hochberg correction across every comparison of a report.
 
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from scipy.stats import false_discovery_control, norm
+from scipy.stats import t as student_t
 
 from harness.task_statistics import UnitTable, unit_table
 from tasks_ru.suites import SUITES, TOTAL, score_aggregation, suite_tasks
@@ -75,31 +77,41 @@ class Delta:
 
 
 def draw_counts(strata: np.ndarray, iterations: int, rng: np.random.Generator) -> np.ndarray:
-    """(iterations, U) how often each unit is drawn, each stratum resampled to its own size."""
-    order = np.argsort(strata, kind="stable")
-    sorted_strata = strata[order]
-    _, starts, sizes = np.unique(sorted_strata, return_index=True, return_counts=True)
-    position = np.searchsorted(starts, np.arange(len(strata)), side="right") - 1
-    picks = starts[position] + (rng.random((iterations, len(strata))) * sizes[position]).astype(int)
-    units = order[picks] + len(strata) * np.arange(iterations)[:, None]
-    return np.bincount(units.ravel(), minlength=iterations * len(strata)).reshape(iterations, len(strata)).astype(float)
+    """(iterations, U) how often each unit is drawn (float32), each stratum resampled to its own size."""
+    units = len(strata)
+    offsets = (units * np.arange(iterations, dtype=np.int64))[:, None]
+    if (strata == strata[0]).all():
+        picks = rng.integers(0, units, size=(iterations, units)) + offsets
+    else:
+        order = np.argsort(strata, kind="stable")
+        _, starts, sizes = np.unique(strata[order], return_index=True, return_counts=True)
+        position = np.repeat(np.arange(len(sizes)), sizes)
+        picks = order[starts[position] + rng.integers(0, sizes[position], size=(iterations, units))] + offsets
+    return np.bincount(picks.ravel(), minlength=iterations * units).reshape(iterations, units).astype(np.float32)
 
 
 def resample(table: UnitTable, iterations: int, seed: int) -> np.ndarray:
     """(M, iterations) each model's task score in each draw (the same draws for every model)."""
     rng = np.random.default_rng([seed, zlib.crc32(table.task.encode())])
     models, units, width = table.features.shape
-    flat = table.features.transpose(1, 0, 2).reshape(units, models * width)
+    flat = table.features.transpose(1, 0, 2).reshape(units, models * width).astype(np.float32)
     out = np.empty((models, iterations))
     for start in range(0, iterations, BATCH):
         counts = draw_counts(table.strata, min(BATCH, iterations - start), rng)
         stats = (counts @ flat).reshape(len(counts), models, width).transpose(1, 0, 2)
-        out[:, start : start + len(counts)] = table.score(stats)
+        out[:, start : start + len(counts)] = table.score(stats.astype(float))
     return out
 
 
+def _tail(n: int) -> float:
+    """Percent in each tail of the expanded percentile interval (Hesterberg 2015): the bootstrap
+    spread is too narrow by sqrt((n−1)/n) and normal instead of t, which undercovers at small n."""
+    return 100 * float(norm.sf(np.sqrt(n / (n - 1)) * student_t.ppf(0.975, n - 1))) if n > 2 else 2.5
+
+
 def _interval(point: float, draws: np.ndarray, n: int) -> Estimate:
-    low, high = np.percentile(draws, [2.5, 97.5])
+    tail = _tail(n)
+    low, high = np.percentile(draws, [tail, 100 - tail])
     return Estimate(float(point), float(np.std(draws, ddof=1)), float(low), float(high), n)
 
 
@@ -117,36 +129,47 @@ def _groups_of(rows: dict[str, tuple[float, np.ndarray, int]], groups: Mapping[s
     return out
 
 
-def score_intervals(items: Items, groups: Mapping[str, list[str]], iterations: int = 1000, seed: int = 0,
-                    aggregation: Aggregation = score_aggregation) -> dict[str, Estimate]:
-    """One run's task, group and total scores with SE, 95% interval and n (units)."""
-    rows, units = {}, {}
-    for task in sorted(items):
-        table = unit_table(task, [list(items[task].values())], aggregation(task))
-        rows[task], units[task] = (float(table.point()[0]), resample(table, iterations, seed)[0], table.n_units), table.unit
-    rows |= _groups_of(rows, groups)
-    return {r: replace(_interval(point, draws, n), unit=units.get(r, Estimate.unit)) for r, (point, draws, n) in rows.items()}
-
-
 def _delta(point: float, draws: np.ndarray, n: int) -> Delta:
     e = _interval(point, draws, n)
     p = float(2 * norm.sf(abs(point) / e.se)) if e.se > 0 else float(point == 0)
     return Delta(e.value, e.low, e.high, e.se, n, p, p)
 
 
-def paired_deltas(items: Mapping[str, Items], pairs: list[tuple[str, str]], groups: Mapping[str, list[str]], iterations: int = 1000,
-                  seed: int = 0, aggregation: Aggregation = score_aggregation) -> dict[tuple[str, str], dict[str, Delta]]:
-    """Deltas (model − reference) per task and group for each (model, reference) pair, from per-sample
-    `score` items by doc id; every model of a task is scored on the same draws of the shared documents."""
-    models = list(dict.fromkeys(m for pair in pairs for m in pair))
-    rows: dict[tuple[str, str], dict[str, tuple[float, np.ndarray, int]]] = {pair: {} for pair in pairs}
+def comparison_statistics(items: Mapping[str, Items], pairs: list[tuple[str, str]], groups: Mapping[str, list[str]], iterations: int = 1000,
+                          seed: int = 0, aggregation: Aggregation = score_aggregation) -> tuple[dict[str, dict[str, Estimate]], dict[tuple[str, str], dict[str, Delta]]]:
+    """In one pass on shared draws: each model's task, group and total intervals, and the deltas
+    (model − reference) of each pair, from per-sample `score` items by doc id. A task's documents
+    are those every model scored."""
+    models = list(items)
+    per_model: dict[str, dict[str, tuple[float, np.ndarray, int]]] = {m: {} for m in models}
+    per_pair: dict[tuple[str, str], dict[str, tuple[float, np.ndarray, int]]] = {pair: {} for pair in pairs}
+    units = {}
     for task in sorted(set.intersection(*(set(items[m]) for m in models))):
         table = unit_table(task, _paired([items[m][task] for m in models]), aggregation(task))
         point, draws = table.point(), resample(table, iterations, seed)
+        units[task] = table.unit
+        for i, m in enumerate(models):
+            per_model[m][task] = (float(point[i]), draws[i], table.n_units)
         for a, b in pairs:
             i, j = models.index(a), models.index(b)
-            rows[(a, b)][task] = (float(point[i] - point[j]), draws[i] - draws[j], table.n_units)
-    return {pair: {r: _delta(*v) for r, v in (found | _groups_of(found, groups)).items()} for pair, found in rows.items()}
+            per_pair[(a, b)][task] = (float(point[i] - point[j]), draws[i] - draws[j], table.n_units)
+    intervals = {m: {r: replace(_interval(*v), unit=units.get(r, Estimate.unit)) for r, v in (rows | _groups_of(rows, groups)).items()}
+                 for m, rows in per_model.items()}
+    deltas = {pair: {r: _delta(*v) for r, v in (rows | _groups_of(rows, groups)).items()} for pair, rows in per_pair.items()}
+    return intervals, deltas
+
+
+def score_intervals(items: Items, groups: Mapping[str, list[str]], iterations: int = 1000, seed: int = 0,
+                    aggregation: Aggregation = score_aggregation) -> dict[str, Estimate]:
+    """One run's task, group and total scores with SE, 95% interval and n (units)."""
+    return comparison_statistics({"run": items}, [], groups, iterations, seed, aggregation)[0]["run"]
+
+
+def paired_deltas(items: Mapping[str, Items], pairs: list[tuple[str, str]], groups: Mapping[str, list[str]], iterations: int = 1000,
+                  seed: int = 0, aggregation: Aggregation = score_aggregation) -> dict[tuple[str, str], dict[str, Delta]]:
+    """Deltas (model − reference) per task and group for each (model, reference) pair."""
+    models = list(dict.fromkeys(m for pair in pairs for m in pair))
+    return comparison_statistics({m: items[m] for m in models}, pairs, groups, iterations, seed, aggregation)[1]
 
 
 def paired_bootstrap(candidate: Items, reference: Mapping[str, Mapping[Any, Any] | float], groups: Mapping[str, list[str]], iterations: int = 1000,

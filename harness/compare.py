@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 
 from harness.backends import DEFAULT_BACKEND, BackendSettings, resolve_backend
-from harness.bootstrap import Delta, Estimate, adjust, paired_deltas, score_intervals, suite_groups
+from harness.bootstrap import Delta, Estimate, adjust, comparison_statistics, suite_groups
 from harness.evaluation import PromptSettings
 from harness.model_spec import ModelSpec
 from harness.runner import RunRequest, run
@@ -184,13 +184,6 @@ def _efficiency(provenance: dict[str, dict], summaries: dict[str, dict], referen
     return pd.DataFrame(rows).set_index("model")
 
 
-def _intervals(summary: dict, items: dict, groups: dict[str, list[str]], iterations: int) -> dict[str, Estimate]:
-    """The run's own intervals (summary.json `uncertainty`), or computed here for runs written before it."""
-    if "uncertainty" in summary:
-        return {row: Estimate(r["score"], r["se"], r["low"], r["high"], r["n"], r.get("unit", Estimate.unit)) for row, r in summary["uncertainty"].items()}
-    return score_intervals(items, groups, iterations=iterations)
-
-
 def build_comparison(name: str, runs: list[tuple[Path, str]], published: list[str] | None = None, iterations: int = 1000, note: str = "") -> Comparison:
     """Everything the report shows, from finished run dirs of one suite (the first reference is NSL's base)."""
     tables = load_runs([r for r, _ in runs])
@@ -205,9 +198,9 @@ def build_comparison(name: str, runs: list[tuple[Path, str]], published: list[st
     scores = pd.DataFrame({m: {**s["tasks"], **s["groups"]} for m, s in summaries.items()})
     groups = suite_groups(suite)
     items = {m: tables.score_items(m) for m in models}
-    intervals = {m: _intervals(summaries[m], items[m], groups, iterations) for m in models}
     pairs = [(m, ref) for ref in references for m in models if m != ref]
-    deltas = adjust(paired_deltas(items, pairs, groups, iterations=iterations)) if pairs else {}
+    intervals, deltas = comparison_statistics(items, pairs, groups, iterations=iterations)
+    deltas = adjust(deltas)
     return Comparison(
         name=name, suite=suite, runs=runs, tables=tables, scores=scores, intervals=intervals, deltas=deltas,
         efficiency=_efficiency(provenance, summaries, references[0]),

@@ -1,4 +1,6 @@
-"""A comparison written out: reports/<name>/report.md, index.html (one self-contained file) and PNGs.
+"""A comparison written out: reports/<name>/report.md, index.html (one self-contained file), deltas.csv
+(every comparison: Δ, interval, n, raw and BH-adjusted p) and PNGs. At many models the Δ heatmap
+(task × model vs the first reference) is the view; the full Δ table is collapsed or in the CSV.
 
 The HTML is rendered by jinja2 with autoescaping on: model outputs and dataset text may contain
 HTML, and none of it may be interpreted. Figures are embedded as base64 PNGs.
@@ -60,7 +62,7 @@ def delta_matrix(c: Comparison) -> tuple[str, pd.DataFrame, pd.DataFrame]:
 def figures(c: Comparison) -> dict[str, bytes]:
     """Scores per model with 95% intervals; Δ heatmap vs the reference; quality vs characters/token; speed."""
     rows = _rows(c)
-    fig, ax = plt.subplots(figsize=(max(8, 0.5 * len(rows) * max(1, len(c.scores.columns)) ** 0.5 * 2), 3.8))
+    fig, ax = plt.subplots(figsize=(min(11, 4 + 0.09 * len(rows) * len(c.scores.columns)), 3.8))
     c.scores.loc[rows].plot.bar(ax=ax, rot=20 if len(rows) > 6 else 0, width=0.85, yerr=_errors(c, rows), capsize=1, error_kw={"elinewidth": 0.6})
     ax.set_ylabel("score (0-1)")
     ax.set_title(f"{c.suite}: {'group' if rows[0] in SUITES[c.suite] or rows[0] == TOTAL[c.suite] else 'task'} scores per model (bars: 95% interval)")
@@ -125,7 +127,7 @@ def _fmt(value) -> str:
 
 def score_table(c: Comparison) -> pd.DataFrame:
     """Scores as 'value ± SE' with the resampling-unit count n (of the first model that has the row)."""
-    table = pd.DataFrame({m: {r: f"{c.scores.at[r, m]:.3f} ± {c.intervals[m][r].se:.3f}" if r in c.intervals[m] else _fmt(c.scores.at[r, m])
+    table = pd.DataFrame({m: {r: f"{c.scores.at[r, m]:.3f} ±{c.intervals[m][r].se:.3f}" if r in c.intervals[m] else _fmt(c.scores.at[r, m])
                               for r in c.scores.index} for m in c.scores.columns}).reindex(c.scores.index)
     table.insert(0, "n", [next((str(c.intervals[m][r].n) for m in c.scores.columns if r in c.intervals[m]), "–") for r in c.scores.index])
     return table
@@ -159,8 +161,9 @@ def markdown(c: Comparison, figure_names: list[str]) -> str:
 TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ c.name }} · lep-bench</title>
 <style>
-body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#222}
+body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1240px;padding:0 1rem;color:#222}
 table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.88rem;display:block;overflow-x:auto;max-width:100%}
+table.wide{font-size:.74rem}table.wide td,table.wide th{padding:.2rem .3rem}
 th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right;white-space:nowrap}th:first-child,td:first-child{text-align:left}
 .sig{font-weight:bold}.few{color:#888}.neg{color:#b00}.pos{color:#070}.warn{background:#fff4d6;border-left:4px solid #e0a000;padding:.5rem 1rem}
 .note{background:#eef4ff;border-left:4px solid #4a7bd0;padding:.5rem 1rem}.published{color:#555;font-style:italic}
@@ -172,13 +175,13 @@ img{max-width:100%;height:auto}details{margin:.3rem 0}
 {% if c.note %}<p class="note">{{ c.note }}</p>{% endif %}
 {% for w in c.warnings %}<p class="warn">⚠ {{ w }}</p>{% endfor %}
 <h2>Scores (measured)</h2><p>score ± bootstrap standard error; n = resampling units (documents, PARus items, USE variants; a group: its tasks' units).</p>
-<table><tr><th>task / group</th>{% for col in scores.columns %}<th>{{ col }}</th>{% endfor %}</tr>
+<table class="wide"><tr><th>task / group</th>{% for col in scores.columns %}<th>{{ col }}</th>{% endfor %}</tr>
 {% for name, row in scores.iterrows() %}<tr><td>{{ name }}</td>{% for v in row %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table>
 {% if not delta.empty %}<h2>Δ vs {{ reference }}</h2>
 <p>Δ = model − {{ reference }}, 95% paired bootstrap interval over the same items, resampled by each task's unit.
 <b>Bold *</b>: significant after the Benjamini-Hochberg correction over all {{ deltas|length }} comparisons of this report; ?: too few items to tell (n &lt; {{ min_units }}).</p>
 {% if 'deltas.png' in images %}<img alt="Δ heatmap" src="data:image/png;base64,{{ images['deltas.png'] }}">{% endif %}
-<table><tr><th>task / group</th>{% for m in delta.columns %}<th>{{ m }}</th>{% endfor %}</tr>
+<table class="wide"><tr><th>task / group</th>{% for m in delta.columns %}<th>{{ m }}</th>{% endfor %}</tr>
 {% for name, row in delta.iterrows() %}<tr><td>{{ name }}</td>{% for m in delta.columns %}{% set v = row[m] %}{% set k = mark.at[name, m] %}
 <td class="{{ 'sig' if k == '*' }} {{ 'few' if k == '?' }} {{ 'neg' if v < 0 else 'pos' if v > 0 }}">{{ fmt_delta(v) }}{{ k }}</td>{% endfor %}</tr>{% endfor %}</table>
 <details><summary>All {{ deltas|length }} comparisons: interval, n, p-values (also in deltas.csv)</summary>

@@ -20,7 +20,7 @@ from tasks_ru.suites import score_aggregation, suite_tasks
 WORDS = "дом лес река город поле небо море гора степь сад окно дверь".split()
 
 
-def _items(task: str, n: int, skill: float, rng: np.random.Generator, difficulty: np.ndarray) -> list:
+def synthetic_items(task: str, n: int, skill: float, rng: np.random.Generator, difficulty: np.ndarray) -> list:
     right = rng.random(n) < 1 / (1 + np.exp(-(skill - difficulty)))
     statistic = statistic_for(score_aggregation(task))
     if isinstance(statistic, BothOrders):
@@ -50,7 +50,7 @@ def write_run(root: Path, model: str, suite: str, skill: float, seed: int, n: in
     for task in tasks or suite_tasks(suite):
         task_rng = np.random.default_rng(zlib.crc32(task.encode()))  # item difficulty: the same for every model
         difficulty = task_rng.normal(0, 1.5, n)
-        items = _items(task, n, skill, np.random.default_rng([seed, zlib.crc32(task.encode())]), difficulty)
+        items = synthetic_items(task, n, skill, np.random.default_rng([seed, zlib.crc32(task.encode())]), difficulty)
         score = score_aggregation(task)(items)
         metrics = {"score": score, "chars_per_token": 2.5}
         samples = [{"doc_id": i, "score": item, "filtered_resps": [f"ответ {i}"], "arguments": [[f"вопрос {i}"]], "target": "цель"} for i, item in enumerate(items)]
