@@ -17,6 +17,7 @@ ru/en parity, vocabulary size) fail on any change beyond TOKENIZER_TOLERANCE.
 
 import json
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -78,11 +79,16 @@ def tokenizer_figures(run_dir: Path) -> dict[str, float]:
     spec = json.loads((run_dir / "provenance.json").read_text(encoding="utf-8"))["spec"]
     name = spec.get("tokenizer") or spec["path"]
     try:
-        report = measure(TokenizerBenchSpec(tokenizers=[name], corpora=embedded_sample().corpora, parallel=embedded_sample().parallel))[0]
+        return dict(_figures(name))
     except (LepError, OSError, ValueError) as e:
         raise InputError(f"cannot measure the tokenizer {name} of run {run_dir} ({e}); is the model still at that path?") from None
-    return {"ru chars/token": report.languages["ru"].chars_per_token, "en chars/token": report.languages["en"].chars_per_token,
-            "ru/en parity": report.parity_ru_en, "vocab size": float(report.vocab_size)}
+
+
+@lru_cache(maxsize=8)
+def _figures(name: str) -> tuple[tuple[str, float], ...]:
+    report = measure(TokenizerBenchSpec(tokenizers=[name], corpora=embedded_sample().corpora, parallel=embedded_sample().parallel))[0]
+    return tuple({"ru chars/token": report.languages["ru"].chars_per_token, "en chars/token": report.languages["en"].chars_per_token,
+            "ru/en parity": report.parity_ru_en, "vocab size": float(report.vocab_size)}.items())
 
 
 def baseline_json(run_dirs: list[Path]) -> dict:

@@ -38,12 +38,12 @@ def _rows(c: Comparison) -> list[str]:
     return groups or [t for t in c.scores.index if t not in SUITES[c.suite] and t != TOTAL[c.suite]]
 
 
-def _errors(c: Comparison, rows: list[str]) -> list[list[list[float]]]:
+def _errors(c: Comparison, rows: list[str]) -> dict[str, np.ndarray]:
     """Asymmetric error bars (score − low, high − score) per model, for pandas' yerr."""
-    out = []
+    out = {}
     for model in c.scores.columns:
         found = [c.intervals[model].get(r) for r in rows]
-        out.append([[e.value - e.low if e else 0.0 for e in found], [e.high - e.value if e else 0.0 for e in found]])
+        out[model] = np.array([[e.value - e.low if e else 0.0 for e in found], [e.high - e.value if e else 0.0 for e in found]])
     return out
 
 

@@ -69,3 +69,17 @@ def write_run(root: Path, model: str, suite: str, skill: float, seed: int, n: in
 def model_skills(count: int) -> list[float]:
     """Skills of `count` synthetic models, the first the reference: some equal, some clearly better or worse."""
     return [0.0] + [0.6 * math.sin(1.7 * k) for k in range(1, count)]
+
+
+def set_items(run_dir: Path, task: str, items: list) -> Path:
+    """Replace one task's per-sample `score` items (and its score and the summary) in a run dir."""
+    suite = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    samples = [{"doc_id": i, "score": item, "filtered_resps": [f"ответ {i}"], "arguments": [[f"вопрос {i}"]], "target": "цель"} for i, item in enumerate(items)]
+    (run_dir / "samples" / f"{task}.jsonl").write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples), encoding="utf-8")
+    result = json.loads((run_dir / "tasks" / f"{task}.json").read_text(encoding="utf-8"))
+    result["metrics"]["score"] = score_aggregation(task)(items)
+    result["n_samples"] = {"effective": len(items), "original": len(items)}
+    (run_dir / "tasks" / f"{task}.json").write_text(json.dumps(result), encoding="utf-8")
+    summary = summarise_run(run_dir, suite["suite"], iterations=200) | {"model": suite["model"], "kind": suite["kind"]}
+    (run_dir / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    return run_dir

@@ -53,8 +53,8 @@ def scored(tmp_path_factory, reference_tokenizer) -> dict[str, dict[str, list[di
     root = tmp_path_factory.mktemp("units")
     tokenizer = root / "tokenizer"
     reference_tokenizer("openchat-3.5").save_pretrained(tokenizer)
-    data = {"darumeru": write_darumeru_fixture(root / "darumeru", n=40), "ru-open": TASKS_DIR / "demo_data"}
-    settings = PromptSettings(kind="base", num_fewshot=0, limit=60)
+    data = {"darumeru": write_darumeru_fixture(root / "darumeru", n=32), "ru-open": TASKS_DIR / "demo_data"}
+    settings = PromptSettings(kind="base", num_fewshot=0, limit=40)
     out: dict[str, dict[str, list[dict]]] = {}
     for suite, data_dir in data.items():
         manager = task_manager(data_dir, tokenizer)
