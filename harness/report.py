@@ -127,7 +127,7 @@ def _fmt(value) -> str:
 
 def score_table(c: Comparison) -> pd.DataFrame:
     """Scores as 'value ± SE' with the resampling-unit count n (of the first model that has the row)."""
-    table = pd.DataFrame({m: {r: f"{c.scores.at[r, m]:.3f} ±{c.intervals[m][r].se:.3f}" if r in c.intervals[m] else _fmt(c.scores.at[r, m])
+    table = pd.DataFrame({m: {r: f"{c.scores.at[r, m]:.3f}±{c.intervals[m][r].se:.3f}".replace("±0.", "±.") if r in c.intervals[m] else _fmt(c.scores.at[r, m])
                               for r in c.scores.index} for m in c.scores.columns}).reindex(c.scores.index)
     table.insert(0, "n", [next((str(c.intervals[m][r].n) for m in c.scores.columns if r in c.intervals[m]), "–") for r in c.scores.index])
     return table

@@ -227,9 +227,10 @@ def unit_table(task: str, items_per_model: Sequence[Sequence[Any]], aggregation:
     aggregation = aggregation or score_aggregation(task)
     statistic = statistic_for(aggregation)
     first = items_per_model[0]
-    units, labels = _index([statistic.unit_key(item) if statistic.unit_key(item) is not None else i for i, item in enumerate(first)])
+    keys = [statistic.unit_key(item) for item in first]
+    units, labels = _index([i if key is None else key for i, key in enumerate(keys)])
     for items in items_per_model[1:]:
-        if [statistic.unit_key(item) for item in items] != [statistic.unit_key(item) for item in first]:
+        if [statistic.unit_key(item) for item in items] != keys:
             raise InputError(f"{task}: the runs group the same documents into different {statistic.unit}s; were they scored on the same data?")
     docs = statistic.doc_features(items_per_model)
     sums = np.zeros((docs.shape[0], len(labels), docs.shape[2]))

@@ -249,6 +249,9 @@ def test_tokenizer_figures_are_gated(tmp_path):
 def test_thirteen_model_report_has_heatmap_counts_and_collapsed_deltas(tmp_path):
     runs = [(write_run(tmp_path / "runs", f"model-{k:02d}", "ru-open", s, seed=k, n=60), "reference" if k == 0 else "candidate")
             for k, s in enumerate(model_skills(13))]
+    summary = json.loads((runs[0][0] / "summary.json").read_text())
+    assert set(summary["uncertainty"]) == set(summary["tasks"]) | set(summary["groups"])
+    assert all(u["se"] > 0 and u["n"] >= 60 and u["low"] <= u["score"] <= u["high"] for u in summary["uncertainty"].values())
     comparison = build_comparison("thirteen", runs, iterations=200)
     html = write_report(comparison, tmp_path / "report").read_text()
     assert "Δ heatmap" in html and "<details><summary>All 192 comparisons" in html and "±" in html
