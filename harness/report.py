@@ -47,16 +47,18 @@ def _errors(c: Comparison, rows: list[str]) -> dict[str, np.ndarray]:
     return out
 
 
-def delta_matrix(c: Comparison) -> tuple[str, pd.DataFrame, pd.DataFrame]:
-    """(reference, Δ, mark) as row × model frames against the first reference; mark: '*' significant, '?' too few items."""
+def delta_matrix(c: Comparison) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.Series]:
+    """(reference, Δ, mark, n) as row × model frames against the first reference; mark: '*' significant,
+    '?' too few items; n: each row's resampling units."""
     if not c.deltas:
-        return "", pd.DataFrame(), pd.DataFrame()
+        return "", pd.DataFrame(), pd.DataFrame(), pd.Series(dtype=int)
     reference = next(iter(c.deltas))[1]
     pairs = {m: d for (m, ref), d in c.deltas.items() if ref == reference}
     rows = [r for r in c.scores.index if any(r in d for d in pairs.values())]
     delta = pd.DataFrame({m: {r: d[r].delta for r in rows if r in d} for m, d in pairs.items()}).reindex(rows)
     mark = pd.DataFrame({m: {r: "*" if d[r].significant else "?" if d[r].too_few else "" for r in rows if r in d} for m, d in pairs.items()}).reindex(rows)
-    return reference, delta, mark
+    counts = pd.Series({r: next(d[r].n for d in pairs.values() if r in d) for r in rows})
+    return reference, delta, mark, counts
 
 
 def figures(c: Comparison) -> dict[str, bytes]:
@@ -70,7 +72,7 @@ def figures(c: Comparison) -> dict[str, bytes]:
     ax.set_ylim(0, 1)
     out = {"scores.png": _png(fig)}
 
-    reference, delta, mark = delta_matrix(c)
+    reference, delta, mark, counts = delta_matrix(c)
     if not delta.empty:
         fig, ax = plt.subplots(figsize=(1.6 + 0.75 * len(delta.columns), 0.9 + 0.32 * len(delta)))
         limit = max(float(np.nanmax(np.abs(delta.to_numpy(dtype=float)))), 1e-3)
@@ -80,7 +82,7 @@ def figures(c: Comparison) -> dict[str, bytes]:
                 ax.text(j, i, f"{value:+.3f}{mark.iat[i, j]}", ha="center", va="center", fontsize=7,
                         fontweight="bold" if mark.iat[i, j] == "*" else "normal", color="white" if abs(value) > 0.6 * limit else "black")
         ax.set_xticks(range(len(delta.columns)), delta.columns, rotation=40, ha="right", fontsize=8)
-        ax.set_yticks(range(len(delta)), delta.index, fontsize=8)
+        ax.set_yticks(range(len(delta)), [f"{r}  (n={counts[r]})" for r in delta.index], fontsize=8)
         ax.set_title(f"Δ vs {reference}  (* significant after BH; ? too few items)", fontsize=9)
         fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02, label="Δ score")
         out["deltas.png"] = _png(fig)
@@ -134,10 +136,11 @@ def score_table(c: Comparison) -> pd.DataFrame:
 
 
 def _matrix_markdown(c: Comparison) -> list[str]:
-    reference, delta, mark = delta_matrix(c)
+    reference, delta, mark, counts = delta_matrix(c)
     if delta.empty:
         return []
     cells = pd.DataFrame({m: [f"{v:+.3f}{k}" if v == v else "–" for v, k in zip(delta[m], mark[m])] for m in delta.columns}, index=delta.index)
+    cells.insert(0, "n", counts)
     return [f"## Δ vs {reference}", "", "95% paired bootstrap intervals by each task's resampling unit; * = significant after the "
             "Benjamini-Hochberg correction over all comparisons of this report; ? = too few items to tell "
             f"(n < {MIN_UNITS}). Every comparison with its interval and p-values: [deltas.csv](deltas.csv).", "", cells.to_markdown(), ""]
@@ -181,8 +184,8 @@ img{max-width:100%;height:auto}details{margin:.3rem 0}
 <p>Δ = model − {{ reference }}, 95% paired bootstrap interval over the same items, resampled by each task's unit.
 <b>Bold *</b>: significant after the Benjamini-Hochberg correction over all {{ deltas|length }} comparisons of this report; ?: too few items to tell (n &lt; {{ min_units }}).</p>
 {% if 'deltas.png' in images %}<img alt="Δ heatmap" src="data:image/png;base64,{{ images['deltas.png'] }}">{% endif %}
-<table class="wide"><tr><th>task / group</th>{% for m in delta.columns %}<th>{{ m }}</th>{% endfor %}</tr>
-{% for name, row in delta.iterrows() %}<tr><td>{{ name }}</td>{% for m in delta.columns %}{% set v = row[m] %}{% set k = mark.at[name, m] %}
+<table class="wide"><tr><th>task / group</th><th>n</th>{% for m in delta.columns %}<th>{{ m }}</th>{% endfor %}</tr>
+{% for name, row in delta.iterrows() %}<tr><td>{{ name }}</td><td>{{ counts[name] }}</td>{% for m in delta.columns %}{% set v = row[m] %}{% set k = mark.at[name, m] %}
 <td class="{{ 'sig' if k == '*' }} {{ 'few' if k == '?' }} {{ 'neg' if v < 0 else 'pos' if v > 0 }}">{{ fmt_delta(v) }}{{ k }}</td>{% endfor %}</tr>{% endfor %}</table>
 <details><summary>All {{ deltas|length }} comparisons: interval, n, p-values (also in deltas.csv)</summary>
 <table><tr><th>model</th><th>reference</th><th>task / group</th><th>n</th><th>Δ</th><th>95% CI</th><th>p</th><th>p (BH)</th><th>verdict</th></tr>
@@ -213,10 +216,10 @@ def write_report(c: Comparison, out_dir: Path) -> Path:
         write_bytes(out_dir / name, data)
     write_text(out_dir / "report.md", markdown(c, list(images)))
     write_text(out_dir / "deltas.csv", pd.DataFrame(delta_rows(c)).to_csv(index=False))
-    reference, delta, mark = delta_matrix(c)
+    reference, delta, mark, counts = delta_matrix(c)
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     html = environment.from_string(TEMPLATE).render(
-        c=c, scores=score_table(c), deltas=delta_rows(c), reference=reference, delta=delta, mark=mark, min_units=MIN_UNITS,
+        c=c, scores=score_table(c), deltas=delta_rows(c), reference=reference, delta=delta, mark=mark, counts=counts, min_units=MIN_UNITS,
         fmt=_fmt, fmt_delta=lambda v: "–" if v != v else f"{v:+.3f}", citation=PUBLISHED_CITATION,
         images={k: base64.b64encode(v).decode() for k, v in images.items()},
         dump=lambda p: json.dumps(p, ensure_ascii=False, indent=1),
