@@ -18,7 +18,7 @@ from harness.backends import BACKENDS, DEFAULT_BACKEND, BackendSettings, resolve
 from harness.evaluation import GENERATION_PRESETS, PROFILES, PromptSettings
 from harness.compare import build_comparison, load_experiment, run_experiment
 from harness.demo import run_demo
-from harness.gate import baseline_json, gate, verdict_json
+from harness.gate import GateResult, baseline_json, gate, gate_runs, verdict_json
 from harness.model_spec import parse_spec
 from harness.report import write_report
 from lep.atomic_write import write_json
@@ -283,7 +283,7 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--backend", choices=("auto", *BACKENDS), help="demo: backend (default: vllm-server when vLLM is installed, else hf)")
     parser.add_argument("--workdir", type=Path, default=Path("out/demo"), help="demo: where its models and runs go")
     parser.add_argument("--gate", type=Path, metavar="BASELINE_JSON",
-                        help="after the report, exit 1 when any run's task or group score moved by more than --max-drop from this baseline (for deterministic runs such as the demo)")
+                        help="after the report, exit 1 when any run's task or group score moved by more than --max-drop from this baseline, a baseline row or model is missing, or a tokenizer changed (for deterministic runs such as the demo)")
     parser.add_argument("--max-drop", type=float, default=0.01, help="with --gate: tolerance, either direction")
     parser.add_argument("--write-baseline", type=Path, metavar="JSON", help="write the runs' scores as a gate baseline")
     parser.set_defaults(run=_run_compare)
@@ -330,30 +330,36 @@ def _run_compare(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _report_gate(rows: list, max_drop: float, console: Console, label: str = "") -> bool:
-    """Print each row's verdict; True when none failed (failures also listed on stderr)."""
-    for row in rows:
+def _report_gate(result: GateResult, max_drop: float, console: Console, label: str = "") -> bool:
+    """Print each row's verdict and every problem; True when the run passed (failures also on stderr)."""
+    for row in result.rows:
         mark = "[red]FAIL[/red]" if row.failed else "ok  "
-        console.print(f"{mark} {label}{row.row:32s} {row.baseline:.4f} → {row.candidate:.4f}  Δ {row.delta:+.4f} [{row.low:+.4f}, {row.high:+.4f}]")
-    failed = [r for r in rows if r.failed]
-    if failed:
-        print(f"gate failed{' for ' + label.strip() if label else ''}: {len(failed)} row(s) moved by more than {max_drop} (beyond their 95% interval where one applies): "
-              + ", ".join(f"{r.row} {r.delta:+.4f}" for r in failed), file=sys.stderr)
-    return not failed
+        if row.delta is None:
+            console.print(f"{mark} {label}{row.row:32s} {row.baseline:.4f} → missing")
+            continue
+        interval = "" if row.low == row.high else f" [{row.low:+.4f}, {row.high:+.4f}] n={row.n}"
+        console.print(f"{mark} {label}{row.row:32s} {row.baseline:.4f} → {row.candidate:.4f}  Δ {row.delta:+.4f}{interval}  {row.reason}")
+    for note in result.notes:
+        console.print(f"[dim]note: {label}{note}[/dim]")
+    failed = [r for r in result.rows if r.failed]
+    if failed or result.problems:
+        lines = [f"{r.row}: {r.reason}" for r in failed] + result.problems
+        print(f"gate failed for {label.strip() or result.label} (max drop {max_drop}): " + "; ".join(lines), file=sys.stderr)
+    return result.passed
 
 
 def _gate_all(run_dirs: list[Path], baseline: Path, max_drop: float, iterations: int, console: Console) -> int:
-    passed = all([_report_gate(gate(baseline, run_dir, max_drop=max_drop, iterations=iterations, any_change=True), max_drop, console, f"{run_dir.parts[-3]} ")
-                  for run_dir in run_dirs])
+    results = gate_runs(baseline, run_dirs, max_drop=max_drop, iterations=iterations, any_change=True)
+    passed = all([_report_gate(result, max_drop, console, f"{result.label} ") for result in results])
     console.print("gate passed" if passed else "[red]gate failed[/red]")
     return 0 if passed else 1
 
 
 def _add_gate(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("gate", help="exit 1 when a candidate run regresses against a baseline beyond tolerance and noise")
+    parser = commands.add_parser("gate", help="exit 1 when a candidate run drops beyond tolerance (and noise), lacks a baseline row or model, or its tokenizer changed")
     parser.add_argument("--baseline", required=True, type=Path, metavar="RUN_OR_JSON")
     parser.add_argument("--candidate", required=True, type=Path, metavar="RUN")
-    parser.add_argument("--max-drop", type=float, default=0.01)
+    parser.add_argument("--max-drop", type=float, default=0.01, help="tolerated drop; a larger one fails when significant (Holm over the rows) or on too few items to tell")
     parser.add_argument("--tasks", nargs="+", help="only these tasks / groups")
     parser.add_argument("--json", type=Path, help="also write the verdict as JSON here")
     parser.add_argument("--any-change", action="store_true", help="deterministic runs: fail on a move beyond --max-drop either way (no interval)")
@@ -362,12 +368,12 @@ def _add_gate(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_gate(args: argparse.Namespace, console: Console) -> int:
-    rows = gate(args.baseline, args.candidate, max_drop=args.max_drop, tasks=args.tasks, iterations=args.iterations, any_change=args.any_change)
+    result = gate(args.baseline, args.candidate, max_drop=args.max_drop, tasks=args.tasks, iterations=args.iterations, any_change=args.any_change)
     if args.json:
-        write_json(args.json, verdict_json(rows, args.max_drop))
-    if not _report_gate(rows, args.max_drop, console):
+        write_json(args.json, verdict_json([result], args.max_drop))
+    if not _report_gate(result, args.max_drop, console):
         return 1
-    console.print(f"gate passed ({len(rows)} rows, max drop {args.max_drop})")
+    console.print(f"gate passed ({len(result.rows)} rows, max drop {args.max_drop})")
     return 0
 
 

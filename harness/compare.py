@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 
 from harness.backends import DEFAULT_BACKEND, BackendSettings, resolve_backend
-from harness.bootstrap import Delta, paired_bootstrap
+from harness.bootstrap import Delta, Estimate, adjust, comparison_statistics, suite_groups
 from harness.evaluation import PromptSettings
 from harness.model_spec import ModelSpec
 from harness.runner import RunRequest, run
@@ -24,7 +24,7 @@ from harness.store import RunTables, load_runs
 from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, measure
 from lep.errors import InputError
 from lep.reference_tokenizers import REFERENCE_TOKENIZERS
-from tasks_ru.suites import SUITES, TOTAL
+from tasks_ru.suites import SUITES
 
 ROLES = ("reference", "baseline", "candidate")
 PUBLISHED_CITATION = "Tikhomirov & Chernyshev 2024, Facilitating large language model Russian adaptation with Learned Embedding Propagation, arXiv:2412.21140"
@@ -104,7 +104,8 @@ class Comparison:
     runs: list[tuple[Path, str]]
     tables: RunTables
     scores: pd.DataFrame  # rows: tasks, groups, total; columns: model names
-    deltas: dict[tuple[str, str], dict[str, Delta]]  # (model, reference) -> row -> Delta
+    intervals: dict[str, dict[str, Estimate]]  # model -> row -> score with SE, 95% interval, n
+    deltas: dict[tuple[str, str], dict[str, Delta]]  # (model, reference) -> row -> Delta (p BH-adjusted over all of them)
     efficiency: pd.DataFrame  # one row per model
     published: pd.DataFrame  # the paper's rows (may be empty)
     provenance: dict[str, dict]  # model -> provenance.json
@@ -195,11 +196,13 @@ def build_comparison(name: str, runs: list[tuple[Path, str]], published: list[st
     roles = dict(zip(models, (role for _, role in runs)))
     references = [m for m in models if roles[m] in ("reference", "baseline")] or models[:1]
     scores = pd.DataFrame({m: {**s["tasks"], **s["groups"]} for m, s in summaries.items()})
-    groups = {**SUITES[suite], TOTAL[suite]: [t for ts in SUITES[suite].values() for t in ts]}
+    groups = suite_groups(suite)
     items = {m: tables.score_items(m) for m in models}
-    deltas = {(m, ref): paired_bootstrap(items[m], items[ref], groups, iterations=iterations) for ref in references for m in models if m != ref}
+    pairs = [(m, ref) for ref in references for m in models if m != ref]
+    intervals, deltas = comparison_statistics(items, pairs, groups, iterations=iterations)
+    deltas = adjust(deltas)
     return Comparison(
-        name=name, suite=suite, runs=runs, tables=tables, scores=scores, deltas=deltas,
+        name=name, suite=suite, runs=runs, tables=tables, scores=scores, intervals=intervals, deltas=deltas,
         efficiency=_efficiency(provenance, summaries, references[0]),
         published=_published_rows(published or []),
         provenance=provenance, warnings=_like_for_like(provenance, tables), examples=_examples(tables, models), note=note,

@@ -1,51 +1,104 @@
-"""`lep-bench gate`: does a candidate run lose more than the tolerance against a baseline, beyond noise?
+"""`lep-bench gate`: did a candidate run lose quality against a baseline, beyond tolerance and noise?
 
-A row (task, group or total) fails when even the optimistic end of its 95% bootstrap interval for
-candidate − baseline is below −max_drop (or, with any_change, when a deterministic run's score moved
-by more than max_drop either way). The baseline is a run dir (paired bootstrap on the same
-items) or a summary JSON of scores (the candidate's resampling noise only).
+The rule, chosen from benchmarks/gate_power.py (false alarms with no change, detection of drops of
+0.01/0.02/0.05 at the ru-open and darumeru item counts; README "Regression gate"): a row (task,
+group or total) fails when
+
+  - its point drop exceeds max_drop AND the drop is significant: one-sided p < 0.05 (normal theory,
+    paired bootstrap SE), Holm-corrected over all rows of the gate, or
+  - it has fewer than MIN_UNITS resampling units and its point drop exceeds max_drop: with so few
+    items no interval can tell the drop from noise, so the observed drop is not waved through.
+
+With any_change (deterministic runs such as the demo) a row fails when its score moved by more than
+max_drop either way. Rows or models of the baseline missing from the candidate fail, an empty
+baseline fails, and the tokenizer's deterministic figures (characters/token on the embedded sample,
+ru/en parity, vocabulary size) fail on any change beyond TOKENIZER_TOLERANCE.
 """
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
-from harness.bootstrap import Delta, paired_bootstrap
+import numpy as np
+from scipy.stats import norm
+
+from harness.bootstrap import MIN_UNITS, Delta, paired_bootstrap, suite_groups
 from harness.store import load_runs
-from lep.errors import InputError
-from tasks_ru.suites import SUITES, TOTAL
+from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, measure
+from lep.errors import InputError, LepError
+
+ALPHA = 0.05
+TOKENIZER_TOLERANCE = 1e-9  # relative: the figures are deterministic, so any real change shows
 
 
 @dataclass
 class RowVerdict:
     row: str
-    baseline: float
-    candidate: float
-    delta: float
-    low: float
-    high: float
+    baseline: float | None
+    candidate: float | None
+    delta: float | None
+    low: float | None
+    high: float | None
     failed: bool
+    n: int = 0
+    p_drop: float | None = None  # one-sided p-value for "the candidate is worse", Holm-adjusted
+    reason: str = ""
 
 
-def _summary(path: Path, model: str | None = None) -> dict:
-    """A run's summary; a baseline file may also map model names to summaries (see baseline_json)."""
+@dataclass
+class GateResult:
+    label: str
+    rows: list[RowVerdict]
+    problems: list[str] = field(default_factory=list)  # failures that are not score rows (missing, empty, tokenizer)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems and not any(r.failed for r in self.rows)
+
+
+def _summary(path: Path) -> dict:
+    """A run's summary.json, or a baseline file (a summary, or model name -> summary under 'models')."""
     file = path / "summary.json" if path.is_dir() else path
     try:
         summary = json.loads(file.read_text(encoding="utf-8"))
-        if model is not None and "models" in summary:
-            if model not in summary["models"]:
-                raise InputError(f"baseline {file} has no entry for model {model} (has {', '.join(summary['models'])})")
-            summary = summary["models"][model]
-        summary["tasks"], summary["groups"], summary["suite"]
+        if "models" not in summary:
+            summary["tasks"], summary["groups"], summary["suite"]
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as e:
         raise InputError(f"{file} is not a lep-bench run dir or summary JSON ({e})") from None
     return summary
 
 
+def _baseline_for(baseline: dict, model: str) -> dict | None:
+    return baseline["models"].get(model) if "models" in baseline else baseline
+
+
+def tokenizer_figures(run_dir: Path) -> dict[str, float]:
+    """The deterministic efficiency figures of a run's tokenizer on the embedded parallel sample."""
+    spec = json.loads((run_dir / "provenance.json").read_text(encoding="utf-8"))["spec"]
+    name = spec.get("tokenizer") or spec["path"]
+    try:
+        return dict(_figures(name))
+    except (LepError, OSError, ValueError) as e:
+        raise InputError(f"cannot measure the tokenizer {name} of run {run_dir} ({e}); is the model still at that path?") from None
+
+
+@lru_cache(maxsize=8)
+def _figures(name: str) -> tuple[tuple[str, float], ...]:
+    report = measure(TokenizerBenchSpec(tokenizers=[name], corpora=embedded_sample().corpora, parallel=embedded_sample().parallel))[0]
+    return tuple({"ru chars/token": report.languages["ru"].chars_per_token, "en chars/token": report.languages["en"].chars_per_token,
+            "ru/en parity": report.parity_ru_en, "vocab size": float(report.vocab_size)}.items())
+
+
 def baseline_json(run_dirs: list[Path]) -> dict:
-    """Scores of several runs keyed by model: the file `lep-bench gate` and `compare --gate` read."""
-    summaries = [_summary(d) for d in run_dirs]
-    return {"models": {s["model"]: {k: s[k] for k in ("model", "suite", "tasks", "groups")} for s in summaries}}
+    """Scores (with their uncertainty) and tokenizer figures of several runs keyed by model: the file
+    `lep-bench gate` and `compare --gate` read. Files without `tokenizer` (older) still load."""
+    models = {}
+    for run_dir in run_dirs:
+        s = _summary(run_dir)
+        models[s["model"]] = {k: s[k] for k in ("model", "suite", "tasks", "groups", "uncertainty") if k in s} | {"tokenizer": tokenizer_figures(run_dir)}
+    return {"models": models}
 
 
 def _items(run_dir: Path) -> dict[str, dict[int, object]]:
@@ -53,36 +106,98 @@ def _items(run_dir: Path) -> dict[str, dict[int, object]]:
     return tables.score_items(next(iter(tables.summaries)))
 
 
-def gate(baseline: Path, candidate: Path, max_drop: float = 0.01, tasks: list[str] | None = None, iterations: int = 1000,
-         any_change: bool = False) -> list[RowVerdict]:
-    """One verdict per task and group that both sides scored (optionally only the named ones).
+def holm(p: np.ndarray) -> np.ndarray:
+    """Holm step-down adjusted p-values (family-wise error over the gate's rows)."""
+    order = np.argsort(p)
+    scaled = np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order])
+    out = np.empty_like(p)
+    out[order] = np.minimum(scaled, 1.0)
+    return out
 
-    any_change: for deterministic runs (the demo), a row fails when its score moved by more than
-    max_drop in either direction; no interval, since the same code gives the same scores.
-    """
+
+def decide(deltas: dict[str, Delta], max_drop: float) -> dict[str, tuple[bool, float, str]]:
+    """The gate rule on paired deltas: row -> (failed, Holm-adjusted one-sided p of a drop, reason)."""
+    rows = list(deltas)
+    if not rows:
+        return {}
+    one_sided = np.asarray([norm.cdf(d.delta / d.se) if d.se > 0 else float(d.delta >= 0) for d in deltas.values()])
+    adjusted = holm(one_sided)
+    out = {}
+    for row, p in zip(rows, adjusted):
+        d = deltas[row]
+        if d.delta >= -max_drop:
+            out[row] = (False, float(p), "")
+        elif d.too_few:
+            out[row] = (True, float(p), f"dropped {-d.delta:.4f} > {max_drop} on too few items (n={d.n} < {MIN_UNITS}) to call it noise")
+        elif p < ALPHA:
+            out[row] = (True, float(p), f"dropped {-d.delta:.4f} > {max_drop}, significant (one-sided p={p:.3g}, Holm over {len(rows)} rows)")
+        else:
+            out[row] = (False, float(p), f"dropped {-d.delta:.4f} but within noise (one-sided p={p:.3g}, Holm over {len(rows)} rows)")
+    return out
+
+
+def _tokenizer_problems(base: dict, candidate: Path, baseline_path: Path) -> tuple[list[str], list[str]]:
+    expected = tokenizer_figures(baseline_path) if baseline_path.is_dir() else base.get("tokenizer")
+    if not expected:
+        return [], [f"tokenizer not gated: baseline {baseline_path} has no tokenizer figures (rewrite it with --write-baseline)"]
+    found = tokenizer_figures(candidate)
+    problems = [f"tokenizer {name} changed: {expected[name]:.6g} → {found.get(name, float('nan')):.6g}" for name in expected
+                if not np.isclose(found.get(name, np.nan), expected[name], rtol=TOKENIZER_TOLERANCE, atol=0)]
+    return problems, []
+
+
+def gate(baseline: Path, candidate: Path, max_drop: float = 0.01, tasks: list[str] | None = None, iterations: int = 1000,
+         any_change: bool = False) -> GateResult:
+    """One verdict per task and group of the baseline (optionally only the named ones), plus the
+    failures that are not score rows: a missing model or row, an empty baseline, a changed tokenizer."""
     if not candidate.is_dir():
         raise InputError(f"candidate {candidate} must be a run dir (its per-sample scores give the interval)")
     cand = _summary(candidate)
-    base = _summary(baseline, cand["model"])
+    model = cand["model"]
+    whole = _summary(baseline)
+    if "models" in whole and not whole["models"]:
+        return GateResult(model, [], [f"baseline {baseline} lists no models: an empty baseline gates nothing"])
+    base = _baseline_for(whole, model)
+    if base is None:
+        return GateResult(model, [], [f"baseline {baseline} has no entry for model {model}: add it (compare --write-baseline) or gate another baseline"])
     if base["suite"] != cand["suite"]:
         raise InputError(f"baseline is suite {base['suite']} but candidate is {cand['suite']}")
-    suite = cand["suite"]
     base_scores, cand_scores = {**base["tasks"], **base["groups"]}, {**cand["tasks"], **cand["groups"]}
+    if not base_scores:
+        return GateResult(model, [], [f"baseline {baseline} holds no scores for {model}: an empty baseline gates nothing"])
+    if tasks and (unknown := [t for t in tasks if t not in base_scores]):
+        raise InputError(f"--tasks {', '.join(unknown)}: not in the baseline (it has {', '.join(sorted(base_scores))})")
+    wanted = [r for r in base_scores if not tasks or r in tasks]
+    present = [r for r in wanted if r in cand_scores]
     if any_change:
-        deltas = {r: Delta(cand_scores[r] - base_scores[r], cand_scores[r] - base_scores[r], cand_scores[r] - base_scores[r])
-                  for r in cand_scores if r in base_scores}
+        rows = []
+        for r in present:
+            moved = cand_scores[r] - base_scores[r]
+            rows.append(RowVerdict(r, base_scores[r], cand_scores[r], moved, moved, moved, abs(moved) > max_drop,
+                                   reason=f"moved {moved:+.4f}, beyond ±{max_drop}" if abs(moved) > max_drop else ""))
     else:
         reference = _items(baseline) if baseline.is_dir() else dict(base["tasks"])
-        groups = {**SUITES[suite], TOTAL[suite]: [t for ts in SUITES[suite].values() for t in ts]}
-        deltas = paired_bootstrap(_items(candidate), reference, groups, iterations=iterations)
-    if tasks and (unknown := [t for t in tasks if t not in deltas]):
-        raise InputError(f"--tasks {', '.join(unknown)}: not scored in both runs (have {', '.join(sorted(deltas))})")
-    rows = [r for r in deltas if not tasks or r in tasks]
-    def failed(d: Delta) -> bool:
-        return abs(d.delta) > max_drop if any_change else d.high < -max_drop
+        found = paired_bootstrap(_items(candidate), reference, suite_groups(cand["suite"]), iterations=iterations)
+        deltas = {r: found[r] for r in present if r in found}
+        verdicts = decide(deltas, max_drop)
+        rows = [RowVerdict(r, base_scores[r], cand_scores[r], d.delta, d.low, d.high, verdicts[r][0], d.n, verdicts[r][1], verdicts[r][2]) for r, d in deltas.items()]
+    scored = {row.row for row in rows}
+    rows += [RowVerdict(r, base_scores[r], None, None, None, None, True, reason="missing from the candidate run") for r in wanted if r not in scored]
+    problems, notes = _tokenizer_problems(base, candidate, baseline)
+    return GateResult(model, rows, problems, notes)
 
-    return [RowVerdict(r, base_scores[r], cand_scores[r], deltas[r].delta, deltas[r].low, deltas[r].high, failed(deltas[r])) for r in rows if r in base_scores]
+
+def gate_runs(baseline: Path, run_dirs: list[Path], max_drop: float, iterations: int, any_change: bool = True) -> list[GateResult]:
+    """Every run against its model's baseline entry, plus a failure for each baseline model with no run."""
+    results = [gate(baseline, run_dir, max_drop=max_drop, iterations=iterations, any_change=any_change) for run_dir in run_dirs]
+    known = _summary(baseline).get("models")
+    if known is not None:
+        ran = {_summary(d)["model"] for d in run_dirs}
+        results += [GateResult(m, [], [f"baseline model {m} has no run in this comparison"]) for m in known if m not in ran]
+    return results
 
 
-def verdict_json(rows: list[RowVerdict], max_drop: float) -> dict:
-    return {"passed": not any(r.failed for r in rows), "max_drop": max_drop, "rows": [asdict(r) for r in rows]}
+def verdict_json(results: list[GateResult], max_drop: float) -> dict:
+    return {"passed": all(r.passed for r in results), "max_drop": max_drop,
+            "rows": [asdict(row) | {"model": r.label} for r in results for row in r.rows],
+            "problems": [f"{r.label}: {p}" for r in results for p in r.problems]}

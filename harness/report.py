@@ -1,4 +1,6 @@
-"""A comparison written out: reports/<name>/report.md, index.html (one self-contained file) and PNGs.
+"""A comparison written out: reports/<name>/report.md, index.html (one self-contained file), deltas.csv
+(every comparison: Δ, interval, n, raw and BH-adjusted p) and PNGs. At many models the Δ heatmap
+(task × model vs the first reference) is the view; the full Δ table is collapsed or in the CSV.
 
 The HTML is rendered by jinja2 with autoescaping on: model outputs and dataset text may contain
 HTML, and none of it may be interpreted. Figures are embedded as base64 PNGs.
@@ -14,7 +16,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
+from harness.bootstrap import MIN_UNITS  # noqa: E402
 from harness.compare import PUBLISHED_CITATION, Comparison  # noqa: E402
 from lep.atomic_write import write_bytes, write_text  # noqa: E402
 from tasks_ru.suites import SUITES, TOTAL  # noqa: E402
@@ -27,16 +32,60 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
-def figures(c: Comparison) -> dict[str, bytes]:
-    """Group scores per model; quality vs Russian characters/token; Russian generation speed."""
+def _rows(c: Comparison) -> list[str]:
+    """Rows to plot: the complete groups and total, or the tasks when no group is complete (a task subset)."""
     groups = [g for g in [*SUITES[c.suite], TOTAL[c.suite]] if g in c.scores.index]
-    fig, ax = plt.subplots(figsize=(8, 3.6))
-    c.scores.loc[groups].plot.bar(ax=ax, rot=0, width=0.8)
+    return groups or [t for t in c.scores.index if t not in SUITES[c.suite] and t != TOTAL[c.suite]]
+
+
+def _errors(c: Comparison, rows: list[str]) -> dict[str, np.ndarray]:
+    """Asymmetric error bars (score − low, high − score) per model, for pandas' yerr."""
+    out = {}
+    for model in c.scores.columns:
+        found = [c.intervals[model].get(r) for r in rows]
+        out[model] = np.array([[e.value - e.low if e else 0.0 for e in found], [e.high - e.value if e else 0.0 for e in found]])
+    return out
+
+
+def delta_matrix(c: Comparison) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.Series]:
+    """(reference, Δ, mark, n) as row × model frames against the first reference; mark: '*' significant,
+    '?' too few items; n: each row's resampling units."""
+    if not c.deltas:
+        return "", pd.DataFrame(), pd.DataFrame(), pd.Series(dtype=int)
+    reference = next(iter(c.deltas))[1]
+    pairs = {m: d for (m, ref), d in c.deltas.items() if ref == reference}
+    rows = [r for r in c.scores.index if any(r in d for d in pairs.values())]
+    delta = pd.DataFrame({m: {r: d[r].delta for r in rows if r in d} for m, d in pairs.items()}).reindex(rows)
+    mark = pd.DataFrame({m: {r: "*" if d[r].significant else "?" if d[r].too_few else "" for r in rows if r in d} for m, d in pairs.items()}).reindex(rows)
+    counts = pd.Series({r: next(d[r].n for d in pairs.values() if r in d) for r in rows})
+    return reference, delta, mark, counts
+
+
+def figures(c: Comparison) -> dict[str, bytes]:
+    """Scores per model with 95% intervals; Δ heatmap vs the reference; quality vs characters/token; speed."""
+    rows = _rows(c)
+    fig, ax = plt.subplots(figsize=(min(11, 4 + 0.09 * len(rows) * len(c.scores.columns)), 3.8))
+    c.scores.loc[rows].plot.bar(ax=ax, rot=20 if len(rows) > 6 else 0, width=0.85, yerr=_errors(c, rows), capsize=1, error_kw={"elinewidth": 0.6})
     ax.set_ylabel("score (0-1)")
-    ax.set_title(f"{c.suite}: group scores per model")
-    ax.legend(title="model", fontsize=8)
+    ax.set_title(f"{c.suite}: {'group' if rows[0] in SUITES[c.suite] or rows[0] == TOTAL[c.suite] else 'task'} scores per model (bars: 95% interval)")
+    ax.legend(title="model", fontsize=7, ncol=max(1, len(c.scores.columns) // 7), loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_ylim(0, 1)
-    out = {"groups.png": _png(fig)}
+    out = {"scores.png": _png(fig)}
+
+    reference, delta, mark, counts = delta_matrix(c)
+    if not delta.empty:
+        fig, ax = plt.subplots(figsize=(1.6 + 0.75 * len(delta.columns), 0.9 + 0.32 * len(delta)))
+        limit = max(float(np.nanmax(np.abs(delta.to_numpy(dtype=float)))), 1e-3)
+        image = ax.imshow(delta.to_numpy(dtype=float), cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
+        for (i, j), value in np.ndenumerate(delta.to_numpy(dtype=float)):
+            if value == value:
+                ax.text(j, i, f"{value:+.3f}{mark.iat[i, j]}", ha="center", va="center", fontsize=7,
+                        fontweight="bold" if mark.iat[i, j] == "*" else "normal", color="white" if abs(value) > 0.6 * limit else "black")
+        ax.set_xticks(range(len(delta.columns)), delta.columns, rotation=40, ha="right", fontsize=8)
+        ax.set_yticks(range(len(delta)), [f"{r}  (n={counts[r]})" for r in delta.index], fontsize=8)
+        ax.set_title(f"Δ vs {reference}  (* significant after BH; ? too few items)", fontsize=9)
+        fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02, label="Δ score")
+        out["deltas.png"] = _png(fig)
 
     total = TOTAL[c.suite]
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
@@ -53,7 +102,7 @@ def figures(c: Comparison) -> dict[str, bytes]:
     ax.set_title("quality vs tokenizer efficiency")
     out["quality_vs_efficiency.png"] = _png(fig)
 
-    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    fig, ax = plt.subplots(figsize=(5.5, 1.2 + 0.25 * len(c.efficiency)))
     c.efficiency["ru chars/s"].astype(float).plot.barh(ax=ax, color="tab:green")
     ax.set_xlabel("Russian characters generated per second (copy tasks)")
     ax.set_title("generation speed")
@@ -61,13 +110,16 @@ def figures(c: Comparison) -> dict[str, bytes]:
     return out
 
 
-def _delta_rows(c: Comparison) -> list[dict]:
+def delta_rows(c: Comparison) -> list[dict]:
+    """Every comparison of the report: Δ, 95% interval, n, raw and BH-adjusted p, verdict."""
     rows = []
     for (model, ref), deltas in c.deltas.items():
         for name in c.scores.index:
             if name in deltas:
                 d = deltas[name]
-                rows.append({"model": model, "reference": ref, "row": name, "delta": d.delta, "low": d.low, "high": d.high, "significant": d.significant})
+                verdict = "significant" if d.significant else f"too few items (n={d.n} < {MIN_UNITS})" if d.too_few else ""
+                rows.append({"model": model, "reference": ref, "row": name, "n": d.n, "delta": d.delta, "low": d.low, "high": d.high,
+                             "se": d.se, "p": d.p, "p_bh": d.p_adjusted, "significant": d.significant, "verdict": verdict})
     return rows
 
 
@@ -75,19 +127,36 @@ def _fmt(value) -> str:
     return "–" if value is None or (isinstance(value, float) and value != value) else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def markdown(c: Comparison) -> str:
+def score_table(c: Comparison) -> pd.DataFrame:
+    """Scores as 'value ± SE' with the resampling-unit count n (of the first model that has the row)."""
+    table = pd.DataFrame({m: {r: f"{c.scores.at[r, m]:.3f}±{c.intervals[m][r].se:.3f}".replace("±0.", "±.") if r in c.intervals[m] else _fmt(c.scores.at[r, m])
+                              for r in c.scores.index} for m in c.scores.columns}).reindex(c.scores.index)
+    table.insert(0, "n", [next((str(c.intervals[m][r].n) for m in c.scores.columns if r in c.intervals[m]), "–") for r in c.scores.index])
+    return table
+
+
+def _matrix_markdown(c: Comparison) -> list[str]:
+    reference, delta, mark, counts = delta_matrix(c)
+    if delta.empty:
+        return []
+    cells = pd.DataFrame({m: [f"{v:+.3f}{k}" if v == v else "–" for v, k in zip(delta[m], mark[m])] for m in delta.columns}, index=delta.index)
+    cells.insert(0, "n", counts)
+    return [f"## Δ vs {reference}", "", "95% paired bootstrap intervals by each task's resampling unit; * = significant after the "
+            "Benjamini-Hochberg correction over all comparisons of this report; ? = too few items to tell "
+            f"(n < {MIN_UNITS}). Every comparison with its interval and p-values: [deltas.csv](deltas.csv).", "", cells.to_markdown(), ""]
+
+
+def markdown(c: Comparison, figure_names: list[str]) -> str:
     lines = [f"# {c.name}: {c.suite}", ""]
     if c.note:
         lines += [f"> {c.note}", ""]
     lines += [f"> ⚠ {w}" for w in c.warnings] + ([""] if c.warnings else [])
-    lines += ["## Scores (measured)", "", c.scores.map(_fmt).to_markdown(), ""]
-    lines += ["## Differences vs references (95% paired bootstrap CI; * = CI excludes 0)", "", "| model | reference | row | Δ | 95% CI |", "|---|---|---|---|---|"]
-    for r in _delta_rows(c):
-        lines.append(f"| {r['model']} | {r['reference']} | {r['row']} | {r['delta']:+.3f}{' *' if r['significant'] else ''} | [{r['low']:+.3f}, {r['high']:+.3f}] |")
-    lines += ["", "## Efficiency", "", c.efficiency.map(_fmt).to_markdown(), ""]
+    lines += ["## Scores (measured; ± bootstrap SE, n = resampling units)", "", score_table(c).to_markdown(), ""]
+    lines += _matrix_markdown(c)
+    lines += ["## Efficiency", "", c.efficiency.map(_fmt).to_markdown(), ""]
     if not c.published.empty:
         lines += ["## Published reference rows (not measured by lep-bench)", "", f"Source: {PUBLISHED_CITATION}.", "", c.published.to_markdown(index=False), ""]
-    lines += ["## Figures", "", "![group scores](groups.png)", "![quality vs efficiency](quality_vs_efficiency.png)", "![speed](speed.png)", ""]
+    lines += ["## Figures", ""] + [f"![{name}]({name})" for name in figure_names] + [""]
     lines += ["## Runs", ""] + [f"- {m}: `{p['settings']['backend']['backend']}`, {run}" for (run, _), (m, p) in zip(c.runs, c.provenance.items())]
     return "\n".join(lines) + "\n"
 
@@ -95,10 +164,11 @@ def markdown(c: Comparison) -> str:
 TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ c.name }} · lep-bench</title>
 <style>
-body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#222}
+body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1240px;padding:0 1rem;color:#222}
 table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.88rem;display:block;overflow-x:auto;max-width:100%}
+table.wide{font-size:.74rem}table.wide td,table.wide th{padding:.2rem .3rem}
 th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right;white-space:nowrap}th:first-child,td:first-child{text-align:left}
-.sig{font-weight:bold}.neg{color:#b00}.pos{color:#070}.warn{background:#fff4d6;border-left:4px solid #e0a000;padding:.5rem 1rem}
+.sig{font-weight:bold}.few{color:#888}.neg{color:#b00}.pos{color:#070}.warn{background:#fff4d6;border-left:4px solid #e0a000;padding:.5rem 1rem}
 .note{background:#eef4ff;border-left:4px solid #4a7bd0;padding:.5rem 1rem}.published{color:#555;font-style:italic}
 table.published{font-size:.78rem}table.published td:nth-child(2){text-align:left;white-space:normal;min-width:16rem}
 pre{white-space:pre-wrap;word-break:break-word;background:#f6f6f6;padding:.5rem;font-size:.8rem;max-height:14rem;overflow:auto}
@@ -107,20 +177,28 @@ img{max-width:100%;height:auto}details{margin:.3rem 0}
 <h1>{{ c.name }} <small>({{ c.suite }})</small></h1>
 {% if c.note %}<p class="note">{{ c.note }}</p>{% endif %}
 {% for w in c.warnings %}<p class="warn">⚠ {{ w }}</p>{% endfor %}
-<h2>Scores (measured)</h2>
-<table><tr><th>task / group</th>{% for m in c.scores.columns %}<th>{{ m }}</th>{% endfor %}</tr>
-{% for name, row in c.scores.iterrows() %}<tr><td>{{ name }}</td>{% for v in row %}<td>{{ fmt(v) }}</td>{% endfor %}</tr>{% endfor %}</table>
-<h2>Differences vs references</h2><p>Δ = model − reference, 95% paired bootstrap interval over the same items (bold: the interval excludes 0).</p>
-<table><tr><th>model</th><th>reference</th><th>task / group</th><th>Δ</th><th>95% CI</th></tr>
-{% for r in deltas %}<tr><td>{{ r.model }}</td><td>{{ r.reference }}</td><td>{{ r.row }}</td>
-<td class="{{ 'sig' if r.significant }} {{ 'neg' if r.delta < 0 else 'pos' }}">{{ '%+.3f' % r.delta }}</td><td>[{{ '%+.3f' % r.low }}, {{ '%+.3f' % r.high }}]</td></tr>{% endfor %}</table>
+<h2>Scores (measured)</h2><p>score ± bootstrap standard error; n = resampling units (documents, PARus items, USE variants; a group: its tasks' units).</p>
+<table class="wide"><tr><th>task / group</th>{% for col in scores.columns %}<th>{{ col }}</th>{% endfor %}</tr>
+{% for name, row in scores.iterrows() %}<tr><td>{{ name }}</td>{% for v in row %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table>
+{% if not delta.empty %}<h2>Δ vs {{ reference }}</h2>
+<p>Δ = model − {{ reference }}, 95% paired bootstrap interval over the same items, resampled by each task's unit.
+<b>Bold *</b>: significant after the Benjamini-Hochberg correction over all {{ deltas|length }} comparisons of this report; ?: too few items to tell (n &lt; {{ min_units }}).</p>
+{% if 'deltas.png' in images %}<img alt="Δ heatmap" src="data:image/png;base64,{{ images['deltas.png'] }}">{% endif %}
+<table class="wide"><tr><th>task / group</th><th>n</th>{% for m in delta.columns %}<th>{{ m }}</th>{% endfor %}</tr>
+{% for name, row in delta.iterrows() %}<tr><td>{{ name }}</td><td>{{ counts[name] }}</td>{% for m in delta.columns %}{% set v = row[m] %}{% set k = mark.at[name, m] %}
+<td class="{{ 'sig' if k == '*' }} {{ 'few' if k == '?' }} {{ 'neg' if v < 0 else 'pos' if v > 0 }}">{{ fmt_delta(v) }}{{ k }}</td>{% endfor %}</tr>{% endfor %}</table>
+<details><summary>All {{ deltas|length }} comparisons: interval, n, p-values (also in deltas.csv)</summary>
+<table><tr><th>model</th><th>reference</th><th>task / group</th><th>n</th><th>Δ</th><th>95% CI</th><th>p</th><th>p (BH)</th><th>verdict</th></tr>
+{% for r in deltas %}<tr><td>{{ r.model }}</td><td>{{ r.reference }}</td><td>{{ r.row }}</td><td>{{ r.n }}</td>
+<td class="{{ 'sig' if r.significant }} {{ 'neg' if r.delta < 0 else 'pos' }}">{{ '%+.3f' % r.delta }}</td><td>[{{ '%+.3f' % r.low }}, {{ '%+.3f' % r.high }}]</td>
+<td>{{ '%.3g' % r.p }}</td><td>{{ '%.3g' % r.p_bh }}</td><td>{{ r.verdict }}</td></tr>{% endfor %}</table></details>{% endif %}
 <h2>Efficiency</h2>
 <table><tr><th>model</th>{% for col in c.efficiency.columns %}<th>{{ col }}</th>{% endfor %}</tr>
 {% for name, row in c.efficiency.iterrows() %}<tr><td>{{ name }}</td>{% for v in row %}<td>{{ fmt(v) }}</td>{% endfor %}</tr>{% endfor %}</table>
 {% if not c.published.empty %}<h2>Published reference rows</h2><p class="published">Not measured by lep-bench: {{ citation }}.</p>
 <table class="published"><tr>{% for col in c.published.columns %}<th>{{ col }}</th>{% endfor %}</tr>
 {% for _, row in c.published.iterrows() %}<tr>{% for v in row %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table>{% endif %}
-<h2>Figures</h2>{% for name, data in images.items() %}<img alt="{{ name }}" src="data:image/png;base64,{{ data }}">{% endfor %}
+<h2>Figures</h2>{% for name, data in images.items() if name != 'deltas.png' %}<img alt="{{ name }}" src="data:image/png;base64,{{ data }}">{% endfor %}
 <h2>Disagreements (first two models)</h2>
 {% for task, items in c.examples.items() %}<details><summary>{{ task }} ({{ items|length }})</summary>
 {% for e in items %}<p>item {{ e.doc_id }} · gold: {{ e.target }}</p><pre>{{ e.prompt }}</pre>
@@ -136,10 +214,13 @@ def write_report(c: Comparison, out_dir: Path) -> Path:
     images = figures(c)
     for name, data in images.items():
         write_bytes(out_dir / name, data)
-    write_text(out_dir / "report.md", markdown(c))
+    write_text(out_dir / "report.md", markdown(c, list(images)))
+    write_text(out_dir / "deltas.csv", pd.DataFrame(delta_rows(c)).to_csv(index=False))
+    reference, delta, mark, counts = delta_matrix(c)
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     html = environment.from_string(TEMPLATE).render(
-        c=c, deltas=_delta_rows(c), fmt=_fmt, citation=PUBLISHED_CITATION,
+        c=c, scores=score_table(c), deltas=delta_rows(c), reference=reference, delta=delta, mark=mark, counts=counts, min_units=MIN_UNITS,
+        fmt=_fmt, fmt_delta=lambda v: "–" if v != v else f"{v:+.3f}", citation=PUBLISHED_CITATION,
         images={k: base64.b64encode(v).decode() for k, v in images.items()},
         dump=lambda p: json.dumps(p, ensure_ascii=False, indent=1),
     )

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness.backends import BackendSettings, GenerationTimer, open_backend
+from harness.bootstrap import score_intervals, suite_groups
 from harness.evaluation import PromptSettings, evaluate_task, task_manager
 from harness.model_spec import ModelSpec, fingerprints, validate
 from harness.serving import ServerError
@@ -122,10 +123,17 @@ def _write_task(run_dir: Path, result: dict[str, Any]) -> None:
     write_json(run_dir / "tasks" / f"{result['task']}.json", result)
 
 
-def summarise_run(run_dir: Path, suite: str) -> dict[str, Any]:
-    """Scores, groups, total and the Russian copy tasks' speed and characters/token, from the task files."""
+def _score_items(run_dir: Path, task: str) -> dict[int, Any]:
+    lines = (run_dir / "samples" / f"{task}.jsonl").read_text(encoding="utf-8").splitlines()
+    return {s["doc_id"]: s["score"] for s in map(json.loads, lines)}
+
+
+def summarise_run(run_dir: Path, suite: str, iterations: int = 1000) -> dict[str, Any]:
+    """Scores, groups, total (each also with bootstrap SE, 95% interval and n resampling units under
+    `uncertainty`), and the Russian copy tasks' speed and characters/token, from the task files."""
     results = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted((run_dir / "tasks").glob("*.json"))}
     scores = {task: r["metrics"]["score"] for task, r in results.items()}
+    intervals = score_intervals({task: _score_items(run_dir, task) for task in results}, suite_groups(suite), iterations=iterations)
     copy = [results[t] for t in COPY_TASKS_RU[suite] if t in results]
     speed = {}
     if copy:
@@ -134,7 +142,8 @@ def summarise_run(run_dir: Path, suite: str) -> dict[str, Any]:
         tokens = sum(r["speed"]["generated_tokens"] for r in copy)
         speed = {"ru_chars_per_second": chars / seconds if seconds else 0.0, "ru_tokens_per_second": tokens / seconds if seconds else 0.0,
                  "ru_generated_chars_per_token": sum(r["metrics"]["chars_per_token"] for r in copy) / len(copy)}
-    return {"suite": suite, "tasks": scores, "groups": summarise(suite, scores), "speed": speed}
+    uncertainty = {row: e.record() for row, e in intervals.items()}
+    return {"suite": suite, "tasks": scores, "groups": summarise(suite, scores), "uncertainty": uncertainty, "speed": speed}
 
 
 def run(request: RunRequest, progress: Callable[[str], None] = print) -> Path:

@@ -10,6 +10,7 @@ import pytest
 
 from harness.bootstrap import paired_bootstrap
 from harness.compare import build_comparison
+from harness.gate import baseline_json
 from harness.report import write_report
 
 MEAN = lambda task: (lambda items: sum(items) / len(items))  # noqa: E731
@@ -85,7 +86,7 @@ def test_gate_passes_on_an_identical_run_and_catches_an_injected_regression(fini
     assert json.loads((tmp_path / "v.json").read_text())["passed"] is True
     worse = _copy_run(finished_run, tmp_path / "worse", "tiny", _inject)
     result = _gate("--baseline", str(finished_run), "--candidate", str(worse), "--json", str(tmp_path / "w.json"), "--iterations", "200")
-    assert result.returncode == 1 and "ru_open_rubq -1.0000" in result.stderr
+    assert result.returncode == 1 and "ru_open_rubq: dropped 1.0000 > 0.01 on too few items (n=20 < 30)" in result.stderr
     verdict = json.loads((tmp_path / "w.json").read_text())
     assert verdict["passed"] is False and {r["row"] for r in verdict["rows"] if r["failed"]} == {"ru_open_rubq", "Knowledge"}  # its group
     # a baseline given as a summary JSON (no samples) works too
@@ -111,7 +112,7 @@ def test_any_change_gate_fails_on_a_small_move_either_way(finished_run, tmp_path
 @pytest.mark.parametrize("args, message", [
     (["--baseline", "/nonexistent/run"], "is not a lep-bench run dir or summary JSON"),
     (["--baseline", "{run}", "--max-drop", "lots"], "invalid float value"),
-    (["--baseline", "{run}", "--tasks", "ru_open_nope"], "--tasks ru_open_nope: not scored in both runs"),
+    (["--baseline", "{run}", "--tasks", "ru_open_nope"], "--tasks ru_open_nope: not in the baseline"),
 ])
 def test_gate_usage_errors_exit_2(finished_run, args, message):
     args = [a.replace("{run}", str(finished_run)) for a in args]
@@ -162,3 +163,107 @@ def test_experiment_paths_resolve_against_the_config_folder(tmp_path):
     spec, role = experiment.models[0]
     assert spec.path == str((tmp_path / "m").resolve()) and spec.tokenizer == "openchat-3.5" and role == "reference"
     assert experiment.runs == (tmp_path / "sub" / "r").resolve()
+
+
+# --- statistics and gate on synthetic runs (no model) ---------------------------------------------
+
+from harness.bootstrap import MIN_UNITS, Delta  # noqa: E402
+from harness.cli import main  # noqa: E402
+from harness.gate import decide, gate, gate_runs  # noqa: E402
+from tests.simulated_pairs import cases, coverage  # noqa: E402
+from tests.synthetic_runs import model_skills, set_items, write_run  # noqa: E402
+
+
+@pytest.mark.parametrize("case", cases(small=True), ids=lambda c: c.name)
+def test_95_percent_intervals_cover_the_true_difference(case):
+    """300 simulated paired data sets per case (benchmarks/bootstrap_coverage.py runs 1,000+ and more sizes)."""
+    share, _ = coverage(case, sets=300, iterations=400, seed=11)
+    assert 0.915 <= share <= 0.985, share
+
+
+def _twenty_items(tmp_path: Path) -> tuple[Path, Path]:
+    """The issue's case: 20 items, the candidate loses 6 and gains 2, a true-looking drop of 0.2."""
+    task = "ru_open_copy_para_ru"
+    base = [1.0] * 12 + [0.0] * 8
+    cand = [0.0] * 6 + [1.0] * 6 + [1.0, 1.0] + [0.0] * 6
+    baseline = set_items(write_run(tmp_path / "a", "m", "ru-open", 0.0, seed=1, n=20, tasks=[task]), task, base)
+    candidate = set_items(write_run(tmp_path / "b", "m", "ru-open", 0.0, seed=1, n=20, tasks=[task]), task, cand)
+    return baseline, candidate
+
+
+def test_a_drop_of_0_2_on_20_items_fails_the_gate(tmp_path, capsys):
+    baseline, candidate = _twenty_items(tmp_path)
+    result = gate(baseline, candidate, iterations=1000)
+    row = next(r for r in result.rows if r.row == "ru_open_copy_para_ru")
+    assert row.delta == pytest.approx(-0.2) and row.high > -0.01  # the old rule (upper end < -max_drop) passed this
+    assert row.failed and "too few items (n=20 < 30)" in row.reason and not result.passed
+    assert main(["gate", "--baseline", str(baseline), "--candidate", str(candidate)]) == 1
+    assert "dropped 0.2000 > 0.01 on too few items" in capsys.readouterr().err
+
+
+def test_the_gate_rule_needs_a_significant_drop_beyond_tolerance_on_enough_items():
+    many = MIN_UNITS * 10
+    rows = {
+        "big significant": Delta(-0.05, -0.08, -0.02, se=0.012, n=many),
+        "big noisy": Delta(-0.05, -0.2, 0.1, se=0.08, n=many),
+        "small significant": Delta(-0.005, -0.008, -0.002, se=0.0015, n=many),
+        "gain": Delta(0.05, 0.02, 0.08, se=0.012, n=many),
+    }
+    verdicts = decide(rows, max_drop=0.01)
+    assert [name for name, (failed, _, _) in verdicts.items() if failed] == ["big significant"]
+    assert "within noise" in verdicts["big noisy"][2]
+
+
+def test_missing_rows_models_and_an_empty_baseline_fail_the_gate(tmp_path):
+    tasks = ["ru_open_terra", "ru_open_rubq"]
+    baseline = write_run(tmp_path / "a", "m", "ru-open", 0.0, seed=1, tasks=tasks)
+    partial = write_run(tmp_path / "b", "m", "ru-open", 0.0, seed=1, tasks=tasks[:1])
+    result = gate(baseline, partial, iterations=100)
+    assert not result.passed and {r.row for r in result.rows if r.reason == "missing from the candidate run"} == {"ru_open_rubq", "Knowledge"}
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps({"models": {}}))
+    assert "an empty baseline gates nothing" in gate(empty, baseline, iterations=100).problems[0]
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(baseline_json([baseline]) | {"models": {"someone": json.loads((baseline / "summary.json").read_text())}}))
+    assert "has no entry for model m" in gate(other, baseline, iterations=100).problems[0]
+    results = gate_runs(other, [baseline], max_drop=0.01, iterations=100)
+    assert not all(r.passed for r in results) and any("baseline model someone has no run" in p for r in results for p in r.problems)
+
+
+def test_tokenizer_figures_are_gated(tmp_path):
+    run_dir = write_run(tmp_path / "a", "m", "ru-open", 0.0, seed=1, n=40, tasks=["ru_open_terra"])
+    file = tmp_path / "baseline.json"
+    baseline = baseline_json([run_dir])
+    file.write_text(json.dumps(baseline))
+    assert gate(file, run_dir, any_change=True).passed
+    baseline["models"]["m"]["tokenizer"]["ru chars/token"] *= 1.001
+    file.write_text(json.dumps(baseline))
+    result = gate(file, run_dir, any_change=True)
+    assert not result.passed and "tokenizer ru chars/token changed" in result.problems[0]
+    del baseline["models"]["m"]["tokenizer"]  # an older baseline file: loads, says it cannot gate the tokenizer
+    file.write_text(json.dumps(baseline))
+    result = gate(file, run_dir, any_change=True)
+    assert result.passed and "tokenizer not gated" in result.notes[0]
+
+
+def test_thirteen_model_report_has_heatmap_counts_and_collapsed_deltas(tmp_path):
+    runs = [(write_run(tmp_path / "runs", f"model-{k:02d}", "ru-open", s, seed=k, n=60), "reference" if k == 0 else "candidate")
+            for k, s in enumerate(model_skills(13))]
+    summary = json.loads((runs[0][0] / "summary.json").read_text())
+    assert set(summary["uncertainty"]) == set(summary["tasks"]) | set(summary["groups"])
+    assert all(u["se"] > 0 and u["n"] >= 60 and u["low"] <= u["score"] <= u["high"] for u in summary["uncertainty"].values())
+    comparison = build_comparison("thirteen", runs, iterations=200)
+    html = write_report(comparison, tmp_path / "report").read_text()
+    assert "Δ heatmap" in html and "<details><summary>All 192 comparisons" in html and "±" in html
+    rows = (tmp_path / "report" / "deltas.csv").read_text().splitlines()
+    assert len(rows) == 1 + 12 * 16 and rows[0].startswith("model,reference,row,n,delta,low,high,se,p,p_bh")
+    assert (tmp_path / "report" / "deltas.png").stat().st_size > 10_000
+    ps = [d.p for rows in comparison.deltas.values() for d in rows.values()]
+    assert all(d.p_adjusted >= d.p for rows in comparison.deltas.values() for d in rows.values()) and min(ps) < 0.05
+
+
+def test_compare_of_a_task_subset_does_not_crash(tmp_path, capsys):
+    """No group is complete (one task of the suite): the score figure shows the task instead."""
+    runs = [write_run(tmp_path / "runs", name, "ru-open", skill, seed=k, n=40, tasks=["ru_open_copy_sent_en"]) for k, (name, skill) in enumerate((("a", 0.0), ("b", 0.5)))]
+    assert main(["compare", *map(str, runs), "--reports", str(tmp_path / "reports"), "--iterations", "100"]) == 0, capsys.readouterr().err
+    assert "ru_open_copy_sent_en" in (tmp_path / "reports" / "comparison" / "report.md").read_text()
