@@ -304,11 +304,13 @@ def run_sweep(jobs: list[Job], settings: RaySettings, console: Console | None = 
                             failures.append(JobFailure(job.request.spec.name, job.request.suite, tries, error, job.log, log_tail(job.log)))
                             states[job.key] = f"failed after {tries} attempt(s): {error}"
                     live.update(_table(jobs, {**running, **states}))
+            if not console.is_terminal:
+                console.line()  # rich ends a non-terminal Live without a newline
     else:
         console.print(_table(jobs, states))
     for failure in failures:
-        console.print(f"failed: {failure.model} on {failure.suite} after {failure.attempts} attempt(s): {failure.error}", style="red", markup=False)
-        console.print(f"last lines of {failure.log}:\n{failure.log_tail}", markup=False)
+        console.print(f"failed: {failure.model} on {failure.suite} after {failure.attempts} attempt(s): {failure.error}", style="red", markup=False, soft_wrap=True)
+        console.print(f"last lines of {failure.log}:\n{failure.log_tail}", markup=False, soft_wrap=True)
     runs = [(finished[job.key], job.role) for job in jobs if job.key in finished]
     if failures:
         raise SweepIncomplete(runs, failures)
