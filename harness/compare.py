@@ -107,7 +107,9 @@ def run_experiment(experiment: Experiment, progress: Callable[[str], None] = pri
     for suite in experiment.suites:
         tasks = tuple(t for t in experiment.tasks if t in suite_tasks(suite))
         for spec, role in experiment.models:
-            request = RunRequest(spec=spec, suite=suite, backend=BackendSettings(backend=resolve_backend(experiment.backend, spec)), out=experiment.runs,
+            parallel = max(1, experiment.resources.get(spec.name, Resources()).tensor_parallel_size)
+            backend = BackendSettings(backend=resolve_backend(experiment.backend, spec), tensor_parallel_size=parallel)
+            request = RunRequest(spec=spec, suite=suite, backend=backend, out=experiment.runs,
                                  data_dir=experiment.data_dir, prompts=PromptSettings(kind=spec.kind, limit=experiment.limit), tasks=tasks)
             requests.append((request, role))
     if experiment.executor == "ray":

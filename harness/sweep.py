@@ -300,6 +300,8 @@ def run_sweep(jobs: list[Job], settings: RaySettings, console: Console | None = 
                         if error is None:
                             finished[job.key] = Path(outcome)
                             states[job.key] = f"done ({tries} attempt{'s' if tries > 1 else ''})"
+                            if Path(outcome) != job.run_dir:
+                                states[job.key] += f", but in {outcome}, not {job.run_dir}: that worker's lep-bench, task code or packages differ from this machine's"
                         else:
                             failures.append(JobFailure(job.request.spec.name, job.request.suite, tries, error, job.log, log_tail(job.log)))
                             states[job.key] = f"failed after {tries} attempt(s): {error}"

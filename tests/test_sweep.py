@@ -14,14 +14,17 @@ import psutil
 import pytest
 import yaml
 
+import harness.serving as serving
 import harness.sweep as sweep
+from harness.backends import BackendSettings, open_backend
 from harness.cli import main
 from harness.compare import load_experiment, run_experiment
 from harness.demo import embedded_tasks
+from harness.model_spec import ModelSpec
 from lep.errors import InputError
 from lep.small_models import build_small_model
 
-TASKS = ["ru_open_terra", "ru_open_xwinograd", "ru_open_rucola", "ru_open_rubq"]
+TASKS = ["ru_open_terra", "ru_open_xwinograd", "ru_open_rubq"]
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +34,7 @@ def tiny_models(tmp_path_factory, reference_tokenizer) -> list[Path]:
 
 
 def _experiment(folder: Path, models: dict[str, Path], **settings) -> Path:
-    """An experiment YAML over the embedded task data: 4 tasks, 2 items each."""
+    """An experiment YAML over the embedded task data: 3 tasks, 2 items each."""
     config = {"name": "sweep", "suites": ["ru-open"], "backend": "hf", "data_dir": str(embedded_tasks()), "limit": 2, "tasks": TASKS,
               "runs": "runs", "reports": "reports",
               "models": [{"name": name, "path": str(path), "kind": "instruct", "role": "reference" if i == 0 else "candidate"}
@@ -111,6 +114,20 @@ def test_executor_settings_are_checked(tmp_path):
     assert experiment.resources["a"] == sweep.Resources(tensor_parallel_size=2)
 
 
+def test_tensor_parallel_size_reaches_vllm_and_the_fingerprint_only_when_above_one(tmp_path, monkeypatch):
+    spec = ModelSpec(name="m", path=str(tmp_path))
+    single, split = BackendSettings(backend="vllm-server"), BackendSettings(backend="vllm-server", tensor_parallel_size=2)
+    assert "tensor_parallel_size" not in json.dumps(single.record(spec)) and split.record(spec)["server"]["tensor_parallel_size"] == 2
+    assert BackendSettings(backend="vllm", tensor_parallel_size=4).record(spec)["tensor_parallel_size"] == 4
+    monkeypatch.setattr(serving, "_vllm_command", lambda: ["vllm"])
+    command = serving.VllmServer(tmp_path, "m", serving.ServerSettings(tensor_parallel_size=2)).command()
+    assert command[command.index("--tensor-parallel-size") + 1] == "2"
+    assert "--tensor-parallel-size" not in serving.VllmServer(tmp_path, "m").command()
+    with pytest.raises(InputError, match="tensor_parallel_size 2 needs the vllm or vllm-server backend"):
+        with open_backend(spec, BackendSettings(backend="hf", tensor_parallel_size=2)):
+            pass
+
+
 def test_without_ray_the_ray_executor_says_how_to_install_it(tmp_path, tiny_models, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if it were not installed
     config = _experiment(tmp_path, {"m0": tiny_models[0]})
@@ -143,7 +160,7 @@ def test_ray_gives_the_local_scores_and_a_second_compare_reuses_everything(tmp_p
     assert any("raylet" in command for _, command in watch.seen.values())
     expected, got = _store(tmp_path / "local" / "runs"), _store(tmp_path / "ray" / "runs")
     assert set(got) == set(models) and got == expected
-    assert len({json.dumps(v["tasks"], sort_keys=True) for v in got.values()}) > 1, "the models should not all score alike"
+    assert len({json.dumps(v, sort_keys=True) for v in got.values()}) == 4, "the models should differ (outputs, log-likelihoods)"
     logs = [(run_dir / sweep.LOG_NAME).read_text() for run_dir, _ in runs]
     assert all(log.count("=== attempt") == 1 for log in logs), "each model is one Ray task, run once"
 
