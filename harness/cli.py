@@ -302,6 +302,8 @@ def _compare_inputs(args: argparse.Namespace, console: Console) -> tuple[list[tu
             raise InputError(f"{missing[0]} is neither an experiment YAML nor a finished run dir (no summary.json)")
         return [(p, "reference" if i == 0 else "candidate") for i, p in enumerate(args.inputs)], "comparison", Path("reports"), [], "", None
     experiment.executor = args.executor or experiment.executor
+    if experiment.executor != "ray" and (args.address or args.retries is not None):
+        raise InputError("--address and --retries are settings of the ray executor: add --executor ray (or executor: ray in the experiment)")
     experiment.ray = replace(experiment.ray, **{k: v for k, v in (("address", args.address), ("retries", args.retries)) if v is not None})
     try:
         return run_experiment(experiment, progress=progress), experiment.name, experiment.reports, experiment.published, experiment.note, None

@@ -91,7 +91,7 @@ def _store(runs: Path) -> dict[str, dict]:
     return out
 
 
-def test_executor_settings_are_checked(tmp_path):
+def test_executor_settings_are_checked(tmp_path, capsys):
     cases = [
         ({"executor": "slurm"}, "executor 'slurm' is not one of local, ray"),
         ({"ray": {"adress": "auto"}}, "'ray' takes address, local_cpus, retries"),
@@ -112,6 +112,11 @@ def test_executor_settings_are_checked(tmp_path):
     experiment = load_experiment(config)
     assert experiment.executor == "ray" and experiment.ray == sweep.RaySettings(address="auto", retries=5)
     assert experiment.resources["a"] == sweep.Resources(tensor_parallel_size=2)
+    config.write_text(yaml.safe_dump(raw))
+    for args, message in ((["--address", "auto"], "--address and --retries are settings of the ray executor"),
+                          (["--executor", "ray", "--retries", "-1"], "ray retries must be a whole number >= 0")):
+        assert main(["compare", str(config), *args]) == 2
+        assert message in capsys.readouterr().err
 
 
 def test_tensor_parallel_size_reaches_vllm_and_the_fingerprint_only_when_above_one(tmp_path, monkeypatch):
