@@ -4,7 +4,7 @@ Four tiny models built from config (lep.small_models, seeds 0-3, the OpenChat-3.
 backend, the embedded task data; each executor gets a fresh store and a fresh `lep-bench compare`
 process, so both pay the same imports and report. On a 2-core machine Ray cannot be faster: the figure
 is the overhead Ray adds (cluster start, worker processes, one model load per worker). It also checks
-that both stores hold identical scores.
+that both stores hold identical scores, and times an empty cluster's start and stop.
 
     .venv/bin/python benchmarks/sweep_overhead.py [--workers 2] [--limit 2] [--work out/bench-sweep]
 """
@@ -21,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from harness.demo import embedded_tasks
+from harness.sweep import RaySettings, ray_cluster
 from lep.reference_tokenizers import load_tokenizer
 from lep.small_models import build_small_model
 
@@ -29,6 +30,10 @@ TASKS = ["ru_open_terra", "ru_open_xwinograd", "ru_open_rucola", "ru_open_rubq"]
 
 def scores(runs: Path) -> dict[str, dict[str, float]]:
     return {json.loads(p.read_text())["model"]: json.loads(p.read_text())["tasks"] for p in runs.glob("*/ru-open/*/summary.json")}
+
+
+def worker_pid() -> int:
+    return os.getpid()
 
 
 def main() -> None:
@@ -60,7 +65,12 @@ def main() -> None:
             sys.exit(f"{executor} sweep failed (exit {result.returncode}):\n{result.stderr[-3000:]}")
         print(f"{executor:5s}: {wall[executor]:6.1f} s wall (lep-bench compare, 4 runs + report)")
     same = scores(args.work / "local" / "runs") == scores(args.work / "ray" / "runs")
-    print(f"ray / local: {wall['ray'] / wall['local']:.2f}x; scores identical: {same}; load average at end {os.getloadavg()[0]:.1f}")
+    print(f"ray / local: {wall['ray'] / wall['local']:.2f}x; scores identical: {same}")
+    started = time.perf_counter()
+    with ray_cluster(RaySettings(local_cpus=args.workers), print) as ray:
+        ray.get([ray.remote(worker_pid).remote() for _ in range(args.workers)])
+    print(f"a private {args.workers}-CPU Ray cluster alone (start, {args.workers} empty tasks, stop): {time.perf_counter() - started:.1f} s; "
+          f"load average at end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
