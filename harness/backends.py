@@ -59,13 +59,15 @@ class BackendSettings:
     device: str = "auto"  # hf only: auto = cuda when available, else cpu
     num_concurrent: int = 4  # vllm-server: parallel HTTP requests
     port: int | None = None  # vllm-server: fixed port (default: a free one); not a scoring setting
+    tensor_parallel_size: int = 1  # vllm, vllm-server: GPUs one model is split over (recorded when > 1)
 
     def record(self, spec: ModelSpec) -> dict[str, Any]:
         out = {"backend": self.backend, "batch_size": self.batch_size, "seed": self.seed, "dtype": spec.dtype, "max_length": spec.max_length, "add_bos_token": True}
         if self.backend == "vllm-server":
-            out |= {"num_concurrent": self.num_concurrent, "tokenized_requests": True, "server": ServerSettings(dtype=spec.dtype, max_model_len=spec.max_length, seed=self.seed).record()}
+            server = ServerSettings(dtype=spec.dtype, max_model_len=spec.max_length, seed=self.seed, tensor_parallel_size=self.tensor_parallel_size)
+            out |= {"num_concurrent": self.num_concurrent, "tokenized_requests": True, "server": server.record()}
         if self.backend == "vllm":
-            out |= {"enable_prefix_caching": False}
+            out |= {"enable_prefix_caching": False} | ({"tensor_parallel_size": self.tensor_parallel_size} if self.tensor_parallel_size != 1 else {})
         return out
 
 
@@ -88,6 +90,8 @@ def open_backend(spec: ModelSpec, settings: BackendSettings) -> Iterator[Any]:
     """Yield an lm-eval LM for the spec; a server is stopped on exit, error or Ctrl-C."""
     if settings.backend not in BACKENDS:
         raise InputError(f"unknown backend {settings.backend!r}: choose one of {', '.join(BACKENDS)}")
+    if settings.backend == "hf" and settings.tensor_parallel_size != 1:
+        raise InputError(f"model {spec.name}: tensor_parallel_size {settings.tensor_parallel_size} needs the vllm or vllm-server backend (hf runs a model on one device)")
     if settings.backend == "hf":
         from lm_eval.models.huggingface import HFLM
 
@@ -102,14 +106,16 @@ def open_backend(spec: ModelSpec, settings: BackendSettings) -> Iterator[Any]:
         # vLLM for CPU sizes its KV cache from this (as for the server); without it, it claims 92% of RAM
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(ServerSettings().cpu_kv_cache_gib))
         lm = VLLM(pretrained=spec.path, tokenizer=spec.tokenizer_path, dtype=spec.dtype, max_model_len=spec.max_length,
-                  seed=settings.seed, batch_size=settings.batch_size, add_bos_token=True, enable_prefix_caching=False)
+                  seed=settings.seed, batch_size=settings.batch_size, add_bos_token=True, enable_prefix_caching=False,
+                  tensor_parallel_size=settings.tensor_parallel_size)
         _apply_chat_template(lm, spec)
         yield lm
         return
     # a dying server makes aiohttp's pending requests log "Task exception was never retrieved" tracebacks;
     # the runner reports the death itself, with the server's log tail
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
-    server_settings = ServerSettings(dtype=spec.dtype, max_model_len=spec.max_length, seed=settings.seed, port=settings.port)
+    server_settings = ServerSettings(dtype=spec.dtype, max_model_len=spec.max_length, seed=settings.seed, port=settings.port,
+                                     tensor_parallel_size=settings.tensor_parallel_size)
     with VllmServer(Path(spec.path), spec.name, server_settings, tokenizer=Path(spec.tokenizer_path)) as server:
         lm = _served_completions_class()(
             base_url=f"{server.base_url}/completions", model=spec.name, tokenizer=spec.tokenizer_path, tokenizer_backend="huggingface",

@@ -17,10 +17,11 @@ from rich.console import Console
 from harness.backends import BACKENDS, DEFAULT_BACKEND, BackendSettings, resolve_backend
 from harness.evaluation import GENERATION_PRESETS, PROFILES, PromptSettings
 from harness.compare import build_comparison, load_experiment, run_experiment
-from harness.demo import run_demo
+from harness.demo import demo_experiment
 from harness.gate import GateResult, baseline_json, gate, gate_runs, verdict_json
 from harness.model_spec import parse_spec
 from harness.report import write_report
+from harness.sweep import EXECUTORS, EXIT_INCOMPLETE, SweepIncomplete
 from lep.atomic_write import write_json
 from lep.errors import InputError, LepError
 from harness.runner import RunRequest, run
@@ -286,29 +287,40 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
                         help="after the report, exit 1 when any run's task or group score moved by more than --max-drop from this baseline, a baseline row or model is missing, or a tokenizer changed (for deterministic runs such as the demo)")
     parser.add_argument("--max-drop", type=float, default=0.01, help="with --gate: tolerance, either direction")
     parser.add_argument("--write-baseline", type=Path, metavar="JSON", help="write the runs' scores as a gate baseline")
+    parser.add_argument("--executor", choices=EXECUTORS, help="local: one run after another here (default); ray: each missing run is a Ray task (README: sweeps on a Ray cluster)")
+    parser.add_argument("--address", metavar="auto|ray://HOST:PORT", help="ray: the cluster (default: the config's, else a private one on this machine for this sweep)")
+    parser.add_argument("--retries", type=int, metavar="N", help="ray: further attempts of a failed job (default: the config's, else 2)")
     parser.set_defaults(run=_run_compare)
 
 
-def _compare_inputs(args: argparse.Namespace, console: Console) -> tuple[list[tuple[Path, str]], str, Path, list[str], str]:
-    """(runs with roles, report name, reports folder, published tables, note) for the three input kinds."""
+def _compare_inputs(args: argparse.Namespace, console: Console) -> tuple[list[tuple[Path, str]], str, Path, list[str], str, SweepIncomplete | None]:
+    """(runs with roles, report name, reports folder, published tables, note, what failed) for the three input kinds."""
     progress = lambda line: console.print(f"[dim]{line}[/dim]")  # noqa: E731
     if not args.inputs:
         backend = args.backend or ("vllm-server" if find_spec("vllm") else "hf")
-        experiment, runs = run_demo(args.workdir, args.reports or Path("reports"), backend, console=console, progress=progress)
-        return runs, experiment.name, experiment.reports, experiment.published, experiment.note
-    if len(args.inputs) == 1 and args.inputs[0].is_file():
+        experiment = demo_experiment(args.workdir, args.reports or Path("reports"), backend, console=console, progress=progress)
+    elif len(args.inputs) == 1 and args.inputs[0].is_file():
         experiment = load_experiment(args.inputs[0])
-        if args.backend:
-            experiment.backend = args.backend
-        return run_experiment(experiment, progress=progress), experiment.name, experiment.reports, experiment.published, experiment.note
-    missing = [p for p in args.inputs if not (p / "summary.json").is_file()]
-    if missing:
-        raise InputError(f"{missing[0]} is neither an experiment YAML nor a finished run dir (no summary.json)")
-    return [(p, "reference" if i == 0 else "candidate") for i, p in enumerate(args.inputs)], "comparison", Path("reports"), [], ""
+        experiment.backend = args.backend or experiment.backend
+    else:
+        if args.executor or args.address or args.retries is not None:
+            raise InputError("--executor, --address and --retries apply to an experiment YAML or the demo, not to finished run dirs")
+        missing = [p for p in args.inputs if not (p / "summary.json").is_file()]
+        if missing:
+            raise InputError(f"{missing[0]} is neither an experiment YAML nor a finished run dir (no summary.json)")
+        return [(p, "reference" if i == 0 else "candidate") for i, p in enumerate(args.inputs)], "comparison", Path("reports"), [], "", None
+    experiment.executor = args.executor or experiment.executor
+    if experiment.executor != "ray" and (args.address or args.retries is not None):
+        raise InputError("--address and --retries are settings of the ray executor: add --executor ray (or executor: ray in the experiment)")
+    experiment.ray = replace(experiment.ray, **{k: v for k, v in (("address", args.address), ("retries", args.retries)) if v is not None})
+    try:
+        return run_experiment(experiment, progress=progress), experiment.name, experiment.reports, experiment.published, experiment.note, None
+    except SweepIncomplete as incomplete:
+        return incomplete.runs, experiment.name, experiment.reports, experiment.published, experiment.note, incomplete
 
 
 def _run_compare(args: argparse.Namespace, console: Console) -> int:
-    runs, name, reports, published, note = _compare_inputs(args, console)
+    runs, name, reports, published, note, incomplete = _compare_inputs(args, console)
     name, reports = args.name or name, args.reports or reports
     published = published if args.published is None else args.published
     by_suite: dict[str, list] = {}
@@ -317,6 +329,7 @@ def _run_compare(args: argparse.Namespace, console: Console) -> int:
     for suite, suite_runs in by_suite.items():
         out = reports / name if len(by_suite) == 1 else reports / name / suite
         comparison = build_comparison(name, suite_runs, published=published, iterations=args.iterations, note=note)
+        comparison.warnings += [f.report_line() for f in (incomplete.failures if incomplete else []) if f.suite == suite]
         html = write_report(comparison, out)
         for warning in comparison.warnings:
             console.print(f"[yellow]warning:[/yellow] {warning}")
@@ -325,8 +338,11 @@ def _run_compare(args: argparse.Namespace, console: Console) -> int:
     if args.write_baseline:
         write_json(args.write_baseline, baseline_json([r for r, _ in runs]))
         console.print(f"Wrote baseline {args.write_baseline}")
-    if args.gate:
-        return _gate_all([r for r, _ in runs], args.gate, args.max_drop, args.iterations, console)
+    if args.gate and _gate_all([r for r, _ in runs], args.gate, args.max_drop, args.iterations, console):
+        return 1
+    if incomplete:
+        print(f"error: {incomplete}", file=sys.stderr)
+        return EXIT_INCOMPLETE
     return 0
 
 

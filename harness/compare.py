@@ -21,10 +21,11 @@ from harness.evaluation import PromptSettings
 from harness.model_spec import ModelSpec
 from harness.runner import RunRequest, run
 from harness.store import RunTables, load_runs
+from harness.sweep import Job, RaySettings, Resources, resources_from_entry, run_sweep, settings_from_config
 from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, measure
 from lep.errors import InputError
 from lep.reference_tokenizers import REFERENCE_TOKENIZERS
-from tasks_ru.suites import SUITES
+from tasks_ru.suites import SUITES, suite_tasks
 
 ROLES = ("reference", "baseline", "candidate")
 PUBLISHED_CITATION = "Tikhomirov & Chernyshev 2024, Facilitating large language model Russian adaptation with Learned Embedding Propagation, arXiv:2412.21140"
@@ -43,6 +44,10 @@ class Experiment:
     reports: Path = Path("reports")
     published: list[str] = field(default_factory=list)  # table names of reference_scores.csv, e.g. table1
     note: str = ""  # shown at the top of the report (e.g. "demo-scale models")
+    tasks: tuple[str, ...] = ()  # a subset of the suites' tasks (smoke sweeps); empty = all
+    executor: str = "local"  # local: one run after another here; ray: harness/sweep.py
+    ray: RaySettings = field(default_factory=RaySettings)
+    resources: dict[str, Resources] = field(default_factory=dict)  # model name -> what its Ray job asks for
 
 
 def _resolve(base: Path, value: str | None) -> Path | None:
@@ -58,12 +63,13 @@ def load_experiment(path: Path) -> Experiment:
     if not isinstance(raw, dict) or not raw.get("models"):
         raise InputError(f"experiment config {path}: needs a 'models' list (each: name, path, kind, role)")
     base = path.resolve().parent
-    known = {"name", "models", "suites", "backend", "data_dir", "limit", "runs", "reports", "published", "note"}
+    known = {"name", "models", "suites", "backend", "data_dir", "limit", "runs", "reports", "published", "note", "tasks", "executor", "ray"}
     if unknown := set(raw) - known:
         raise InputError(f"experiment config {path}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
-    models = []
+    models, resources = [], {}
     for entry in raw["models"]:
         entry = dict(entry)
+        resources[entry.get("name")] = resources_from_entry(entry, str(path))
         role = entry.pop("role", "candidate")
         if role not in ROLES:
             raise InputError(f"experiment config {path}: role {role!r} of {entry.get('name')} is not one of {', '.join(ROLES)}")
@@ -79,22 +85,36 @@ def load_experiment(path: Path) -> Experiment:
     suites = raw.get("suites", ["ru-open"])
     if unknown_suites := [s for s in suites if s not in SUITES]:
         raise InputError(f"experiment config {path}: unknown suite(s) {', '.join(unknown_suites)}; choose from {', '.join(SUITES)}")
+    tasks = tuple(raw.get("tasks", ()))
+    if unknown_tasks := [t for t in tasks if not any(t in suite_tasks(s) for s in suites)]:
+        raise InputError(f"experiment config {path}: task(s) {', '.join(unknown_tasks)} are in none of the suites {', '.join(suites)}")
+    if tasks and (untouched := [s for s in suites if not set(tasks) & set(suite_tasks(s))]):
+        raise InputError(f"experiment config {path}: 'tasks' lists none of suite {', '.join(untouched)}'s tasks; list some or drop the suite")
+    executor, ray = settings_from_config(raw, f"experiment config {path}")
     return Experiment(
         name=raw.get("name", path.stem), models=models, suites=suites, backend=raw.get("backend", DEFAULT_BACKEND),
         data_dir=_resolve(base, raw.get("data_dir")), limit=raw.get("limit"), runs=_resolve(base, raw.get("runs", "runs")),
         reports=_resolve(base, raw.get("reports", "reports")), published=raw.get("published", []), note=raw.get("note", ""),
+        tasks=tasks, executor=executor, ray=ray, resources=resources,
     )
 
 
 def run_experiment(experiment: Experiment, progress: Callable[[str], None] = print) -> list[tuple[Path, str]]:
-    """Run (or reuse) every model × suite; returns (run dir, role) pairs in config order."""
-    out = []
+    """Run (or reuse) every model × suite, here or on Ray; returns (run dir, role) pairs in config order.
+
+    The ray executor raises harness.sweep.SweepIncomplete (holding the finished runs) when runs failed."""
+    requests = []
     for suite in experiment.suites:
+        tasks = tuple(t for t in experiment.tasks if t in suite_tasks(suite))
         for spec, role in experiment.models:
-            request = RunRequest(spec=spec, suite=suite, backend=BackendSettings(backend=resolve_backend(experiment.backend, spec)), out=experiment.runs,
-                                 data_dir=experiment.data_dir, prompts=PromptSettings(kind=spec.kind, limit=experiment.limit))
-            out.append((run(request, progress=progress), role))
-    return out
+            parallel = max(1, experiment.resources.get(spec.name, Resources()).tensor_parallel_size)
+            backend = BackendSettings(backend=resolve_backend(experiment.backend, spec), tensor_parallel_size=parallel)
+            request = RunRequest(spec=spec, suite=suite, backend=backend, out=experiment.runs,
+                                 data_dir=experiment.data_dir, prompts=PromptSettings(kind=spec.kind, limit=experiment.limit), tasks=tasks)
+            requests.append((request, role))
+    if experiment.executor == "ray":
+        return run_sweep([Job(request, role, experiment.resources.get(request.spec.name, Resources())) for request, role in requests], experiment.ray)
+    return [(run(request, progress=progress), role) for request, role in requests]
 
 
 @dataclass

@@ -43,9 +43,10 @@ class ServerSettings:
     cpu_kv_cache_gib: int = field(default_factory=lambda: int(os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")))
     startup_timeout_s: float = 300.0
     port: int | None = None
+    tensor_parallel_size: int = 1  # recorded only when > 1, so single-GPU runs keep their fingerprints
 
     def record(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k not in ("startup_timeout_s", "port")}
+        return {k: v for k, v in asdict(self).items() if k not in ("startup_timeout_s", "port") and not (k == "tensor_parallel_size" and v == 1)}
 
 
 def _vllm_command() -> list[str]:
@@ -91,6 +92,7 @@ class VllmServer:
         command += ["--served-model-name", self.name, "--dtype", s.dtype, "--max-model-len", str(s.max_model_len)]
         command += ["--seed", str(s.seed), "--enable-prefix-caching" if s.enable_prefix_caching else "--no-enable-prefix-caching"]
         command += ["--enforce-eager"] if s.enforce_eager else []
+        command += ["--tensor-parallel-size", str(s.tensor_parallel_size)] if s.tensor_parallel_size > 1 else []
         command += ["--tokenizer", str(self.tokenizer)] if self.tokenizer else []
         return command
 
