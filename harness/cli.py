@@ -18,6 +18,7 @@ from harness.backends import BACKENDS, DEFAULT_BACKEND, BackendSettings, resolve
 from harness.evaluation import GENERATION_PRESETS, PromptSettings
 from harness.compare import build_comparison, load_experiment, run_experiment
 from harness.demo import run_demo
+from harness.gguf_import import NAMED_MODELS, import_gguf, named_model_dir
 from harness.gate import baseline_json, gate, verdict_json
 from harness.model_spec import parse_spec
 from harness.report import write_report
@@ -264,6 +265,28 @@ def _run_run(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _add_import(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("import", help="convert a GGUF file (or a named model) into an ordinary HF model dir")
+    parser.add_argument("source", metavar="GGUF_OR_NAME", help=f"a .gguf file, or a named model: {', '.join(NAMED_MODELS)}")
+    parser.add_argument("--out", type=Path, help="output dir (default for a named model: $LEP_MODEL_CACHE/NAME, else out/models/<file stem>)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing import")
+    parser.set_defaults(run=_run_import)
+
+
+def _run_import(args: argparse.Namespace, console: Console) -> int:
+    if args.source in NAMED_MODELS and not args.out:
+        out = named_model_dir(args.source)
+    elif args.source in NAMED_MODELS:
+        model = NAMED_MODELS[args.source]
+        out = import_gguf(model.gguf_path(), args.out, source=model.source(), overwrite=args.overwrite)
+    else:
+        out = import_gguf(Path(args.source), args.out or Path("out/models") / Path(args.source).stem, overwrite=args.overwrite)
+    manifest = json.loads((out / "lep_import.json").read_text(encoding="utf-8"))
+    console.print(f"Wrote {out}: {manifest['model_class']}, {manifest['parameters']:,} parameters, {manifest['vocab_size']} tokens, "
+                  f"GGUF sha256 {manifest['gguf_sha256'][:16]}… ({manifest['source']})")
+    return 0
+
+
 def _add_compare(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("compare", help="run what is missing of an experiment and write the comparison report (no input: the demo)")
     parser.add_argument("inputs", nargs="*", type=Path, metavar="CONFIG_OR_RUN_DIR",
@@ -369,6 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tokenizers(commands)
     _add_adapt(commands)
     _add_run(commands)
+    _add_import(commands)
     _add_compare(commands)
     _add_gate(commands)
     return parser
