@@ -17,7 +17,7 @@ from rich.console import Console
 from harness.backends import BACKENDS, DEFAULT_BACKEND, BackendSettings, resolve_backend
 from harness.evaluation import GENERATION_PRESETS, PromptSettings
 from harness.compare import build_comparison, load_experiment, run_experiment
-from harness.demo import run_demo
+from harness.demo import DEFAULT_PROFILE, PROFILES, run_demo
 from harness.gguf_import import NAMED_MODELS, import_gguf, named_model_dir
 from harness.gate import baseline_json, gate, verdict_json
 from harness.model_spec import parse_spec
@@ -296,7 +296,9 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--published", nargs="*", default=None, help="published tables to show (table1..table4 of the paper)")
     parser.add_argument("--iterations", type=int, default=1000, help="bootstrap iterations")
     parser.add_argument("--backend", choices=("auto", *BACKENDS), help="demo: backend (default: vllm-server when vLLM is installed, else hf)")
-    parser.add_argument("--workdir", type=Path, default=Path("out/demo"), help="demo: where its models and runs go")
+    parser.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE,
+                        help="demo: smollm2 (the real model, minutes), smollm2-long (40x the training: a GPU or an hour+ of CPU), synthetic (demo-scale base/instruct pair, all propagation modes)")
+    parser.add_argument("--workdir", type=Path, default=Path("out/demo"), help="demo: where its models and runs go (one folder per profile)")
     parser.add_argument("--gate", type=Path, metavar="BASELINE_JSON",
                         help="after the report, exit 1 when any run's task or group score moved by more than --max-drop from this baseline (for deterministic runs such as the demo)")
     parser.add_argument("--max-drop", type=float, default=0.01, help="with --gate: tolerance, either direction")
@@ -309,7 +311,7 @@ def _compare_inputs(args: argparse.Namespace, console: Console) -> tuple[list[tu
     progress = lambda line: console.print(f"[dim]{line}[/dim]")  # noqa: E731
     if not args.inputs:
         backend = args.backend or ("vllm-server" if find_spec("vllm") else "hf")
-        experiment, runs = run_demo(args.workdir, args.reports or Path("reports"), backend, console=console, progress=progress)
+        experiment, runs = run_demo(args.workdir, args.reports or Path("reports"), backend, args.profile, console=console, progress=progress)
         return runs, experiment.name, experiment.reports, experiment.published, experiment.note
     if len(args.inputs) == 1 and args.inputs[0].is_file():
         experiment = load_experiment(args.inputs[0])
