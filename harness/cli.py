@@ -297,7 +297,7 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--iterations", type=int, default=1000, help="bootstrap iterations")
     parser.add_argument("--backend", choices=("auto", *BACKENDS), help="demo: backend (default: vllm-server when vLLM is installed, else hf)")
     parser.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE,
-                        help="demo: smollm2 (the real model, minutes), smollm2-long (40x the training: a GPU or an hour+ of CPU), synthetic (demo-scale base/instruct pair, all propagation modes)")
+                        help="demo: smollm2 (the real model, minutes), smollm2-long (100x the training tokens: a GPU, or hours of CPU), synthetic (demo-scale base/instruct pair, all propagation modes)")
     parser.add_argument("--workdir", type=Path, default=Path("out/demo"), help="demo: where its models and runs go (one folder per profile)")
     parser.add_argument("--gate", type=Path, metavar="BASELINE_JSON",
                         help="after the report, exit 1 when any run's task or group score moved by more than --max-drop from this baseline (for deterministic runs such as the demo)")

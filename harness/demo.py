@@ -8,7 +8,7 @@ Profiles (`lep-bench compare --profile NAME`):
   initialised-only model and the trained model run ru-open and are compared. No base model of
   SmolLM2 is obtainable offline, so training runs on the instruct model itself and propagation
   reduces to Swap (base = instruct).
-- `smollm2-long`: the same with 40x the training (for a GPU, or about an hour or more of CPU).
+- `smollm2-long`: the same with 100x the training tokens (for a GPU, or hours of CPU).
 - `synthetic`: the propagation demo on demo-scale models: a 4M-parameter Mistral-architecture base
   with the real Mistral-7B tokenizer, its stand-in instruct model with the OpenChat-3.5 tokenizer,
   and Swap / Overlap / Conversion, which only a distinct base/instruct pair exercises.
@@ -65,10 +65,12 @@ class SmolProfile:
 # The vocabulary size comes from the measured FLORES curve (README "LEP on a real model",
 # benchmarks/smollm2_vocab_curve.py). With the few KB of embedded text the BPE ends far below it.
 SMOL_PROFILES = {
-    "smollm2": SmolProfile(16000, {"seq_len": 256, "global_batch": 8, "per_device_batch": 4, "max_steps": 30, "warmup_steps": 3,
-                                   "save_steps": 10, "logging_steps": 5, "learning_rate": 2e-3, "seed": 0}),
-    "smollm2-long": SmolProfile(16000, {"seq_len": 512, "global_batch": 32, "per_device_batch": 8, "max_steps": 1200, "warmup_steps": 50,
-                                        "save_steps": 100, "logging_steps": 20, "learning_rate": 1e-3, "seed": 0}),
+    # ~6k tokens of training: what a few minutes of this 2-core CPU allow (about 30 s a step under load)
+    "smollm2": SmolProfile(16000, {"seq_len": 128, "global_batch": 4, "per_device_batch": 4, "max_steps": 12, "warmup_steps": 2,
+                                   "save_steps": 4, "logging_steps": 2, "learning_rate": 2e-3, "seed": 0}),
+    # 100x the tokens (1.2M): for a GPU, or hours of CPU
+    "smollm2-long": SmolProfile(16000, {"seq_len": 256, "global_batch": 16, "per_device_batch": 8, "max_steps": 300, "warmup_steps": 20,
+                                        "save_steps": 50, "logging_steps": 10, "learning_rate": 1e-3, "seed": 0}),
 }
 PROFILES = (*SMOL_PROFILES, "synthetic")
 CORPUS_CHARS = 20_000_000  # of LEP_DATA_DIR's Russian text: what the FLORES curve was measured with
