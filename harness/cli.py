@@ -17,7 +17,9 @@ from rich.console import Console
 from harness.backends import BACKENDS, DEFAULT_BACKEND, BackendSettings, resolve_backend
 from harness.evaluation import GENERATION_PRESETS, PROFILES, PromptSettings
 from harness.compare import build_comparison, load_experiment, run_experiment
-from harness.demo import demo_experiment
+from harness.demo import DEFAULT_PROFILE, demo_experiment
+from harness.demo import PROFILES as DEMO_PROFILES
+from harness.gguf_import import NAMED_MODELS, import_gguf, named_model_dir
 from harness.gate import GateResult, baseline_json, gate, gate_runs, verdict_json
 from harness.model_spec import parse_spec
 from harness.report import write_report
@@ -273,6 +275,28 @@ def _run_run(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _add_import(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("import", help="convert a GGUF file (or a named model) into an ordinary HF model dir")
+    parser.add_argument("source", metavar="GGUF_OR_NAME", help=f"a .gguf file, or a named model: {', '.join(NAMED_MODELS)}")
+    parser.add_argument("--out", type=Path, help="output dir (default for a named model: $LEP_MODEL_CACHE/NAME, else out/models/<file stem>)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing import")
+    parser.set_defaults(run=_run_import)
+
+
+def _run_import(args: argparse.Namespace, console: Console) -> int:
+    if args.source in NAMED_MODELS and not args.out:
+        out = named_model_dir(args.source)
+    elif args.source in NAMED_MODELS:
+        model = NAMED_MODELS[args.source]
+        out = import_gguf(model.gguf_path(), args.out, source=model.source(), overwrite=args.overwrite)
+    else:
+        out = import_gguf(Path(args.source), args.out or Path("out/models") / Path(args.source).stem, overwrite=args.overwrite)
+    manifest = json.loads((out / "lep_import.json").read_text(encoding="utf-8"))
+    console.print(f"Wrote {out}: {manifest['model_class']}, {manifest['parameters']:,} parameters, {manifest['vocab_size']} tokens, "
+                  f"GGUF sha256 {manifest['gguf_sha256'][:16]}… ({manifest['source']})")
+    return 0
+
+
 def _add_compare(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("compare", help="run what is missing of an experiment and write the comparison report (no input: the demo)")
     parser.add_argument("inputs", nargs="*", type=Path, metavar="CONFIG_OR_RUN_DIR",
@@ -282,7 +306,9 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--published", nargs="*", default=None, help="published tables to show (table1..table4 of the paper)")
     parser.add_argument("--iterations", type=int, default=1000, help="bootstrap iterations")
     parser.add_argument("--backend", choices=("auto", *BACKENDS), help="demo: backend (default: vllm-server when vLLM is installed, else hf)")
-    parser.add_argument("--workdir", type=Path, default=Path("out/demo"), help="demo: where its models and runs go")
+    parser.add_argument("--profile", choices=DEMO_PROFILES, default=DEFAULT_PROFILE,
+                        help="demo: smollm2 (the real model, minutes), smollm2-long (100x the training tokens: a GPU, or hours of CPU), synthetic (demo-scale base/instruct pair, all propagation modes)")
+    parser.add_argument("--workdir", type=Path, default=Path("out/demo"), help="demo: where its models and runs go (one folder per profile)")
     parser.add_argument("--gate", type=Path, metavar="BASELINE_JSON",
                         help="after the report, exit 1 when any run's task or group score moved by more than --max-drop from this baseline, a baseline row or model is missing, or a tokenizer changed (for deterministic runs such as the demo)")
     parser.add_argument("--max-drop", type=float, default=0.01, help="with --gate: tolerance, either direction")
@@ -298,7 +324,7 @@ def _compare_inputs(args: argparse.Namespace, console: Console) -> tuple[list[tu
     progress = lambda line: console.print(f"[dim]{line}[/dim]")  # noqa: E731
     if not args.inputs:
         backend = args.backend or ("vllm-server" if find_spec("vllm") else "hf")
-        experiment = demo_experiment(args.workdir, args.reports or Path("reports"), backend, console=console, progress=progress)
+        experiment = demo_experiment(args.workdir, args.reports or Path("reports"), backend, args.profile, console=console, progress=progress)
     elif len(args.inputs) == 1 and args.inputs[0].is_file():
         experiment = load_experiment(args.inputs[0])
         experiment.backend = args.backend or experiment.backend
@@ -399,6 +425,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tokenizers(commands)
     _add_adapt(commands)
     _add_run(commands)
+    _add_import(commands)
     _add_compare(commands)
     _add_gate(commands)
     return parser

@@ -18,6 +18,7 @@ import yaml
 from harness.backends import DEFAULT_BACKEND, BackendSettings, resolve_backend
 from harness.bootstrap import Delta, Estimate, adjust, comparison_statistics, suite_groups
 from harness.evaluation import PromptSettings
+from harness.gguf_import import NAMED_MODELS
 from harness.model_spec import ModelSpec
 from harness.runner import RunRequest, run
 from harness.store import RunTables, load_runs
@@ -76,7 +77,7 @@ def load_experiment(path: Path) -> Experiment:
         if "path" not in entry or "name" not in entry:
             raise InputError(f"experiment config {path}: every model needs a name and a path")
         for key in ("path", "tokenizer", "chat_template"):
-            if entry.get(key) and entry[key] not in REFERENCE_TOKENIZERS:
+            if entry.get(key) and entry[key] not in REFERENCE_TOKENIZERS and entry[key] not in NAMED_MODELS:
                 entry[key] = str(_resolve(base, str(entry[key])))
         try:
             models.append((ModelSpec(**entry), role))

