@@ -29,6 +29,7 @@ from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, markdow
 from lep.reference_tokenizers import REFERENCE_TOKENIZERS
 from harness.self_calibration import answerer
 from harness.serving import ServerSettings
+from harness.speed import SpeedSettings, load_speed, measure_speed, speed_table
 from lep.calibration import PRESETS, calibrate
 from lep.calibration_data import calibration_examples
 from lep.embedding_init import initialise
@@ -264,6 +265,34 @@ def _run_run(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _add_speed(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("speed", help="generation speed: exactly N tokens per request, warm-up, interleaved trials, median and IQR")
+    parser.add_argument("models", nargs="+", metavar="SPEC", help="model dirs or specs (as for run); the first is the reference of the ratios")
+    parser.add_argument("--backend", choices=("hf", "vllm-server"), default="hf")
+    parser.add_argument("--new-tokens", type=int, default=SpeedSettings.new_tokens, help="tokens generated per request (EOS ignored)")
+    parser.add_argument("--trials", type=int, default=SpeedSettings.trials, help="measured trials (at least 5), models interleaved")
+    parser.add_argument("--warmup", type=int, default=SpeedSettings.warmup, help="warm-up rounds thrown away")
+    parser.add_argument("--batch", type=int, default=SpeedSettings.batch, help="throughput regime: requests at once")
+    parser.add_argument("--prompts", type=int, default=SpeedSettings.prompts, help="prompts per language")
+    parser.add_argument("--dtype", default=SpeedSettings.dtype)
+    parser.add_argument("--data-dir", type=Path, help="prompts and the chars/token text from FLORES devtest here (default: the embedded sample)")
+    parser.add_argument("--out", type=Path, default=Path("runs"))
+    parser.set_defaults(run=_run_speed)
+
+
+def _run_speed(args: argparse.Namespace, console: Console) -> int:
+    settings = SpeedSettings(backend=args.backend, new_tokens=args.new_tokens, trials=args.trials, warmup=args.warmup,
+                             batch=args.batch, prompts=args.prompts, dtype=args.dtype)
+    run_dir = measure_speed([replace(parse_spec(m), dtype=args.dtype) for m in args.models], settings, args.out, args.data_dir,
+                            progress=lambda line: console.print(f"[dim]{line}[/dim]"))
+    record = load_speed(run_dir)
+    console.print(speed_table(record).to_string(index=False))
+    for warning in record["warnings"]:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    console.print(f"Wrote {run_dir / 'speed.json'}")
+    return 0
+
+
 def _add_compare(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("compare", help="run what is missing of an experiment and write the comparison report (no input: the demo)")
     parser.add_argument("inputs", nargs="*", type=Path, metavar="CONFIG_OR_RUN_DIR",
@@ -369,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tokenizers(commands)
     _add_adapt(commands)
     _add_run(commands)
+    _add_speed(commands)
     _add_compare(commands)
     _add_gate(commands)
     return parser
