@@ -16,7 +16,7 @@ from rich.console import Console
 
 from harness.backends import BACKENDS, DEFAULT_BACKEND, BackendSettings, resolve_backend
 from harness.evaluation import GENERATION_PRESETS, PromptSettings
-from harness.compare import build_comparison, load_experiment, run_experiment
+from harness.compare import build_comparison, load_experiment, run_experiment, run_speed
 from harness.demo import run_demo
 from harness.gate import baseline_json, gate, verdict_json
 from harness.model_spec import parse_spec
@@ -310,26 +310,27 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=_run_compare)
 
 
-def _compare_inputs(args: argparse.Namespace, console: Console) -> tuple[list[tuple[Path, str]], str, Path, list[str], str]:
-    """(runs with roles, report name, reports folder, published tables, note) for the three input kinds."""
+def _compare_inputs(args: argparse.Namespace, console: Console) -> tuple[list[tuple[Path, str]], str, Path, list[str], str, dict | None]:
+    """(runs with roles, report name, reports folder, published tables, note, speed record) for the three input kinds."""
     progress = lambda line: console.print(f"[dim]{line}[/dim]")  # noqa: E731
     if not args.inputs:
         backend = args.backend or ("vllm-server" if find_spec("vllm") else "hf")
         experiment, runs = run_demo(args.workdir, args.reports or Path("reports"), backend, console=console, progress=progress)
-        return runs, experiment.name, experiment.reports, experiment.published, experiment.note
+        return runs, experiment.name, experiment.reports, experiment.published, experiment.note, run_speed(experiment, progress)
     if len(args.inputs) == 1 and args.inputs[0].is_file():
         experiment = load_experiment(args.inputs[0])
         if args.backend:
             experiment.backend = args.backend
-        return run_experiment(experiment, progress=progress), experiment.name, experiment.reports, experiment.published, experiment.note
+        runs = run_experiment(experiment, progress=progress)
+        return runs, experiment.name, experiment.reports, experiment.published, experiment.note, run_speed(experiment, progress)
     missing = [p for p in args.inputs if not (p / "summary.json").is_file()]
     if missing:
         raise InputError(f"{missing[0]} is neither an experiment YAML nor a finished run dir (no summary.json)")
-    return [(p, "reference" if i == 0 else "candidate") for i, p in enumerate(args.inputs)], "comparison", Path("reports"), [], ""
+    return [(p, "reference" if i == 0 else "candidate") for i, p in enumerate(args.inputs)], "comparison", Path("reports"), [], "", None
 
 
 def _run_compare(args: argparse.Namespace, console: Console) -> int:
-    runs, name, reports, published, note = _compare_inputs(args, console)
+    runs, name, reports, published, note, speed = _compare_inputs(args, console)
     name, reports = args.name or name, args.reports or reports
     published = published if args.published is None else args.published
     by_suite: dict[str, list] = {}
@@ -337,7 +338,7 @@ def _run_compare(args: argparse.Namespace, console: Console) -> int:
         by_suite.setdefault(json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["suite"], []).append((run_dir, role))
     for suite, suite_runs in by_suite.items():
         out = reports / name if len(by_suite) == 1 else reports / name / suite
-        comparison = build_comparison(name, suite_runs, published=published, iterations=args.iterations, note=note)
+        comparison = build_comparison(name, suite_runs, published=published, iterations=args.iterations, note=note, speed=speed)
         html = write_report(comparison, out)
         for warning in comparison.warnings:
             console.print(f"[yellow]warning:[/yellow] {warning}")

@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from harness.compare import PUBLISHED_CITATION, Comparison  # noqa: E402
+from harness.speed import speed_table  # noqa: E402
 from lep.atomic_write import write_bytes, write_text  # noqa: E402
 from tasks_ru.suites import SUITES, TOTAL  # noqa: E402
 
@@ -28,7 +29,7 @@ def _png(fig) -> bytes:
 
 
 def figures(c: Comparison) -> dict[str, bytes]:
-    """Group scores per model; quality vs Russian characters/token; Russian generation speed."""
+    """Group scores per model; quality vs Russian characters/token; Russian generation speed (when measured)."""
     groups = [g for g in [*SUITES[c.suite], TOTAL[c.suite]] if g in c.scores.index]
     fig, ax = plt.subplots(figsize=(8, 3.6))
     c.scores.loc[groups].plot.bar(ax=ax, rot=0, width=0.8)
@@ -53,12 +54,37 @@ def figures(c: Comparison) -> dict[str, bytes]:
     ax.set_title("quality vs tokenizer efficiency")
     out["quality_vs_efficiency.png"] = _png(fig)
 
-    fig, ax = plt.subplots(figsize=(5.5, 3.2))
-    c.efficiency["ru chars/s"].astype(float).plot.barh(ax=ax, color="tab:green")
-    ax.set_xlabel("Russian characters generated per second (copy tasks)")
-    ax.set_title("generation speed")
-    out["speed.png"] = _png(fig)
+    if c.speed:
+        out["speed.png"] = speed_figure(c.speed)
     return out
+
+
+def speed_figure(record: dict) -> bytes:
+    """Effective Russian characters/s per model and regime: median bars, IQR whiskers, from one interleaved run."""
+    models = list(record["summary"])
+    fig, ax = plt.subplots(figsize=(6, 0.5 + 0.6 * len(models)))
+    for offset, (regime, figure, label) in enumerate((("latency", "chars_per_s", "batch 1"),
+                                                      ("throughput", "total_chars_per_s", f"batch {record['settings']['batch']}"))):
+        cells = [record["summary"][m][f"{regime}/ru"][figure] for m in models]
+        medians = [c["median"] for c in cells]
+        errors = [[c["median"] - c["q1"] for c in cells], [c["q3"] - c["median"] for c in cells]]
+        ax.barh([i + 0.4 * offset for i in range(len(models))], medians, height=0.4, xerr=errors, label=label, capsize=3)
+    ax.set_yticks([i + 0.2 for i in range(len(models))], models)
+    ax.set_xlabel(f"Russian characters per second ({record['settings']['new_tokens']} tokens per request, median and IQR)")
+    ax.set_title(f"generation speed ({record['settings']['backend']}, {record['machine']['cpu_count']} CPUs)")
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def speed_section(record: dict | None) -> dict:
+    """What the report says about speed: the table, how it was measured, its warnings."""
+    if not record:
+        return {"table": None, "how": "not measured: add `speed:` to the experiment or run `lep-bench speed`", "warnings": []}
+    s = record["settings"]
+    how = (f"{s['backend']}, exactly {s['new_tokens']} tokens per request, {s['warmup']} warm-up round(s) dropped, {s['trials']} trials with the models "
+           f"interleaved; median [IQR]; ratios to {record['reference']} taken within each trial; chars/s = decode tokens/s × the model's "
+           f"chars/token on the Russian text; CPU {record['machine']['cpu']}, load {record['machine']['load_before'][0]:.1f} at start")
+    return {"table": speed_table(record), "how": how, "warnings": record["warnings"]}
 
 
 def _delta_rows(c: Comparison) -> list[dict]:
@@ -85,9 +111,14 @@ def markdown(c: Comparison) -> str:
     for r in _delta_rows(c):
         lines.append(f"| {r['model']} | {r['reference']} | {r['row']} | {r['delta']:+.3f}{' *' if r['significant'] else ''} | [{r['low']:+.3f}, {r['high']:+.3f}] |")
     lines += ["", "## Efficiency", "", c.efficiency.map(_fmt).to_markdown(), ""]
+    speed = speed_section(c.speed)
+    lines += ["## Generation speed (lep-bench speed)", "", speed["how"] + ".", ""]
+    if speed["table"] is not None:
+        lines += [speed["table"].to_markdown(index=False), ""] + [f"> ⚠ {w}" for w in speed["warnings"]] + [""]
     if not c.published.empty:
         lines += ["## Published reference rows (not measured by lep-bench)", "", f"Source: {PUBLISHED_CITATION}.", "", c.published.to_markdown(index=False), ""]
-    lines += ["## Figures", "", "![group scores](groups.png)", "![quality vs efficiency](quality_vs_efficiency.png)", "![speed](speed.png)", ""]
+    lines += ["## Figures", "", "![group scores](groups.png)", "![quality vs efficiency](quality_vs_efficiency.png)"]
+    lines += ["![speed](speed.png)", ""] if c.speed else [""]
     lines += ["## Runs", ""] + [f"- {m}: `{p['settings']['backend']['backend']}`, {run}" for (run, _), (m, p) in zip(c.runs, c.provenance.items())]
     return "\n".join(lines) + "\n"
 
@@ -117,6 +148,10 @@ img{max-width:100%;height:auto}details{margin:.3rem 0}
 <h2>Efficiency</h2>
 <table><tr><th>model</th>{% for col in c.efficiency.columns %}<th>{{ col }}</th>{% endfor %}</tr>
 {% for name, row in c.efficiency.iterrows() %}<tr><td>{{ name }}</td>{% for v in row %}<td>{{ fmt(v) }}</td>{% endfor %}</tr>{% endfor %}</table>
+<h2>Generation speed</h2><p>{{ speed.how }}.</p>
+{% if speed.table is not none %}<table><tr>{% for col in speed.table.columns %}<th>{{ col }}</th>{% endfor %}</tr>
+{% for _, row in speed.table.iterrows() %}<tr>{% for v in row %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table>
+{% for w in speed.warnings %}<p class="warn">⚠ {{ w }}</p>{% endfor %}{% endif %}
 {% if not c.published.empty %}<h2>Published reference rows</h2><p class="published">Not measured by lep-bench: {{ citation }}.</p>
 <table class="published"><tr>{% for col in c.published.columns %}<th>{{ col }}</th>{% endfor %}</tr>
 {% for _, row in c.published.iterrows() %}<tr>{% for v in row %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table>{% endif %}
@@ -139,7 +174,7 @@ def write_report(c: Comparison, out_dir: Path) -> Path:
     write_text(out_dir / "report.md", markdown(c))
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     html = environment.from_string(TEMPLATE).render(
-        c=c, deltas=_delta_rows(c), fmt=_fmt, citation=PUBLISHED_CITATION,
+        c=c, deltas=_delta_rows(c), fmt=_fmt, citation=PUBLISHED_CITATION, speed=speed_section(c.speed),
         images={k: base64.b64encode(v).decode() for k, v in images.items()},
         dump=lambda p: json.dumps(p, ensure_ascii=False, indent=1),
     )

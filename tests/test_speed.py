@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 import harness.speed as speed
+from harness.compare import load_experiment
 from harness.engine_metrics import GENERATED, TTFT, BusyMonitor, EngineDelta, scrape
 from harness.model_spec import parse_spec
+from harness.report import speed_figure, speed_section
 from harness.speed import Measurement, SpeedSettings, measure_speed, speed_table, summarise
 from lep.errors import InputError
 from lep.small_models import build_small_model
@@ -27,10 +29,13 @@ def two_models(tmp_path_factory, reference_tokenizer) -> list[Path]:
             build_small_model(tokenizer, folder / "b", architecture="mistral", hidden_size=128, seed=1)]
 
 
-def test_an_interleaved_hf_run_records_exact_lengths_spreads_and_ratios(two_models, tmp_path):
+@pytest.fixture(scope="module")
+def record(two_models, tmp_path_factory) -> dict:
     specs = [parse_spec(f"path={p},name={p.name}") for p in two_models]
-    run_dir = measure_speed(specs, FAST, tmp_path, progress=lambda _: None)
-    record = json.loads((run_dir / "speed.json").read_text())
+    return json.loads((measure_speed(specs, FAST, tmp_path_factory.mktemp("runs"), progress=lambda _: None) / "speed.json").read_text())
+
+
+def test_an_interleaved_hf_run_records_exact_lengths_spreads_and_ratios(record):
     assert record["order"] == [["a", "b"], ["b", "a"], ["a", "b"], ["b", "a"], ["a", "b"], ["b", "a"]]  # rotating, warm-up first
     for name in ("a", "b"):
         rounds = record["trials"][name]
@@ -42,6 +47,26 @@ def test_an_interleaved_hf_run_records_exact_lengths_spreads_and_ratios(two_mode
     assert set(record["ratios"]) == {"b"} and record["ratios"]["b"]["latency/ru"]["chars_per_s"]["median"] > 0
     assert record["machine"]["torch_threads"] >= 1 and len(record["machine"]["load_before"]) == 3
     assert len(speed_table(record)) == 4
+
+
+def test_the_report_shows_the_speed_run_with_its_method(record):
+    section = speed_section(record)
+    assert "exactly 4 tokens per request" in section["how"] and "interleaved" in section["how"]
+    assert list(section["table"]["model"]) == ["a", "a", "b", "b"] and section["table"]["× ref RU chars/s"].iloc[0] == "ref"
+    assert speed_figure(record).startswith(b"\x89PNG")
+    assert speed_section(None)["table"] is None and "not measured" in speed_section(None)["how"]
+
+
+def test_an_experiment_asks_for_speed_with_a_mapping(tmp_path):
+    config = tmp_path / "exp.yaml"
+    config.write_text("models: [{name: m, path: m}]\nspeed: {trials: 7, backend: hf}\n")
+    assert load_experiment(config).speed == SpeedSettings(trials=7)
+    config.write_text("models: [{name: m, path: m}]\n")
+    assert load_experiment(config).speed is None
+    for bad, problem in (("speed: fast", "'speed' must be a mapping"), ("speed: {trails: 5}", "unknown speed setting"), ("speed: {trials: 2}", "trials must be")):
+        config.write_text(f"models: [{{name: m, path: m}}]\n{bad}\n")
+        with pytest.raises(InputError, match=problem):
+            load_experiment(config)
 
 
 def test_a_finished_speed_run_is_reused_and_a_changed_setting_is_not(two_models, tmp_path, monkeypatch):
