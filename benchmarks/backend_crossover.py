@@ -43,8 +43,8 @@ def main() -> None:
             total = time.perf_counter() - started
             timings = json.loads((run_dir / "provenance.json").read_text())["timings"]
             summary = json.loads((run_dir / "summary.json").read_text())
-            gen_tokens = sum(json.loads(p.read_text())["speed"]["generated_tokens"] for p in (run_dir / "tasks").glob("*.json"))
-            gen_seconds = sum(json.loads(p.read_text())["speed"]["generate_seconds"] for p in (run_dir / "tasks").glob("*.json"))
+            gen_tokens = sum(json.loads(p.read_text())["generation_wall"]["generated_tokens"] for p in (run_dir / "tasks").glob("*.json"))
+            gen_seconds = sum(json.loads(p.read_text())["generation_wall"]["generate_seconds"] for p in (run_dir / "tasks").glob("*.json"))
             start = timings["backend_start_seconds"]
             print(f"{size:>10s} {params / 1e6:7.1f}M {backend:>12s} {start:8.1f} {total - start:8.1f} {total:8.1f} {gen_tokens / gen_seconds:10.1f} {summary['groups']['Mean']:7.4f}", flush=True)
 

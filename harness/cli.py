@@ -16,7 +16,7 @@ from rich.console import Console
 
 from harness.backends import BACKENDS, DEFAULT_BACKEND, BackendSettings, resolve_backend
 from harness.evaluation import GENERATION_PRESETS, PROFILES, PromptSettings
-from harness.compare import build_comparison, load_experiment, run_experiment
+from harness.compare import build_comparison, load_experiment, run_experiment, run_speed
 from harness.demo import DEFAULT_PROFILE, demo_experiment
 from harness.demo import PROFILES as DEMO_PROFILES
 from harness.gguf_import import NAMED_MODELS, import_gguf, named_model_dir
@@ -32,6 +32,7 @@ from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, markdow
 from lep.reference_tokenizers import REFERENCE_TOKENIZERS
 from harness.self_calibration import answerer
 from harness.serving import ServerSettings
+from harness.speed import SpeedSettings, load_speed, measure_speed, speed_table
 from lep.calibration import PRESETS, calibrate
 from lep.calibration_data import calibration_examples
 from lep.embedding_init import initialise
@@ -297,6 +298,34 @@ def _run_import(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _add_speed(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("speed", help="generation speed: exactly N tokens per request, warm-up, interleaved trials, median and IQR")
+    parser.add_argument("models", nargs="+", metavar="SPEC", help="model dirs or specs (as for run); the first is the reference of the ratios")
+    parser.add_argument("--backend", choices=("hf", "vllm-server"), default="hf")
+    parser.add_argument("--new-tokens", type=int, default=SpeedSettings.new_tokens, help="tokens generated per request (EOS ignored)")
+    parser.add_argument("--trials", type=int, default=SpeedSettings.trials, help="measured trials (at least 5), models interleaved")
+    parser.add_argument("--warmup", type=int, default=SpeedSettings.warmup, help="warm-up rounds thrown away")
+    parser.add_argument("--batch", type=int, default=SpeedSettings.batch, help="throughput regime: requests at once")
+    parser.add_argument("--prompts", type=int, default=SpeedSettings.prompts, help="prompts per language")
+    parser.add_argument("--dtype", default=SpeedSettings.dtype)
+    parser.add_argument("--data-dir", type=Path, help="prompts and the chars/token text from FLORES devtest here (default: the embedded sample)")
+    parser.add_argument("--out", type=Path, default=Path("runs"))
+    parser.set_defaults(run=_run_speed)
+
+
+def _run_speed(args: argparse.Namespace, console: Console) -> int:
+    settings = SpeedSettings(backend=args.backend, new_tokens=args.new_tokens, trials=args.trials, warmup=args.warmup,
+                             batch=args.batch, prompts=args.prompts, dtype=args.dtype)
+    run_dir = measure_speed([replace(parse_spec(m), dtype=args.dtype) for m in args.models], settings, args.out, args.data_dir,
+                            progress=lambda line: console.print(f"[dim]{line}[/dim]"))
+    record = load_speed(run_dir)
+    console.print(speed_table(record).to_string(index=False))
+    for warning in record["warnings"]:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    console.print(f"Wrote {run_dir / 'speed.json'}")
+    return 0
+
+
 def _add_compare(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("compare", help="run what is missing of an experiment and write the comparison report (no input: the demo)")
     parser.add_argument("inputs", nargs="*", type=Path, metavar="CONFIG_OR_RUN_DIR",
@@ -319,8 +348,8 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=_run_compare)
 
 
-def _compare_inputs(args: argparse.Namespace, console: Console) -> tuple[list[tuple[Path, str]], str, Path, list[str], str, SweepIncomplete | None]:
-    """(runs with roles, report name, reports folder, published tables, note, what failed) for the three input kinds."""
+def _compare_inputs(args: argparse.Namespace, console: Console) -> tuple[list[tuple[Path, str]], str, Path, list[str], str, SweepIncomplete | None, dict | None]:
+    """(runs with roles, report name, reports folder, published tables, note, what failed, speed record) for the three input kinds."""
     progress = lambda line: console.print(f"[dim]{line}[/dim]")  # noqa: E731
     if not args.inputs:
         backend = args.backend or ("vllm-server" if find_spec("vllm") else "hf")
@@ -334,19 +363,20 @@ def _compare_inputs(args: argparse.Namespace, console: Console) -> tuple[list[tu
         missing = [p for p in args.inputs if not (p / "summary.json").is_file()]
         if missing:
             raise InputError(f"{missing[0]} is neither an experiment YAML nor a finished run dir (no summary.json)")
-        return [(p, "reference" if i == 0 else "candidate") for i, p in enumerate(args.inputs)], "comparison", Path("reports"), [], "", None
+        return [(p, "reference" if i == 0 else "candidate") for i, p in enumerate(args.inputs)], "comparison", Path("reports"), [], "", None, None
     experiment.executor = args.executor or experiment.executor
     if experiment.executor != "ray" and (args.address or args.retries is not None):
         raise InputError("--address and --retries are settings of the ray executor: add --executor ray (or executor: ray in the experiment)")
     experiment.ray = replace(experiment.ray, **{k: v for k, v in (("address", args.address), ("retries", args.retries)) if v is not None})
     try:
-        return run_experiment(experiment, progress=progress), experiment.name, experiment.reports, experiment.published, experiment.note, None
-    except SweepIncomplete as incomplete:
-        return incomplete.runs, experiment.name, experiment.reports, experiment.published, experiment.note, incomplete
+        runs, incomplete = run_experiment(experiment, progress=progress), None
+    except SweepIncomplete as failed:
+        runs, incomplete = failed.runs, failed
+    return runs, experiment.name, experiment.reports, experiment.published, experiment.note, incomplete, run_speed(experiment, progress)
 
 
 def _run_compare(args: argparse.Namespace, console: Console) -> int:
-    runs, name, reports, published, note, incomplete = _compare_inputs(args, console)
+    runs, name, reports, published, note, incomplete, speed = _compare_inputs(args, console)
     name, reports = args.name or name, args.reports or reports
     published = published if args.published is None else args.published
     by_suite: dict[str, list] = {}
@@ -354,7 +384,7 @@ def _run_compare(args: argparse.Namespace, console: Console) -> int:
         by_suite.setdefault(json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["suite"], []).append((run_dir, role))
     for suite, suite_runs in by_suite.items():
         out = reports / name if len(by_suite) == 1 else reports / name / suite
-        comparison = build_comparison(name, suite_runs, published=published, iterations=args.iterations, note=note)
+        comparison = build_comparison(name, suite_runs, published=published, iterations=args.iterations, note=note, speed=speed)
         comparison.warnings += [f.report_line() for f in (incomplete.failures if incomplete else []) if f.suite == suite]
         html = write_report(comparison, out)
         for warning in comparison.warnings:
@@ -426,6 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_adapt(commands)
     _add_run(commands)
     _add_import(commands)
+    _add_speed(commands)
     _add_compare(commands)
     _add_gate(commands)
     return parser

@@ -1,7 +1,7 @@
 """`lep-bench compare`: an experiment config (or finished run dirs) → one comparison of models.
 
 The comparison holds measured scores (tasks, groups, total), each model's paired-bootstrap deltas
-against each reference, efficiency (tokenizer and generation speed), the paper's published rows (shown
+against each reference, efficiency (tokenizer; generation speed from a `lep-bench speed` run), the paper's published rows (shown
 apart, never used in statistics), warnings when runs are not like for like, and disagreement examples.
 """
 
@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pandas as pd
 import yaml
@@ -21,6 +21,7 @@ from harness.evaluation import PromptSettings
 from harness.gguf_import import NAMED_MODELS
 from harness.model_spec import ModelSpec
 from harness.runner import RunRequest, run
+from harness.speed import SpeedSettings, load_speed, measure_speed
 from harness.store import RunTables, load_runs
 from harness.sweep import Job, RaySettings, Resources, resources_from_entry, run_sweep, settings_from_config
 from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, measure
@@ -49,6 +50,7 @@ class Experiment:
     executor: str = "local"  # local: one run after another here; ray: harness/sweep.py
     ray: RaySettings = field(default_factory=RaySettings)
     resources: dict[str, Resources] = field(default_factory=dict)  # model name -> what its Ray job asks for
+    speed: SpeedSettings | None = None  # measure generation speed over the models (lep-bench speed)
 
 
 def _resolve(base: Path, value: str | None) -> Path | None:
@@ -64,7 +66,7 @@ def load_experiment(path: Path) -> Experiment:
     if not isinstance(raw, dict) or not raw.get("models"):
         raise InputError(f"experiment config {path}: needs a 'models' list (each: name, path, kind, role)")
     base = path.resolve().parent
-    known = {"name", "models", "suites", "backend", "data_dir", "limit", "runs", "reports", "published", "note", "tasks", "executor", "ray"}
+    known = {"name", "models", "suites", "backend", "data_dir", "limit", "runs", "reports", "published", "note", "tasks", "executor", "ray", "speed"}
     if unknown := set(raw) - known:
         raise InputError(f"experiment config {path}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
     models, resources = [], {}
@@ -97,7 +99,25 @@ def load_experiment(path: Path) -> Experiment:
         data_dir=_resolve(base, raw.get("data_dir")), limit=raw.get("limit"), runs=_resolve(base, raw.get("runs", "runs")),
         reports=_resolve(base, raw.get("reports", "reports")), published=raw.get("published", []), note=raw.get("note", ""),
         tasks=tasks, executor=executor, ray=ray, resources=resources,
+        speed=_speed_settings(raw.get("speed"), f"experiment config {path}"),
     )
+
+
+def _speed_settings(value: Any, where: str) -> SpeedSettings | None:
+    """`speed: {}` (defaults) or a mapping of SpeedSettings fields; absent: no speed run."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InputError(f"{where}: 'speed' must be a mapping of speed settings (e.g. speed: {{backend: hf, trials: 5}}), not {value!r}")
+    return SpeedSettings.from_mapping(value, where)
+
+
+def run_speed(experiment: Experiment, progress: Callable[[str], None] = print) -> dict[str, Any] | None:
+    """The experiment's speed run (measured, or reused when nothing changed), or None when it asks for none."""
+    if experiment.speed is None:
+        return None
+    specs = [spec for spec, _ in experiment.models]
+    return load_speed(measure_speed(specs, experiment.speed, experiment.runs, experiment.data_dir, progress=progress))
 
 
 def run_experiment(experiment: Experiment, progress: Callable[[str], None] = print) -> list[tuple[Path, str]]:
@@ -133,6 +153,7 @@ class Comparison:
     warnings: list[str]
     examples: dict[str, list[dict]]  # task -> disagreement examples
     note: str = ""
+    speed: dict[str, Any] | None = None  # a speed.json record (lep-bench speed) over these models
 
 
 def _published_rows(tables: list[str]) -> pd.DataFrame:
@@ -191,7 +212,7 @@ def _shown(response) -> str:
 
 
 def _efficiency(provenance: dict[str, dict], summaries: dict[str, dict], reference: str) -> pd.DataFrame:
-    """Tokenizer efficiency on the embedded parallel sample, NSL vs the reference's tokenizer, generation speed."""
+    """Tokenizer efficiency on the embedded parallel sample, NSL vs the reference's tokenizer, generated chars/token."""
     tokenizers = {m: p["spec"]["tokenizer"] or p["spec"]["path"] for m, p in provenance.items()}
     # the reference is one of the models, so its tokenizer is in the list and measure() keeps this order
     spec = TokenizerBenchSpec(tokenizers=list(dict.fromkeys(tokenizers.values())), corpora=embedded_sample().corpora, reference=tokenizers[reference])
@@ -200,12 +221,12 @@ def _efficiency(provenance: dict[str, dict], summaries: dict[str, dict], referen
     for model, tokenizer in tokenizers.items():
         report, speed = reports[tokenizer], summaries[model]["speed"]
         rows.append({"model": model, "ru chars/token": report.languages["ru"].chars_per_token, "en chars/token": report.languages["en"].chars_per_token,
-                     "NSL ru vs reference": report.nsl.get("ru"), "ru generated chars/token": speed.get("ru_generated_chars_per_token"),
-                     "ru chars/s": speed.get("ru_chars_per_second"), "ru tokens/s": speed.get("ru_tokens_per_second")})
+                     "NSL ru vs reference": report.nsl.get("ru"), "ru generated chars/token": speed.get("ru_generated_chars_per_token")})
     return pd.DataFrame(rows).set_index("model")
 
 
-def build_comparison(name: str, runs: list[tuple[Path, str]], published: list[str] | None = None, iterations: int = 1000, note: str = "") -> Comparison:
+def build_comparison(name: str, runs: list[tuple[Path, str]], published: list[str] | None = None, iterations: int = 1000, note: str = "",
+                     speed: dict[str, Any] | None = None) -> Comparison:
     """Everything the report shows, from finished run dirs of one suite (the first reference is NSL's base)."""
     tables = load_runs([r for r, _ in runs])
     suites = set(tables.tasks["suite"])
@@ -226,5 +247,5 @@ def build_comparison(name: str, runs: list[tuple[Path, str]], published: list[st
         name=name, suite=suite, runs=runs, tables=tables, scores=scores, intervals=intervals, deltas=deltas,
         efficiency=_efficiency(provenance, summaries, references[0]),
         published=_published_rows(published or []),
-        provenance=provenance, warnings=_like_for_like(provenance, tables), examples=_examples(tables, models), note=note,
+        provenance=provenance, warnings=_like_for_like(provenance, tables), examples=_examples(tables, models), note=note, speed=speed,
     )

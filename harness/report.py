@@ -21,6 +21,7 @@ import pandas as pd  # noqa: E402
 
 from harness.bootstrap import MIN_UNITS  # noqa: E402
 from harness.compare import PUBLISHED_CITATION, Comparison  # noqa: E402
+from harness.speed import speed_table  # noqa: E402
 from lep.atomic_write import write_bytes, write_text  # noqa: E402
 from tasks_ru.suites import SUITES, TOTAL  # noqa: E402
 
@@ -102,12 +103,37 @@ def figures(c: Comparison) -> dict[str, bytes]:
     ax.set_title("quality vs tokenizer efficiency")
     out["quality_vs_efficiency.png"] = _png(fig)
 
-    fig, ax = plt.subplots(figsize=(5.5, 1.2 + 0.25 * len(c.efficiency)))
-    c.efficiency["ru chars/s"].astype(float).plot.barh(ax=ax, color="tab:green")
-    ax.set_xlabel("Russian characters generated per second (copy tasks)")
-    ax.set_title("generation speed")
-    out["speed.png"] = _png(fig)
+    if c.speed:
+        out["speed.png"] = speed_figure(c.speed)
     return out
+
+
+def speed_figure(record: dict) -> bytes:
+    """Effective Russian characters/s per model and regime: median bars, IQR whiskers, from one interleaved run."""
+    models = list(record["summary"])
+    fig, ax = plt.subplots(figsize=(6, 0.5 + 0.6 * len(models)))
+    for offset, (regime, figure, label) in enumerate((("latency", "chars_per_s", "batch 1"),
+                                                      ("throughput", "total_chars_per_s", f"batch {record['settings']['batch']}"))):
+        cells = [record["summary"][m][f"{regime}/ru"][figure] for m in models]
+        medians = [c["median"] for c in cells]
+        errors = [[c["median"] - c["q1"] for c in cells], [c["q3"] - c["median"] for c in cells]]
+        ax.barh([i + 0.4 * offset for i in range(len(models))], medians, height=0.4, xerr=errors, label=label, capsize=3)
+    ax.set_yticks([i + 0.2 for i in range(len(models))], models)
+    ax.set_xlabel(f"Russian characters per second ({record['settings']['new_tokens']} tokens per request, median and IQR)")
+    ax.set_title(f"generation speed ({record['settings']['backend']}, {record['machine']['cpu_count']} CPUs)")
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def speed_section(record: dict | None) -> dict:
+    """What the report says about speed: the table, how it was measured, its warnings."""
+    if not record:
+        return {"table": None, "how": "not measured: add `speed:` to the experiment or run `lep-bench speed`", "warnings": []}
+    s = record["settings"]
+    how = (f"{s['backend']}, exactly {s['new_tokens']} tokens per request, {s['warmup']} warm-up round(s) dropped, {s['trials']} trials with the models "
+           f"interleaved; median [IQR]; ratios to {record['reference']} taken within each trial; chars/s = decode tokens/s × the model's "
+           f"chars/token on the Russian text; CPU {record['machine']['cpu']}, load {record['machine']['load_before'][0]:.1f} at start")
+    return {"table": speed_table(record), "how": how, "warnings": record["warnings"]}
 
 
 def delta_rows(c: Comparison) -> list[dict]:
@@ -154,6 +180,10 @@ def markdown(c: Comparison, figure_names: list[str]) -> str:
     lines += ["## Scores (measured; ± bootstrap SE, n = resampling units)", "", score_table(c).to_markdown(), ""]
     lines += _matrix_markdown(c)
     lines += ["## Efficiency", "", c.efficiency.map(_fmt).to_markdown(), ""]
+    speed = speed_section(c.speed)
+    lines += ["## Generation speed (lep-bench speed)", "", speed["how"] + ".", ""]
+    if speed["table"] is not None:
+        lines += [speed["table"].to_markdown(index=False), ""] + [f"> ⚠ {w}" for w in speed["warnings"]] + [""]
     if not c.published.empty:
         lines += ["## Published reference rows (not measured by lep-bench)", "", f"Source: {PUBLISHED_CITATION}.", "", c.published.to_markdown(index=False), ""]
     lines += ["## Figures", ""] + [f"![{name}]({name})" for name in figure_names] + [""]
@@ -195,6 +225,10 @@ img{max-width:100%;height:auto}details{margin:.3rem 0}
 <h2>Efficiency</h2>
 <table><tr><th>model</th>{% for col in c.efficiency.columns %}<th>{{ col }}</th>{% endfor %}</tr>
 {% for name, row in c.efficiency.iterrows() %}<tr><td>{{ name }}</td>{% for v in row %}<td>{{ fmt(v) }}</td>{% endfor %}</tr>{% endfor %}</table>
+<h2>Generation speed</h2><p>{{ speed.how }}.</p>
+{% if speed.table is not none %}<table><tr>{% for col in speed.table.columns %}<th>{{ col }}</th>{% endfor %}</tr>
+{% for _, row in speed.table.iterrows() %}<tr>{% for v in row %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table>
+{% for w in speed.warnings %}<p class="warn">⚠ {{ w }}</p>{% endfor %}{% endif %}
 {% if not c.published.empty %}<h2>Published reference rows</h2><p class="published">Not measured by lep-bench: {{ citation }}.</p>
 <table class="published"><tr>{% for col in c.published.columns %}<th>{{ col }}</th>{% endfor %}</tr>
 {% for _, row in c.published.iterrows() %}<tr>{% for v in row %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table>{% endif %}
@@ -220,7 +254,7 @@ def write_report(c: Comparison, out_dir: Path) -> Path:
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     html = environment.from_string(TEMPLATE).render(
         c=c, scores=score_table(c), deltas=delta_rows(c), reference=reference, delta=delta, mark=mark, counts=counts, min_units=MIN_UNITS,
-        fmt=_fmt, fmt_delta=lambda v: "–" if v != v else f"{v:+.3f}", citation=PUBLISHED_CITATION,
+        fmt=_fmt, fmt_delta=lambda v: "–" if v != v else f"{v:+.3f}", citation=PUBLISHED_CITATION, speed=speed_section(c.speed),
         images={k: base64.b64encode(v).decode() for k, v in images.items()},
         dump=lambda p: json.dumps(p, ensure_ascii=False, indent=1),
     )

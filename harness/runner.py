@@ -6,9 +6,12 @@ contents, prompt and backend settings, the task code and YAMLs, package versions
 missing tasks, and the backend (a vLLM server: one start) is opened only if something is missing.
 
     provenance.json        what ran and how (written first, completed at the end)
-    tasks/<task>.json      lm-eval metrics, task version, data hash, timings, generation speed
+    tasks/<task>.json      lm-eval metrics, task version, data hash, timings, generation wall time
     samples/<task>.jsonl   per-sample prompts, outputs and scores
-    summary.json           task scores, group scores, the total, speed, characters per token
+    summary.json           task scores, group scores, the total, generated characters per token
+
+Generation speed is not measured here (a scoring run's wall time includes HTTP, batching and
+outputs of different lengths): `lep-bench speed` (harness/speed.py) measures it.
 """
 
 import hashlib
@@ -108,12 +111,10 @@ class RunRequest:
         return self.out / self.spec.name / self.suite / hashlib.sha256(record).hexdigest()[:12]
 
 
-def _speed(timer: GenerationTimer, count_tokens: Callable[[str], int]) -> dict[str, float]:
-    chars = sum(len(t) for t in timer.outputs)
-    tokens = sum(count_tokens(t) for t in timer.outputs)
-    seconds = timer.seconds
-    return {"generate_seconds": seconds, "generated_chars": chars, "generated_tokens": tokens,
-            "chars_per_second": chars / seconds if seconds else 0.0, "tokens_per_second": tokens / seconds if seconds else 0.0}
+def _generation_wall(timer: GenerationTimer, count_tokens: Callable[[str], int]) -> dict[str, float]:
+    """The wall time of a task's generate_until calls and what they produced (a timing, not a speed benchmark)."""
+    return {"generate_seconds": timer.seconds, "generated_chars": sum(len(t) for t in timer.outputs),
+            "generated_tokens": sum(count_tokens(t) for t in timer.outputs)}
 
 
 def _write_task(run_dir: Path, result: dict[str, Any]) -> None:
@@ -130,18 +131,15 @@ def _score_items(run_dir: Path, task: str) -> dict[int, Any]:
 
 def summarise_run(run_dir: Path, suite: str, iterations: int = 1000) -> dict[str, Any]:
     """Scores, groups, total (each also with bootstrap SE, 95% interval and n resampling units under
-    `uncertainty`), and the Russian copy tasks' speed and characters/token, from the task files."""
+    `uncertainty`), and the Russian copy tasks' generated characters/token, from the task files."""
     results = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted((run_dir / "tasks").glob("*.json"))}
     scores = {task: r["metrics"]["score"] for task, r in results.items()}
     intervals = score_intervals({task: _score_items(run_dir, task) for task in results}, suite_groups(suite), iterations=iterations)
     copy = [results[t] for t in COPY_TASKS_RU[suite] if t in results]
     speed = {}
     if copy:
-        seconds = sum(r["speed"]["generate_seconds"] for r in copy)
-        chars = sum(r["speed"]["generated_chars"] for r in copy)
-        tokens = sum(r["speed"]["generated_tokens"] for r in copy)
-        speed = {"ru_chars_per_second": chars / seconds if seconds else 0.0, "ru_tokens_per_second": tokens / seconds if seconds else 0.0,
-                 "ru_generated_chars_per_token": sum(r["metrics"]["chars_per_token"] for r in copy) / len(copy)}
+        speed = {"ru_generated_chars_per_token": sum(r["metrics"]["chars_per_token"] for r in copy) / len(copy),
+                 "copy_task_wall_seconds": sum(r["generation_wall"]["generate_seconds"] for r in copy)}
     uncertainty = {row: e.record() for row, e in intervals.items()}
     return {"suite": suite, "tasks": scores, "groups": summarise(suite, scores), "uncertainty": uncertainty, "speed": speed}
 
@@ -177,7 +175,7 @@ def run(request: RunRequest, progress: Callable[[str], None] = print) -> Path:
                         raise ServerError(f"the vLLM server died during {task}:\n{server.log_tail()}") from None
                     raise
                 result["seconds"] = time.perf_counter() - task_start
-                result["speed"] = _speed(timer, lambda text: len(lm.tokenizer(text, add_special_tokens=False)["input_ids"]))
+                result["generation_wall"] = _generation_wall(timer, lambda text: len(lm.tokenizer(text, add_special_tokens=False)["input_ids"]))
                 _write_task(run_dir, result)
         provenance["timings"]["last_session_seconds"] = time.perf_counter() - started
     write_json(provenance_path, provenance)

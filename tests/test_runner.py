@@ -42,7 +42,7 @@ def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 def test_a_run_writes_results_provenance_and_tables(tiny_model, tmp_path, data_dir):
     run_dir = run(_request(tiny_model, tmp_path, data_dir), progress=lambda _: None)
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert set(summary["tasks"]) == set(TASKS) and summary["speed"]["ru_chars_per_second"] > 0
+    assert set(summary["tasks"]) == set(TASKS) and summary["speed"]["copy_task_wall_seconds"] > 0
     provenance = json.loads((run_dir / "provenance.json").read_text())
     settings = provenance["settings"]
     assert settings["backend"] == {"backend": "hf", "batch_size": 8, "seed": 1234, "dtype": "float32", "max_length": 2048, "add_bos_token": True}
