@@ -88,6 +88,8 @@ def load_experiment(path: Path) -> Experiment:
     suites = raw.get("suites", ["ru-open"])
     if unknown_suites := [s for s in suites if s not in SUITES]:
         raise InputError(f"experiment config {path}: unknown suite(s) {', '.join(unknown_suites)}; choose from {', '.join(SUITES)}")
+    if not isinstance(raw.get("tasks", []), list):
+        raise InputError(f"experiment config {path}: 'tasks' must be a list of task names")
     tasks = tuple(raw.get("tasks", ()))
     if unknown_tasks := [t for t in tasks if not any(t in suite_tasks(s) for s in suites)]:
         raise InputError(f"experiment config {path}: task(s) {', '.join(unknown_tasks)} are in none of the suites {', '.join(suites)}")

@@ -53,10 +53,14 @@ class ProcessWatch:
     def _poll(self) -> None:
         while not self._stop.is_set():
             try:
-                for child in psutil.Process(self.root).children(recursive=True):
-                    self.seen.setdefault(child.pid, (child.create_time(), " ".join(child.cmdline())[:120]))
+                children = psutil.Process(self.root).children(recursive=True)
             except psutil.Error:
-                pass
+                children = []
+            for child in children:
+                try:  # the latest command line: a process seen between fork and exec still shows its parent's
+                    self.seen[child.pid] = (child.create_time(), " ".join(child.cmdline())[:120])
+                except psutil.Error:
+                    pass
             time.sleep(0.1)
 
     def __enter__(self) -> "ProcessWatch":
