@@ -5,7 +5,7 @@ MMLU within subject, else document). One draw is a count vector over units, shar
 a comparison (the pairing), and every model's score follows from one matrix product of the counts
 with the unit statistics, so 13 models × 17 tasks × 1,000 draws take seconds (benchmarks/bootstrap_speed.py).
 A group's draw is the mean of its tasks' draws. Intervals are expanded percentile intervals (the
-tails widened for the unit count n, Hesterberg 2015; plain percentile beyond n ≈ 100); p-values are
+tails widened for the unit count n, Hesterberg 2015, nearly plain percentiles beyond n ≈ 100); p-values are
 two-sided normal-theory values from the bootstrap standard error; `adjust` applies the
 Benjamini-Hochberg correction across every comparison of a report.
 
@@ -26,9 +26,10 @@ from harness.task_statistics import UnitTable, unit_table
 from tasks_ru.suites import SUITES, TOTAL, score_aggregation, suite_tasks
 
 # Fewer resampling units than this: no significance mark ("too few items"); benchmarks/bootstrap_coverage.py
-# shows 95% percentile intervals covering under 93% below it.
+# shows the 95% intervals covering under 93% below it.
 MIN_UNITS = 30
 BATCH = 250  # draws per matrix product (bounds memory on the 14k-item tasks)
+
 
 def suite_groups(suite: str) -> dict[str, list[str]]:
     """The suite's groups and its total, each with its member tasks (the rows built from task draws)."""

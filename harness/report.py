@@ -196,7 +196,7 @@ TEMPLATE = """<!doctype html>
 <style>
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1240px;padding:0 1rem;color:#222}
 table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.88rem;display:block;overflow-x:auto;max-width:100%}
-table.wide{font-size:.74rem}table.wide td,table.wide th{padding:.2rem .3rem}
+table.wide{font-size:.7rem}table.wide td,table.wide th{padding:.15rem .22rem}
 th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right;white-space:nowrap}th:first-child,td:first-child{text-align:left}
 .sig{font-weight:bold}.few{color:#888}.neg{color:#b00}.pos{color:#070}.warn{background:#fff4d6;border-left:4px solid #e0a000;padding:.5rem 1rem}
 .note{background:#eef4ff;border-left:4px solid #4a7bd0;padding:.5rem 1rem}.published{color:#555;font-style:italic}

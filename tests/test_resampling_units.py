@@ -4,7 +4,6 @@ point estimate equals the score lm-eval reported, and clustered tasks resample w
 import hashlib
 import json
 import random
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -96,9 +95,6 @@ def test_clustered_tasks_resample_whole_clusters(scored):
     per_stratum = np.stack([counts[:, table.strata == s].sum(axis=1) for s in np.unique(table.strata)], axis=1)
     assert (per_stratum == np.bincount(table.strata)).all()  # every subject keeps its size in every draw
     # a PARus draw's score is always a multiple of 1/items: whole items, never one ordering
-    draws = resample(unit_table("darumeru_parus", [list(parus.values())]), 200, seed=3)[0] * table_units(parus)
+    items = len({item[2] for item in parus.values()})
+    draws = resample(unit_table("darumeru_parus", [list(parus.values())]), 200, seed=3)[0] * items
     assert np.allclose(draws, np.round(draws))
-
-
-def table_units(items: dict) -> int:
-    return len({item[2] for item in items.values()})
