@@ -64,6 +64,7 @@ class BusyMonitor:
     interval: float = 0.05
     busy_seconds: float = 0.0
     samples: int = 0
+    failed: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -71,9 +72,11 @@ class BusyMonitor:
         last = time.perf_counter()
         while not self._stop.is_set():
             try:
-                values = scrape(self.metrics_url, self.api_key, timeout=2.0)
-            except OSError:
-                values = {}
+                values = scrape(self.metrics_url, self.api_key, timeout=10.0)
+            except OSError:  # a busy server can answer late: the gap goes to the next sample's state
+                self.failed += 1
+                self._stop.wait(self.interval)
+                continue
             now = time.perf_counter()
             if values.get(RUNNING, 0.0) + values.get(WAITING, 0.0) > 0:
                 self.busy_seconds += now - last
