@@ -35,7 +35,7 @@ def main() -> None:
     manager = task_manager(args.data_dir, Path(spec.tokenizer_path))
     prompts = PromptSettings(kind=spec.kind, limit=args.limit)
     totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    print(f"{'task':28s} {'type':16s} {'wall s':>8s} {'busy s':>8s} {'wall/busy':>9s}")
+    print(f"{'task':28s} {'type':16s} {'wall s':>8s} {'busy s':>8s} {'wall/busy':>9s} {'samples':>8s}")
     with open_backend(replace(spec), settings) as lm:
         url = f"http://127.0.0.1:{lm.server.port}/metrics"
         for task in args.tasks or suite_tasks(args.suite):
@@ -47,7 +47,7 @@ def main() -> None:
             kind = "generation" if kind == "generate_until" else "log-likelihood"
             totals[kind][0] += wall
             totals[kind][1] += monitor.busy_seconds
-            print(f"{task:28s} {kind:16s} {wall:8.2f} {monitor.busy_seconds:8.2f} {wall / max(monitor.busy_seconds, 1e-9):9.2f}")
+            print(f"{task:28s} {kind:16s} {wall:8.2f} {monitor.busy_seconds:8.2f} {wall / max(monitor.busy_seconds, 1e-9):9.2f} {monitor.samples:8d}")
     for kind, (wall, busy) in totals.items():
         print(f"{'ALL ' + kind:45s} {wall:8.2f} {busy:8.2f} {wall / max(busy, 1e-9):9.2f}")
     print(f"settings: num_concurrent={args.num_concurrent} batch_size={args.batch_size} limit={args.limit} model={spec.path}")

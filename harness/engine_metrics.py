@@ -2,8 +2,10 @@
 
 Speed figures come from the engine, not from wall clocks around HTTP calls: time to first token,
 time per output token and token counts are deltas of vLLM's histograms and counters between two
-scrapes. Engine busy time (for the harness-overhead ratio) is sampled from vLLM's running/waiting
-request gauges, which the engine updates at every step.
+scrapes. Engine busy time (for the harness-overhead ratio) is sampled: an interval between two
+scrapes counts as busy when the engine stepped in it (its per-step histogram grew) or still holds
+requests (running/waiting gauges). The step count is needed because a one-step request (a
+log-likelihood: prefill only) is already gone from the gauges when the step's stats arrive.
 """
 
 import threading
@@ -18,6 +20,7 @@ TTFT = "vllm:time_to_first_token_seconds"
 TPOT = "vllm:inter_token_latency_seconds"
 GENERATED = "vllm:generation_tokens_total"
 PROMPT = "vllm:prompt_tokens_total"
+STEPS = "vllm:iteration_tokens_total_count"  # one observation per engine step
 RUNNING = "vllm:num_requests_running"
 WAITING = "vllm:num_requests_waiting"
 
@@ -53,10 +56,12 @@ class EngineDelta:
 
 @dataclass
 class BusyMonitor:
-    """Samples the engine's running + waiting gauges in a thread; `busy_seconds` is the time they were > 0.
+    """Samples the engine's step count and request gauges in a thread; `busy_seconds` is the time
+    in which it stepped or held requests.
 
     Sampling (default every 50 ms) rather than summing per-request times, because requests overlap:
-    the sum of their durations over-counts a batched engine's busy time.
+    the sum of their durations over-counts a batched engine's busy time. The resolution is the
+    sampling interval (`samples` says how many were taken).
     """
 
     metrics_url: str
@@ -64,21 +69,25 @@ class BusyMonitor:
     interval: float = 0.05
     busy_seconds: float = 0.0
     samples: int = 0
+    failed: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
     def _poll(self) -> None:
-        last = time.perf_counter()
+        last, steps = time.perf_counter(), None
         while not self._stop.is_set():
             try:
-                values = scrape(self.metrics_url, self.api_key, timeout=2.0)
-            except OSError:
-                values = {}
+                values = scrape(self.metrics_url, self.api_key, timeout=10.0)
+            except OSError:  # a busy server can answer late: the gap goes to the next sample's state
+                self.failed += 1
+                self._stop.wait(self.interval)
+                continue
             now = time.perf_counter()
-            if values.get(RUNNING, 0.0) + values.get(WAITING, 0.0) > 0:
+            stepped = steps is not None and values.get(STEPS, 0.0) > steps
+            if stepped or values.get(RUNNING, 0.0) + values.get(WAITING, 0.0) > 0:
                 self.busy_seconds += now - last
             self.samples += 1
-            last = now
+            last, steps = now, values.get(STEPS, 0.0)
             self._stop.wait(self.interval)
 
     def __enter__(self) -> "BusyMonitor":

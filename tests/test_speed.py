@@ -104,6 +104,7 @@ def test_summaries_are_medians_and_ratios_are_taken_within_each_trial():
 class _FakeVllm(http.server.BaseHTTPRequestHandler):
     running = 0.0
     generated = 0.0
+    steps = 0.0
 
     def do_GET(self):  # noqa: N802 (http.server's name)
         body = (f"# TYPE vllm:generation_tokens counter\nvllm:generation_tokens_total{{model_name=\"m\"}} {self.generated}\n"
@@ -111,6 +112,8 @@ class _FakeVllm(http.server.BaseHTTPRequestHandler):
                 f"vllm:time_to_first_token_seconds_bucket{{le=\"+Inf\",model_name=\"m\"}} {self.generated / 10}\n"
                 f"vllm:time_to_first_token_seconds_sum{{model_name=\"m\"}} {self.generated / 100}\n"
                 f"vllm:time_to_first_token_seconds_count{{model_name=\"m\"}} {self.generated / 10}\n"
+                f"# TYPE vllm:iteration_tokens_total histogram\nvllm:iteration_tokens_total_count{{model_name=\"m\"}} {self.steps}\n"
+                f"vllm:iteration_tokens_total_sum{{model_name=\"m\"}} {self.steps}\n"
                 f"# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{{model_name=\"m\"}} {self.running}\n").encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
@@ -138,17 +141,22 @@ def test_engine_figures_are_deltas_of_vllm_counters_and_histograms(fake_vllm):
     assert delta.delta(GENERATED) == 200 and delta.mean(TTFT) == pytest.approx(2.0 / 20)
 
 
-def test_busy_time_counts_only_while_the_engine_has_requests(fake_vllm):
+def test_busy_time_counts_while_the_engine_steps_or_holds_requests(fake_vllm):
     import time
 
-    _FakeVllm.running = 0.0
+    _FakeVllm.running = _FakeVllm.steps = 0.0
     with BusyMonitor(fake_vllm, interval=0.01) as monitor:
         time.sleep(0.3)
-        _FakeVllm.running = 1.0
+        _FakeVllm.running = 1.0  # a long request: 0.6 s in the gauges
         time.sleep(0.6)
         _FakeVllm.running = 0.0
         time.sleep(0.3)
-    assert 0.4 < monitor.busy_seconds < 0.8 and monitor.samples > 20
+        stop = time.perf_counter() + 0.4  # one-step requests: never in the gauges, but the step count grows
+        while time.perf_counter() < stop:
+            _FakeVllm.steps += 1
+            time.sleep(0.005)
+        time.sleep(0.3)
+    assert 0.8 < monitor.busy_seconds < 1.3 and monitor.samples > 20
 
 
 @pytest.mark.parametrize("settings, problem", [
