@@ -133,9 +133,10 @@ def test_copy_paragraph_denominator_per_profile():
 def test_copy_sentence_compares_counts_for_the_authors_and_content_too_when_strict():
     source = "As a relative of the victim, her opinion has a strong influence on the parole board."
     answer = "Текст: Вас есть как марку, которые рассказал на страху."
-    # SmolLM2's answer: 8 of 18 tokens -> authors 8/18 = 0.444 whatever it says; strict 0 (content differs)
-    assert metrics.copy_sentence_score(answer, source, 8, 18, "authors") == pytest.approx(8 / 18)
-    assert metrics.copy_sentence_score(answer, source, 8, 18, "strict") == 0.0
+    # SmolLM2's answer: 43 tokens against the source's 19 (its tokenizer) -> authors 19/43 = 0.442 whatever
+    # it says; strict 0 (the content differs)
+    assert metrics.copy_sentence_score(answer, source, 43, 19, "authors") == pytest.approx(19 / 43)
+    assert metrics.copy_sentence_score(answer, source, 43, 19, "strict") == 0.0
     assert metrics.copy_sentence_score(source, source, 18, 18, "strict") == 1.0
     assert metrics.copy_sentence_score(source, source, 20, 18, "strict") == pytest.approx(18 / 20)
 

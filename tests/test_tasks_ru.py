@@ -50,7 +50,7 @@ def test_darumeru_runs_end_to_end_on_hub_schema_files(tiny_lm, fixture_dir):
     parus = results["darumeru_parus"]["samples"]
     assert len(parus) == 2 and "Вариант 1: первый 0" in _prompt(results["darumeru_parus"], 0) and "Вариант 1: второй 0" in _prompt(results["darumeru_parus"], 1)
     assert [s["doc"]["order"] for s in parus[:2]] == ["original", "swapped"] and parus[0]["doc"]["key"] == parus[1]["doc"]["key"] == "0"
-    assert all(r["data_hash"] and r["version"] == 2.0 for r in results.values())
+    assert all(r["data_hash"] and r["version"] == 1.0 for r in results.values())
     assert {r["config"]["metadata"]["scoring"] for r in results.values()} == {"authors"}  # the profile, in each task's record
     assert "chars_per_token" in results["darumeru_cp_sent_ru"]["metrics"]
     # the open bot turn is the assistant's; the choice is scored as " 1" after it
