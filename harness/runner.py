@@ -5,7 +5,7 @@ contents, prompt and backend settings, the task code and YAMLs, package versions
 (tasks/<task>.json) is never recomputed; a killed run re-run with the same settings finishes only the
 missing tasks, and the backend (a vLLM server: one start) is opened only if something is missing.
 
-    provenance.json        what ran and how (written first, completed at the end)
+    provenance.json        what ran and how (written with the first finished task, completed at the end)
     tasks/<task>.json      lm-eval metrics, task version, data hash, timings, generation wall time
     samples/<task>.jsonl   per-sample prompts, outputs and scores
     summary.json           task scores, group scores, the total, generated characters per token
@@ -153,7 +153,6 @@ def run(request: RunRequest, progress: Callable[[str], None] = print) -> Path:
     provenance_path = run_dir / "provenance.json"
     provenance = json.loads(provenance_path.read_text(encoding="utf-8")) if provenance_path.exists() else {
         "spec": request.spec.record(), "settings": request.settings_record(), "git_revision": git_revision(), "timings": {}}
-    write_json(provenance_path, provenance)
     missing = [t for t in tasks if not (run_dir / "tasks" / f"{t}.json").exists()]
     if len(missing) < len(tasks):
         progress(f"reusing {len(tasks) - len(missing)} finished task(s) in {run_dir}")
@@ -177,6 +176,7 @@ def run(request: RunRequest, progress: Callable[[str], None] = print) -> Path:
                 result["seconds"] = time.perf_counter() - task_start
                 result["generation_wall"] = _generation_wall(timer, lambda text: len(lm.tokenizer(text, add_special_tokens=False)["input_ids"]))
                 _write_task(run_dir, result)
+                write_json(provenance_path, provenance)  # only a run dir that holds a result gets one: a failed start leaves nothing
         provenance["timings"]["last_session_seconds"] = time.perf_counter() - started
     write_json(provenance_path, provenance)
     write_json(run_dir / "summary.json", summarise_run(run_dir, request.suite) | {"model": request.spec.name, "kind": request.spec.kind})
