@@ -15,7 +15,9 @@ Profiles (`lep-bench compare --profile NAME`):
 
 Training text and task data are the ones shipped with lep-bench, or with LEP_DATA_DIR set its
 Russian Wikipedia sentences and literature and the real ru-open task data (first 20 items per
-task). Every step is skipped when its output exists, so an interrupted demo resumes.
+task); for SmolLM2, Latin-script words are removed from the training text first
+(harness/russian_corpus.py). Every step is skipped when its output exists and training resumes
+from its last checkpoint, so an interrupted demo resumes.
 """
 
 import os

@@ -22,7 +22,7 @@ def test_russian_corpus_drops_latin_words_only(tmp_path):
 def test_unknown_profile_and_bad_data_dir_fail_in_one_line(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["compare", "--profile", "nonsense"])
-    assert exit_info.value.code == 2
+    assert exit_info.value.code == 2 and "invalid choice" in capsys.readouterr().err
     monkeypatch.setenv("LEP_DATA_DIR", str(tmp_path / "absent"))
     assert main(["compare", "--workdir", str(tmp_path / "w"), "--reports", str(tmp_path / "r"), "--backend", "hf"]) == 2
     err = capsys.readouterr().err.strip()
