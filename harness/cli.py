@@ -164,7 +164,7 @@ def _add_adapt_stages(stages: argparse._SubParsersAction) -> None:
             train.add_argument(flag, action="store_true", help=f"(default: {value})")
         else:
             kind = float if isinstance(value, float) else str if isinstance(value, str) else int
-            train.add_argument(flag, type=kind, default=value, metavar="N", help=f"(default: {value})")
+            train.add_argument(flag, type=kind, default=value, metavar="NAME" if kind is str else "N", help=f"(default: {value})")
     train.set_defaults(run=_run_train)
 
     prop = stages.add_parser("propagate", help="carry the adapted embeddings into the instruct model")

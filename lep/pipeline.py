@@ -15,6 +15,10 @@ runs. Relative paths are resolved against the config file's folder.
       train: {max_steps: 20000, learning_rate: 2.0e-4}
       propagate: {modes: [swap, overlap, conversion]}
       calibrate: {mode: sft, data: data/chat.jsonl, from_mode: conversion, copy_examples: 2000}
+
+The tokenizer stage takes AdaptationRequest's settings (method, vocab_size, new_vocab_size, keep,
+max_chars, trainer, keep_by, ignore_merges, base), the train stage TrainSettings' (packing,
+precision, ...); an unknown key is an error before anything runs.
 """
 
 from collections.abc import Callable
