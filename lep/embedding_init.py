@@ -3,7 +3,7 @@
 E_new = T · E_old and H_new = T · H_old (separately; once when tied); a row whose norm comes out
 below 1e-12 (a copy or mean of all-zero rows, such as a base's untrained reserved tokens) gets the
 mean of all old rows instead, as the authors' code does. The output dir is an
-ordinary HF model dir with the new tokenizer, plus T (`lep_averaging_operator.safetensors`),
+ordinary HF model dir with the new tokenizer, plus T (`lep_averaging_operator.tensors`, safetensors format),
 which Conversion reuses, and a manifest.
 """
 
@@ -23,7 +23,8 @@ from lep.staging import check_free, staged_dir
 from lep.vocab_adaptation import ID_MAP, MANIFEST
 
 INIT_MANIFEST = "lep_init.json"
-OPERATOR_FILE = "lep_averaging_operator.safetensors"
+# safetensors inside, but not named *.safetensors: vLLM loads every *.safetensors file of a model dir as weights
+OPERATOR_FILE = "lep_averaging_operator.tensors"
 ZERO_NORM = 1e-12
 
 
