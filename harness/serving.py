@@ -41,7 +41,8 @@ class ServerSettings:
     enable_prefix_caching: bool = False
     enforce_eager: bool = False
     cpu_kv_cache_gib: int = field(default_factory=lambda: int(os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")))
-    startup_timeout_s: float = 300.0
+    # 30-80 s on an idle 2-core CPU, but over 300 s when the machine is shared (seen with SmolLM2-135M)
+    startup_timeout_s: float = field(default_factory=lambda: float(os.environ.get("LEP_VLLM_STARTUP_TIMEOUT", "900")))
     port: int | None = None
 
     def record(self) -> dict:
@@ -121,7 +122,7 @@ class VllmServer:
                 return self
             time.sleep(1.0)
         self.stop()
-        raise ServerError(f"vLLM did not become ready within {self.settings.startup_timeout_s:.0f} s:\n{self.log_tail()}")
+        raise ServerError(f"vLLM did not become ready within {self.settings.startup_timeout_s:.0f} s (set LEP_VLLM_STARTUP_TIMEOUT to wait longer):\n{self.log_tail()}")
 
     def healthy(self) -> bool:
         try:
