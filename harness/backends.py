@@ -120,7 +120,7 @@ def open_backend(spec: ModelSpec, settings: BackendSettings) -> Iterator[Any]:
         lm = _served_completions_class()(
             base_url=f"{server.base_url}/completions", model=spec.name, tokenizer=spec.tokenizer_path, tokenizer_backend="huggingface",
             add_bos_token=True, max_length=spec.max_length, tokenized_requests=True, num_concurrent=settings.num_concurrent,
-            max_retries=1, seed=settings.seed, batch_size=1, header={"Authorization": f"Bearer {server.api_key}"},
+            max_retries=1, seed=settings.seed, batch_size=settings.batch_size, header={"Authorization": f"Bearer {server.api_key}"},
         )
         _apply_chat_template(lm, spec)
         lm.server = server
