@@ -214,8 +214,7 @@ def open_engine(spec: ModelSpec, settings: SpeedSettings) -> Iterator[Engine]:
         return
     from harness.serving import ServerSettings, VllmServer
 
-    # a speed run holds one server per model; on a busy CPU their start-ups take longer than a scoring run allows
-    server_settings = ServerSettings(dtype=settings.dtype, max_model_len=spec.max_length, startup_timeout_s=900.0)
+    server_settings = ServerSettings(dtype=settings.dtype, max_model_len=spec.max_length)
     with VllmServer(Path(spec.path), spec.name, server_settings, tokenizer=Path(spec.tokenizer_path)) as server:
         yield ServerEngine(server)
 
