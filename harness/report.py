@@ -130,9 +130,10 @@ def speed_section(record: dict | None) -> dict:
     if not record:
         return {"table": None, "how": "not measured: add `speed:` to the experiment or run `lep-bench speed`", "warnings": []}
     s = record["settings"]
+    text = f"FLORES devtest under {record['data_dir']}" if record["data_dir"] else "the embedded sample"
     how = (f"{s['backend']}, exactly {s['new_tokens']} tokens per request, {s['warmup']} warm-up round(s) dropped, {s['trials']} trials with the models "
            f"interleaved; median [IQR]; ratios to {record['reference']} taken within each trial; chars/s = decode tokens/s × the model's "
-           f"chars/token on the Russian text; CPU {record['machine']['cpu']}, load {record['machine']['load_before'][0]:.1f} at start")
+           f"chars/token on the Russian text ({text}); CPU {record['machine']['cpu']}, load {record['machine']['load_before'][0]:.1f} at start")
     return {"table": speed_table(record), "how": how, "warnings": record["warnings"]}
 
 

@@ -56,7 +56,7 @@ def write_run(root: Path, model: str, suite: str, skill: float, seed: int, n: in
         samples = [{"doc_id": i, "score": item, "filtered_resps": [f"ответ {i}"], "arguments": [[f"вопрос {i}"]], "target": "цель"} for i, item in enumerate(items)]
         (run_dir / "samples" / f"{task}.jsonl").write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples), encoding="utf-8")
         result = {"task": task, "metrics": metrics, "n_samples": {"effective": n, "original": n}, "version": 1.0, "data_hash": f"hash-{task}",
-                  "seconds": 1.0, "speed": {"generate_seconds": 1.0, "generated_chars": 100 + 10 * seed, "generated_tokens": 40}}
+                  "seconds": 1.0, "generation_wall": {"generate_seconds": 1.0, "generated_chars": 100 + 10 * seed, "generated_tokens": 40}}
         (run_dir / "tasks" / f"{task}.json").write_text(json.dumps(result), encoding="utf-8")
     settings = {"backend": {"backend": "hf"}, "prompts": {"kind": "instruct", "limit": None}}
     provenance = {"spec": {"name": model, "path": tokenizer, "tokenizer": tokenizer}, "settings": settings, "git_revision": "synthetic", "timings": {}}
