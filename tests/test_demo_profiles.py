@@ -1,7 +1,5 @@
 """The demo's profiles: the synthetic propagation demo end to end, the Russian training text, bad settings."""
 
-import json
-from pathlib import Path
 
 import pytest
 
