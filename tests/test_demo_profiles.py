@@ -1,5 +1,4 @@
-"""The demo's profiles: the synthetic propagation demo end to end, the Russian training text, bad settings."""
-
+"""The demo's profiles: the Russian training text, bad settings (CI's demo step runs the synthetic profile end to end)."""
 
 import pytest
 
