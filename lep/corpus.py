@@ -10,7 +10,7 @@ breaks kept, as the paper's authors trained: a model that never sees a newline i
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from lep.errors import InputError
@@ -113,19 +113,20 @@ def _conllu_units(lines: Iterator[str]) -> Iterator[str]:
             yield line.split("=", 1)[1]
 
 
-def file_units(path: Path) -> Iterator[str]:
-    """Normalised, non-empty text units of one file, chosen by its suffix (anything else is plain text)."""
+def _texts(path: Path, conllu: Callable[[Iterator[str]], Iterator[str]], plain: Callable[[Iterator[str]], Iterator[str]]) -> Iterator[str]:
+    """The raw texts of one file by its suffix: JSONL records, TSV rows, CoNLL-U (`conllu`), else plain text (`plain`)."""
     lines = _raw_lines(path)
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        units = _jsonl_units(path, lines)
-    elif suffix == ".tsv":
-        units = _tsv_units(lines)
-    elif suffix == ".conllu":
-        units = _conllu_units(lines)
-    else:
-        units = _text_units(lines)
-    for unit in units:
+        return _jsonl_units(path, lines)
+    if suffix == ".tsv":
+        return _tsv_units(lines)
+    return conllu(lines) if suffix == ".conllu" else plain(lines)
+
+
+def file_units(path: Path) -> Iterator[str]:
+    """Normalised, non-empty text units of one file, chosen by its suffix (anything else is plain text)."""
+    for unit in _texts(path, _conllu_units, _text_units):
         text = normalise(unit)
         if text:
             yield text
@@ -153,17 +154,7 @@ def _conllu_documents(lines: Iterator[str]) -> Iterator[str]:
 def file_documents(path: Path) -> Iterator[str]:
     """Normalised, non-empty documents of one file with their paragraph breaks: a plain-text file is
     one document (a line per paragraph), a JSONL record or TSV row is one, CoNLL-U follows its markers."""
-    lines = _raw_lines(path)
-    suffix = path.suffix.lower()
-    if suffix == ".jsonl":
-        documents = _jsonl_units(path, lines)
-    elif suffix == ".tsv":
-        documents = _tsv_units(lines)
-    elif suffix == ".conllu":
-        documents = _conllu_documents(lines)
-    else:
-        documents = iter(["".join(_text_units(lines))])
-    for document in documents:
+    for document in _texts(path, _conllu_documents, lambda lines: iter(["".join(_text_units(lines))])):
         text = normalise_document(document)
         if text:
             yield text
