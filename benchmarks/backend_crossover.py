@@ -29,24 +29,43 @@ def main() -> None:
     args = parser.parse_args()
     tokenizer = load_tokenizer("openchat-3.5")
     work = Path(tempfile.mkdtemp(prefix="lep-crossover-"))
-    print(f"{'model':>10s} {'params':>8s} {'backend':>12s} {'start s':>8s} {'tasks s':>8s} {'total s':>8s} {'gen tok/s':>10s} {'mean':>7s}")
+    print(
+        f"{'model':>10s} {'params':>8s} {'backend':>12s} {'start s':>8s} {'tasks s':>8s} {'total s':>8s} {'gen tok/s':>10s} {'mean':>7s}"
+    )
     for size in args.sizes:
         hidden, layers = (int(x) for x in size.split("x"))
         model = build_small_model(tokenizer, work / size, architecture="mistral", hidden_size=hidden, layers=layers)
         config = json.loads((model / "config.json").read_text())
-        params = config["vocab_size"] * hidden * 2 + layers * (4 * hidden * hidden + 3 * hidden * config["intermediate_size"])
+        params = config["vocab_size"] * hidden * 2 + layers * (
+            4 * hidden * hidden + 3 * hidden * config["intermediate_size"]
+        )
         for backend in args.backends:
-            request = RunRequest(spec=parse_spec(f"path={model},name={size},kind=instruct"), suite="ru-open", out=work / "runs",
-                                 data_dir=args.data_dir, backend=BackendSettings(backend=backend), prompts=PromptSettings(limit=args.limit))
+            request = RunRequest(
+                spec=parse_spec(f"path={model},name={size},kind=instruct"),
+                suite="ru-open",
+                out=work / "runs",
+                data_dir=args.data_dir,
+                backend=BackendSettings(backend=backend),
+                prompts=PromptSettings(limit=args.limit),
+            )
             started = time.perf_counter()
             run_dir = run(request, progress=lambda _: None)
             total = time.perf_counter() - started
             timings = json.loads((run_dir / "provenance.json").read_text())["timings"]
             summary = json.loads((run_dir / "summary.json").read_text())
-            gen_tokens = sum(json.loads(p.read_text())["generation_wall"]["generated_tokens"] for p in (run_dir / "tasks").glob("*.json"))
-            gen_seconds = sum(json.loads(p.read_text())["generation_wall"]["generate_seconds"] for p in (run_dir / "tasks").glob("*.json"))
+            gen_tokens = sum(
+                json.loads(p.read_text())["generation_wall"]["generated_tokens"]
+                for p in (run_dir / "tasks").glob("*.json")
+            )
+            gen_seconds = sum(
+                json.loads(p.read_text())["generation_wall"]["generate_seconds"]
+                for p in (run_dir / "tasks").glob("*.json")
+            )
             start = timings["backend_start_seconds"]
-            print(f"{size:>10s} {params / 1e6:7.1f}M {backend:>12s} {start:8.1f} {total - start:8.1f} {total:8.1f} {gen_tokens / gen_seconds:10.1f} {summary['groups']['Mean']:7.4f}", flush=True)
+            print(
+                f"{size:>10s} {params / 1e6:7.1f}M {backend:>12s} {start:8.1f} {total - start:8.1f} {total:8.1f} {gen_tokens / gen_seconds:10.1f} {summary['groups']['Mean']:7.4f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,10 @@ def main() -> None:
     for case in cases():
         started = time.perf_counter()
         share, width = coverage(case, args.sets, args.iterations, seed=2024)
-        print(f"| {case.name} | {case.truth:+.4f} | {share:.3f} | {width:.3f} | {time.perf_counter() - started:.0f} |", flush=True)
+        print(
+            f"| {case.name} | {case.truth:+.4f} | {share:.3f} | {width:.3f} | {time.perf_counter() - started:.0f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

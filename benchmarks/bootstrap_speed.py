@@ -27,7 +27,9 @@ def _items(models: int) -> dict[str, dict[str, dict[int, object]]]:
         for task, n in DARUMERU.items():
             docs = 2 * n if task == "darumeru_parus" else n
             difficulty = np.random.default_rng(len(task)).normal(0, 1.5, docs)
-            out[f"model-{k:02d}"][task] = dict(enumerate(synthetic_items(task, docs, skill, np.random.default_rng(k), difficulty)))
+            out[f"model-{k:02d}"][task] = dict(
+                enumerate(synthetic_items(task, docs, skill, np.random.default_rng(k), difficulty))
+            )
     return out
 
 
@@ -49,14 +51,20 @@ def main() -> None:
     args = parser.parse_args()
     items = _items(args.models)
     models, groups = list(items), suite_groups("darumeru")
-    print(f"{len(models)} models × {len(DARUMERU)} tasks ({sum(DARUMERU.values())} items per model) × {args.iterations} resamples")
+    print(
+        f"{len(models)} models × {len(DARUMERU)} tasks ({sum(DARUMERU.values())} items per model) × {args.iterations} resamples"
+    )
 
     started = time.perf_counter()
-    intervals, deltas = comparison_statistics(items, [(m, models[0]) for m in models[1:]], groups, iterations=args.iterations)
+    intervals, deltas = comparison_statistics(
+        items, [(m, models[0]) for m in models[1:]], groups, iterations=args.iterations
+    )
     deltas = adjust(deltas)
     shared = time.perf_counter() - started
     rows = len(next(iter(deltas.values())))
-    print(f"the report's statistics in one pass (13 models' intervals and {len(deltas)} paired comparisons × {rows} rows, BH): {shared:.2f} s")
+    print(
+        f"the report's statistics in one pass (13 models' intervals and {len(deltas)} paired comparisons × {rows} rows, BH): {shared:.2f} s"
+    )
     started = time.perf_counter()
     score_intervals(items[models[0]], groups, iterations=args.iterations)
     print(f"one run's summary.json intervals (lep-bench run, per model): {time.perf_counter() - started:.2f} s")
@@ -64,9 +72,13 @@ def main() -> None:
     task = "darumeru_rcb"
     old = _per_draw_python(items[models[1]][task], items[models[0]][task], task, args.iterations)
     started = time.perf_counter()
-    paired_deltas({m: {task: items[m][task]} for m in models[:2]}, [(models[1], models[0])], {}, iterations=args.iterations)
+    paired_deltas(
+        {m: {task: items[m][task]} for m in models[:2]}, [(models[1], models[0])], {}, iterations=args.iterations
+    )
     new = time.perf_counter() - started
-    print(f"one pair on {task} ({DARUMERU[task]} items): per-draw Python {old:.2f} s, vectorised {new:.3f} s ({old / new:.0f}× faster)")
+    print(
+        f"one pair on {task} ({DARUMERU[task]} items): per-draw Python {old:.2f} s, vectorised {new:.3f} s ({old / new:.0f}× faster)"
+    )
 
 
 if __name__ == "__main__":

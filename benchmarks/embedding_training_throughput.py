@@ -19,8 +19,22 @@ from transformers import LlamaConfig, LlamaForCausalLM, Trainer, TrainerCallback
 from lep.embedding_training import TrainSettings, trainable_embeddings, training_arguments
 
 PRESETS = {
-    "small": dict(hidden_size=256, intermediate_size=688, num_hidden_layers=4, num_attention_heads=8, num_key_value_heads=2, vocab_size=32000),
-    "8b": dict(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8, vocab_size=128256),
+    "small": dict(
+        hidden_size=256,
+        intermediate_size=688,
+        num_hidden_layers=4,
+        num_attention_heads=8,
+        num_key_value_heads=2,
+        vocab_size=32000,
+    ),
+    "8b": dict(
+        hidden_size=4096,
+        intermediate_size=14336,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        num_key_value_heads=8,
+        vocab_size=128256,
+    ),
 }
 
 
@@ -53,7 +67,9 @@ class StepTimer(TrainerCallback):
 
 def bare_steps(model, batch: dict, steps: int, settings: TrainSettings) -> list[float]:
     parameters = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(parameters, lr=settings.learning_rate, betas=(0.9, 0.95), eps=1e-5, weight_decay=settings.weight_decay)
+    optimizer = torch.optim.AdamW(
+        parameters, lr=settings.learning_rate, betas=(0.9, 0.95), eps=1e-5, weight_decay=settings.weight_decay
+    )
     times = []
     for _ in range(steps):
         if torch.cuda.is_available():
@@ -77,7 +93,9 @@ def trainer_steps(model, dataset: Dataset, steps: int, settings: TrainSettings) 
     args.save_strategy = "no"
     args.disable_tqdm = True
     args.logging_steps = 10**9
-    Trainer(model=model, args=args, train_dataset=dataset, data_collator=default_data_collator, callbacks=[timer]).train()
+    Trainer(
+        model=model, args=args, train_dataset=dataset, data_collator=default_data_collator, callbacks=[timer]
+    ).train()
     return timer.times
 
 
@@ -88,7 +106,9 @@ def main() -> None:
     parser.add_argument("--seq-len", type=int, default=None, help="default: 2048 for 8b, 256 for small")
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--no-checkpointing", action="store_true", help="8b: keep all activations (faster, more memory)")
+    parser.add_argument(
+        "--no-checkpointing", action="store_true", help="8b: keep all activations (faster, more memory)"
+    )
     args = parser.parse_args()
     big = args.preset == "8b"
     checkpointing = big and not args.no_checkpointing
@@ -102,7 +122,13 @@ def main() -> None:
     torch.set_default_dtype(torch.float32)
     model.config.use_cache = False
     trainable_embeddings(model)
-    settings = TrainSettings(seq_len=seq_len, global_batch=batch_size, per_device_batch=batch_size, warmup_steps=0, gradient_checkpointing=checkpointing)
+    settings = TrainSettings(
+        seq_len=seq_len,
+        global_batch=batch_size,
+        per_device_batch=batch_size,
+        warmup_steps=0,
+        gradient_checkpointing=checkpointing,
+    )
     if checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     dataset = RandomTokens(batch_size * args.steps, seq_len, model.config.vocab_size)
@@ -111,7 +137,10 @@ def main() -> None:
     results: dict[str, list[float]] = {"bare": [], "trainer": []}
     peaks = {"bare": 0.0, "trainer": 0.0}
     for _ in range(args.rounds):  # alternate, so both see the same machine state; first 2 steps of each are warm-up
-        for name, run in (("bare", lambda: bare_steps(model, batch, args.steps, settings)), ("trainer", lambda: trainer_steps(model, dataset, args.steps, settings))):
+        for name, run in (
+            ("bare", lambda: bare_steps(model, batch, args.steps, settings)),
+            ("trainer", lambda: trainer_steps(model, dataset, args.steps, settings)),
+        ):
             if device == "cuda":
                 torch.cuda.empty_cache()
                 torch.cuda.reset_peak_memory_stats()
@@ -119,14 +148,20 @@ def main() -> None:
             if device == "cuda":
                 peaks[name] = max(peaks[name], torch.cuda.max_memory_allocated() / 2**30)
     params = sum(p.numel() for p in model.parameters()) / 1e9
-    print(f"preset {args.preset}: {params:.2f} B parameters, {dtype}, {device}, batch {batch_size} x {seq_len} tokens, "
-          f"gradient checkpointing {checkpointing}")
+    print(
+        f"preset {args.preset}: {params:.2f} B parameters, {dtype}, {device}, batch {batch_size} x {seq_len} tokens, "
+        f"gradient checkpointing {checkpointing}"
+    )
     for name, times in results.items():
-        print(f"{name:8s} median step {statistics.median(times) * 1000:.1f} ms = {tokens / statistics.median(times):,.0f} tokens/s ({len(times)} steps)")
+        print(
+            f"{name:8s} median step {statistics.median(times) * 1000:.1f} ms = {tokens / statistics.median(times):,.0f} tokens/s ({len(times)} steps)"
+        )
     ratio = statistics.median(results["bare"]) / statistics.median(results["trainer"])
     print(f"Trainer throughput / bare loop: {ratio:.3f}")
     if device == "cuda":
-        print(f"peak GPU memory: bare {peaks['bare']:.1f} GiB, trainer {peaks['trainer']:.1f} GiB ({torch.cuda.get_device_name()})")
+        print(
+            f"peak GPU memory: bare {peaks['bare']:.1f} GiB, trainer {peaks['trainer']:.1f} GiB ({torch.cuda.get_device_name()})"
+        )
 
 
 if __name__ == "__main__":

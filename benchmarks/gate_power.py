@@ -19,12 +19,16 @@ from harness.bootstrap import Delta, paired_bootstrap, suite_groups
 from harness.gate import decide
 from tests.simulated_pairs import binary_pair
 
-MEAN = lambda task: (lambda items: sum(items) / len(items))  # noqa: E731
+MEAN = lambda task: lambda items: sum(items) / len(items)  # noqa: E731
 RULES = {
     "proven drop (old): upper end < -max_drop": lambda d, m: {r: x.high < -m for r, x in d.items()},
     "point drop > max_drop": lambda d, m: {r: x.delta < -m for r, x in d.items()},
-    "drop > max_drop, one-sided p < 0.05, uncorrected": lambda d, m: {r: x.delta < -m and x.p / 2 < 0.05 for r, x in d.items()},
-    "CHOSEN: drop > max_drop, one-sided p < 0.05 Holm over rows; n<30: point drop": lambda d, m: {r: v[0] for r, v in decide(d, m).items()},
+    "drop > max_drop, one-sided p < 0.05, uncorrected": lambda d, m: {
+        r: x.delta < -m and x.p / 2 < 0.05 for r, x in d.items()
+    },
+    "CHOSEN: drop > max_drop, one-sided p < 0.05 Holm over rows; n<30: point drop": lambda d, m: {
+        r: v[0] for r, v in decide(d, m).items()
+    },
 }
 
 
@@ -36,7 +40,9 @@ def simulate(suite: str, drop: float, sets: int, iterations: int, max_drop: floa
         for task, n in SIZES[suite].items():
             c, r = binary_pair(n, -drop, rng)
             cand[task], ref[task] = c["t"], r["t"]
-        deltas: dict[str, Delta] = paired_bootstrap(cand, ref, suite_groups(suite), iterations=iterations, seed=k, aggregation=MEAN)
+        deltas: dict[str, Delta] = paired_bootstrap(
+            cand, ref, suite_groups(suite), iterations=iterations, seed=k, aggregation=MEAN
+        )
         for name, rule in RULES.items():
             fails[name] += any(rule(deltas, max_drop).values())
     return {name: count / sets for name, count in fails.items()}
@@ -49,11 +55,18 @@ def main() -> None:
     parser.add_argument("--max-drop", type=float, default=0.01)
     args = parser.parse_args()
     drops = (0.0, 0.01, 0.02, 0.05)
-    print(f"gate failure rate over {args.sets} simulated data sets per cell ({args.iterations} bootstrap draws each), max_drop {args.max_drop}")
+    print(
+        f"gate failure rate over {args.sets} simulated data sets per cell ({args.iterations} bootstrap draws each), max_drop {args.max_drop}"
+    )
     for suite in SIZES:
         started = time.perf_counter()
-        table = {drop: simulate(suite, drop, args.sets, args.iterations, args.max_drop, seed=int(drop * 1000)) for drop in drops}
-        print(f"\n{suite} ({len(SIZES[suite])} tasks, {sum(SIZES[suite].values())} items; {time.perf_counter() - started:.0f} s)")
+        table = {
+            drop: simulate(suite, drop, args.sets, args.iterations, args.max_drop, seed=int(drop * 1000))
+            for drop in drops
+        }
+        print(
+            f"\n{suite} ({len(SIZES[suite])} tasks, {sum(SIZES[suite].values())} items; {time.perf_counter() - started:.0f} s)"
+        )
         print(f"| rule | no change (false alarm) | {' | '.join(f'drop {d}' for d in drops[1:])} |")
         print("|---|---|" + "---|" * (len(drops) - 1))
         for name in RULES:

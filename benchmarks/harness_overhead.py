@@ -53,7 +53,9 @@ def main() -> None:
     manager = task_manager(args.data_dir, Path(spec.tokenizer_path))
     prompts = PromptSettings(kind=spec.kind, limit=args.limit)
     totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
-    print(f"{'task':28s} {'type':16s} {'wall s':>8s} {'requests s':>10s} {'busy s':>8s} {'wall/busy':>9s} {'req/busy':>9s} {'samples':>8s}")
+    print(
+        f"{'task':28s} {'type':16s} {'wall s':>8s} {'requests s':>10s} {'busy s':>8s} {'wall/busy':>9s} {'req/busy':>9s} {'samples':>8s}"
+    )
     with open_backend(replace(spec), settings) as lm:
         url = f"http://127.0.0.1:{lm.server.port}/metrics"
         requests = time_requests(lm)
@@ -68,11 +70,17 @@ def main() -> None:
             busy = max(monitor.busy_seconds, 1e-9)
             for i, value in enumerate((wall, requests["seconds"], monitor.busy_seconds)):
                 totals[kind][i] += value
-            print(f"{task:28s} {kind:16s} {wall:8.2f} {requests['seconds']:10.2f} {monitor.busy_seconds:8.2f} {wall / busy:9.2f} "
-                  f"{requests['seconds'] / busy:9.2f} {monitor.samples:8d}")
+            print(
+                f"{task:28s} {kind:16s} {wall:8.2f} {requests['seconds']:10.2f} {monitor.busy_seconds:8.2f} {wall / busy:9.2f} "
+                f"{requests['seconds'] / busy:9.2f} {monitor.samples:8d}"
+            )
     for kind, (wall, in_requests, busy) in totals.items():
-        print(f"{'ALL ' + kind:45s} {wall:8.2f} {in_requests:10.2f} {busy:8.2f} {wall / busy:9.2f} {in_requests / busy:9.2f}")
-    print(f"settings: num_concurrent={args.num_concurrent} batch_size={args.batch_size} limit={args.limit} model={spec.path}")
+        print(
+            f"{'ALL ' + kind:45s} {wall:8.2f} {in_requests:10.2f} {busy:8.2f} {wall / busy:9.2f} {in_requests / busy:9.2f}"
+        )
+    print(
+        f"settings: num_concurrent={args.num_concurrent} batch_size={args.batch_size} limit={args.limit} model={spec.path}"
+    )
 
 
 if __name__ == "__main__":

@@ -70,17 +70,31 @@ def main() -> None:
     runs = {}
     for packing in ("paragraphs", "documents"):
         settings = TrainSettings(
-            seq_len=args.seq_len, global_batch=8, per_device_batch=8, learning_rate=args.learning_rate, warmup_steps=10,
-            max_steps=args.steps, save_steps=10**6, logging_steps=10, max_chars=args.max_chars, packing=packing,
+            seq_len=args.seq_len,
+            global_batch=8,
+            per_device_batch=8,
+            learning_rate=args.learning_rate,
+            warmup_steps=10,
+            max_steps=args.steps,
+            save_steps=10**6,
+            logging_steps=10,
+            max_chars=args.max_chars,
+            packing=packing,
         )
         runs[packing] = train_embeddings(start, train_files, args.out / packing, settings)
     manifests = {p: json.loads((d / TRAIN_MANIFEST).read_text(encoding="utf-8")) for p, d in runs.items()}
 
-    print(f"\nmodel: Llama, hidden 128, 2 layers, Mistral-7B tokenizer (32,000), seeded random; embeddings-only; "
-          f"{args.steps} steps x 8 x {args.seq_len} tokens, lr {args.learning_rate}, cosine, warmup 10")
-    print(f"training text: {len(train_files)} ruslit prose files (all but {HELD_OUT_AUTHOR}), first {args.max_chars:,} characters")
+    print(
+        f"\nmodel: Llama, hidden 128, 2 layers, Mistral-7B tokenizer (32,000), seeded random; embeddings-only; "
+        f"{args.steps} steps x 8 x {args.seq_len} tokens, lr {args.learning_rate}, cosine, warmup 10"
+    )
+    print(
+        f"training text: {len(train_files)} ruslit prose files (all but {HELD_OUT_AUTHOR}), first {args.max_chars:,} characters"
+    )
     for packing, manifest in manifests.items():
-        print(f"  {packing}: {manifest['sequences']} sequences, {manifest['real_tokens']:,} real tokens, {manifest['wall_seconds']} s")
+        print(
+            f"  {packing}: {manifest['sequences']} sequences, {manifest['real_tokens']:,} real tokens, {manifest['wall_seconds']} s"
+        )
     print("\ntraining loss (mean of the last 10 steps)")
     print("| step | paragraphs | documents |")
     print("|---|---|---|")
@@ -90,7 +104,9 @@ def main() -> None:
 
     newlines = torch.tensor(sorted(newline_token_ids(tokenizer)))
     blocks = ParagraphBlocks(tokenizer, iter_documents(held_out_files, 150_000), args.seq_len)
-    print(f"\nheld-out loss: {HELD_OUT_AUTHOR} ({len(blocks)} paragraph blocks of {args.seq_len} tokens, text as written)")
+    print(
+        f"\nheld-out loss: {HELD_OUT_AUTHOR} ({len(blocks)} paragraph blocks of {args.seq_len} tokens, text as written)"
+    )
     print("| model | all tokens | newline tokens |")
     print("|---|---|---|")
     for name, model_dir in (("start", start), *runs.items()):

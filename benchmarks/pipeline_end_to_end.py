@@ -54,7 +54,15 @@ def main() -> None:
             "stages": {
                 "tokenizer": {"method": "extend", "new_vocab_size": new_size, "max_chars": args.max_chars},
                 "init": {},
-                "train": {"seq_len": 256, "global_batch": 8, "per_device_batch": 8, "max_steps": 30, "warmup_steps": 3, "max_chars": 500_000, "save_steps": 10},
+                "train": {
+                    "seq_len": 256,
+                    "global_batch": 8,
+                    "per_device_batch": 8,
+                    "max_steps": 30,
+                    "warmup_steps": 3,
+                    "max_chars": 500_000,
+                    "save_steps": 10,
+                },
                 "propagate": {"modes": ["swap", "overlap", "conversion"]},
             },
         }
@@ -63,20 +71,28 @@ def main() -> None:
         run_pipeline(folder / "pipeline.yaml")
         print(f"\n== {family}: pipeline {time.perf_counter() - started:.0f} s")
         train = json.loads((folder / "work" / "train" / "lep_train.json").read_text())
-        print(f"train: {train['steps']} steps, loss {train['first_loss']:.3f} -> {train['last_loss']:.3f}, {train['tokens_per_second']} tokens/s")
+        print(
+            f"train: {train['steps']} steps, loss {train['first_loss']:.3f} -> {train['last_loss']:.3f}, {train['tokens_per_second']} tokens/s"
+        )
         for mode in config["stages"]["propagate"]["modes"]:
             model_dir = folder / "work" / f"propagate-{mode}"
             report = json.loads((model_dir / "lep_propagate.json").read_text())
             tokenizer = AutoTokenizer.from_pretrained(model_dir)
             model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
             ids = tokenizer(PROMPT, return_tensors="pt").input_ids
-            expected = model.generate(ids, max_new_tokens=12, min_new_tokens=12, do_sample=False)[0, ids.shape[1]:].tolist()
+            expected = model.generate(ids, max_new_tokens=12, min_new_tokens=12, do_sample=False)[
+                0, ids.shape[1] :
+            ].tolist()
             started = time.perf_counter()
             with VllmServer(model_dir, f"{family}-{mode}", ServerSettings(max_model_len=512)) as server:
                 ready = time.perf_counter() - started
-                answer = server.complete(PROMPT, max_tokens=12, logprobs=1, return_tokens_as_token_ids=True, ignore_eos=True)
+                answer = server.complete(
+                    PROMPT, max_tokens=12, logprobs=1, return_tokens_as_token_ids=True, ignore_eos=True
+                )
             served = [int(t.split(":")[1]) for t in answer["choices"][0]["logprobs"]["tokens"]]
-            fits = ", ".join(f"{k} residual {v['relative_residual']:.2e}" for k, v in report["fits"].items()) or "no fit"
+            fits = (
+                ", ".join(f"{k} residual {v['relative_residual']:.2e}" for k, v in report["fits"].items()) or "no fit"
+            )
             print(
                 f"{mode:10s} vocab {report['vocab_size']}, {fits}, argmax agreement {report['argmax_agreement']:.0%}; "
                 f"vLLM ready in {ready:.0f} s, answered {answer['choices'][0]['text']!r}; "

@@ -1,6 +1,6 @@
 """Time one LEP least-squares fit on a 128k × 4096 pair of random matrices (the LLaMa-3-8B shape).
 
-    python benchmarks/propagation_speed.py [--rows 128256] [--dim 4096]
+python benchmarks/propagation_speed.py [--rows 128256] [--dim 4096]
 """
 
 import argparse
@@ -25,7 +25,9 @@ def main() -> None:
     seconds = time.perf_counter() - started
     error = torch.linalg.norm(fit.map - truth.double()) / torch.linalg.norm(truth.double())
     print(f"{args.rows} x {args.dim} float32 pair, {torch.get_num_threads()} threads: fit in {seconds:.1f} s")
-    print(f"relative residual {fit.relative_residual:.2e} (on {fit.residual_rows} rows), relative map error {error:.2e}")
+    print(
+        f"relative residual {fit.relative_residual:.2e} (on {fit.residual_rows} rows), relative map error {error:.2e}"
+    )
 
 
 if __name__ == "__main__":

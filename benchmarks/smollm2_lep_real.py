@@ -53,15 +53,29 @@ def main() -> None:
         started = time.perf_counter()
         initialise(original, args.tokenizer, init, overwrite=True)
         print(f"init: {time.perf_counter() - started:.0f} s", flush=True)
-    settings = TrainSettings(seq_len=128, global_batch=4, per_device_batch=4, max_steps=args.steps, warmup_steps=2, save_steps=4,
-                             logging_steps=2, learning_rate=2e-3, max_chars=6 * args.steps * 4 * 128, seed=0)
+    settings = TrainSettings(
+        seq_len=128,
+        global_batch=4,
+        per_device_batch=4,
+        max_steps=args.steps,
+        warmup_steps=2,
+        save_steps=4,
+        logging_steps=2,
+        learning_rate=2e-3,
+        max_chars=6 * args.steps * 4 * 128,
+        seed=0,
+    )
     if not (trained / TRAIN_MANIFEST).is_file():
         train_embeddings(init, [args.corpus], trained, settings)
     manifest = json.loads((trained / TRAIN_MANIFEST).read_text(encoding="utf-8"))
-    print(f"trained: {args.steps} steps of {settings.global_batch} x {settings.seq_len} tokens, loss {manifest['first_loss']} -> {manifest['last_loss']}")
+    print(
+        f"trained: {args.steps} steps of {settings.global_batch} x {settings.seq_len} tokens, loss {manifest['first_loss']} -> {manifest['last_loss']}"
+    )
     flores = data / "parallel" / "flores200-devtest"
-    texts = {lang: (flores / f"{code}.devtest").read_text(encoding="utf-8").splitlines()[: args.sentences]
-             for lang, code in (("ru", "rus_Cyrl"), ("en", "eng_Latn"))}
+    texts = {
+        lang: (flores / f"{code}.devtest").read_text(encoding="utf-8").splitlines()[: args.sentences]
+        for lang, code in (("ru", "rus_Cyrl"), ("en", "eng_Latn"))
+    }
     rows = {}
     for name, model in (("smollm2-original", original), ("lep-init", init), ("lep-trained", trained)):
         rows[name] = {lang: nll_per_char(model, texts[lang]) for lang in texts}

@@ -45,26 +45,50 @@ def main() -> None:
         out = args.out / f"extend{size}"
         if not (out / MANIFEST).is_file():
             started = time.perf_counter()
-            adapt_tokenizer(AdaptationRequest(base=str(base), method="extend", corpus=corpus, out=out, new_vocab_size=size,
-                                              max_chars=args.max_chars, overwrite=True))
+            adapt_tokenizer(
+                AdaptationRequest(
+                    base=str(base),
+                    method="extend",
+                    corpus=corpus,
+                    out=out,
+                    new_vocab_size=size,
+                    max_chars=args.max_chars,
+                    overwrite=True,
+                )
+            )
             print(f"trained extend{size} in {time.perf_counter() - started:.0f} s", flush=True)
         variants[size] = str(out)
     flores = data / "parallel" / "flores200-devtest"
-    spec = TokenizerBenchSpec(tokenizers=[str(base), *variants.values()], corpora={"ru": [flores / "rus_Cyrl.devtest"], "en": [flores / "eng_Latn.devtest"]})
+    spec = TokenizerBenchSpec(
+        tokenizers=[str(base), *variants.values()],
+        corpora={"ru": [flores / "rus_Cyrl.devtest"], "en": [flores / "eng_Latn.devtest"]},
+    )
     reports = measure(spec)
     rows = []
     base_cpt = {lang: reports[0].languages[lang].chars_per_token for lang in ("ru", "en")}
     for size, report in zip([0, *variants], reports):
         cpt = {lang: report.languages[lang].chars_per_token for lang in ("ru", "en")}
-        rows.append({"added_requested": size, "vocab_size": report.vocab_size, "added": report.vocab_size - reports[0].vocab_size,
-                     "ru_chars_per_token": round(cpt["ru"], 3), "en_chars_per_token": round(cpt["en"], 3),
-                     "ru_ratio": round(cpt["ru"] / base_cpt["ru"], 3), "en_ratio": round(cpt["en"] / base_cpt["en"], 3)})
-    print(f"training text: {', '.join(map(str, training_corpus(data)))} (first {args.max_chars:,} characters"
-          f"{', raw' if args.raw else ', Latin-script words removed'}); measured on FLORES-200 devtest")
+        rows.append(
+            {
+                "added_requested": size,
+                "vocab_size": report.vocab_size,
+                "added": report.vocab_size - reports[0].vocab_size,
+                "ru_chars_per_token": round(cpt["ru"], 3),
+                "en_chars_per_token": round(cpt["en"], 3),
+                "ru_ratio": round(cpt["ru"] / base_cpt["ru"], 3),
+                "en_ratio": round(cpt["en"] / base_cpt["en"], 3),
+            }
+        )
+    print(
+        f"training text: {', '.join(map(str, training_corpus(data)))} (first {args.max_chars:,} characters"
+        f"{', raw' if args.raw else ', Latin-script words removed'}); measured on FLORES-200 devtest"
+    )
     print("| new BPE size | vocab | added | ru chars/token | ru ratio | en chars/token | en ratio |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['added_requested']} | {r['vocab_size']} | {r['added']} | {r['ru_chars_per_token']} | {r['ru_ratio']} | {r['en_chars_per_token']} | {r['en_ratio']} |")
+        print(
+            f"| {r['added_requested']} | {r['vocab_size']} | {r['added']} | {r['ru_chars_per_token']} | {r['ru_ratio']} | {r['en_chars_per_token']} | {r['en_ratio']} |"
+        )
     (args.out / "curve.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
 
 

@@ -29,7 +29,10 @@ TASKS = ["ru_open_terra", "ru_open_xwinograd", "ru_open_rucola", "ru_open_rubq"]
 
 
 def scores(runs: Path) -> dict[str, dict[str, float]]:
-    return {json.loads(p.read_text())["model"]: json.loads(p.read_text())["tasks"] for p in runs.glob("*/ru-open/*/summary.json")}
+    return {
+        json.loads(p.read_text())["model"]: json.loads(p.read_text())["tasks"]
+        for p in runs.glob("*/ru-open/*/summary.json")
+    }
 
 
 def worker_pid() -> int:
@@ -47,19 +50,34 @@ def main() -> None:
     for seed, path in enumerate(models):
         if not (path / "config.json").is_file():
             build_small_model(tokenizer, path, architecture="mistral", seed=seed)
-    print(f"machine: {os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.1f}; 4 models x {len(TASKS)} tasks x {args.limit} items, hf backend")
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.1f}; 4 models x {len(TASKS)} tasks x {args.limit} items, hf backend"
+    )
     wall = {}
     for executor in ("local", "ray"):
         folder = args.work / executor
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        config = {"name": f"bench-{executor}", "suites": ["ru-open"], "backend": "hf", "data_dir": str(embedded_tasks()), "limit": args.limit,
-                  "tasks": TASKS, "runs": "runs", "reports": "reports", "executor": executor, "ray": {"local_cpus": args.workers},
-                  "models": [{"name": p.name, "path": str(p.resolve()), "kind": "instruct"} for p in models]}
+        config = {
+            "name": f"bench-{executor}",
+            "suites": ["ru-open"],
+            "backend": "hf",
+            "data_dir": str(embedded_tasks()),
+            "limit": args.limit,
+            "tasks": TASKS,
+            "runs": "runs",
+            "reports": "reports",
+            "executor": executor,
+            "ray": {"local_cpus": args.workers},
+            "models": [{"name": p.name, "path": str(p.resolve()), "kind": "instruct"} for p in models],
+        }
         (folder / "exp.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
         started = time.perf_counter()
-        result = subprocess.run([sys.executable, "-m", "harness.cli", "compare", str(folder / "exp.yaml"), "--iterations", "100"],
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "harness.cli", "compare", str(folder / "exp.yaml"), "--iterations", "100"],
+            capture_output=True,
+            text=True,
+        )
         wall[executor] = time.perf_counter() - started
         if result.returncode != 0:
             sys.exit(f"{executor} sweep failed (exit {result.returncode}):\n{result.stderr[-3000:]}")
@@ -69,8 +87,10 @@ def main() -> None:
     started = time.perf_counter()
     with ray_cluster(RaySettings(local_cpus=args.workers), print) as ray:
         ray.get([ray.remote(worker_pid).remote() for _ in range(args.workers)])
-    print(f"a private {args.workers}-CPU Ray cluster alone (start, {args.workers} empty tasks, stop): {time.perf_counter() - started:.1f} s; "
-          f"load average at end {os.getloadavg()[0]:.1f}")
+    print(
+        f"a private {args.workers}-CPU Ray cluster alone (start, {args.workers} empty tasks, stop): {time.perf_counter() - started:.1f} s; "
+        f"load average at end {os.getloadavg()[0]:.1f}"
+    )
 
 
 if __name__ == "__main__":

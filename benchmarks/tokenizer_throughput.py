@@ -59,13 +59,19 @@ def main() -> None:
             started = time.perf_counter()
             run()
             times[name].append(time.perf_counter() - started)
-    labels = (("metrics", f"lep-bench path ({engine})"), ("batched", "HF encode_batch_fast"), ("per_line", "HF encode() per line"))
+    labels = (
+        ("metrics", f"lep-bench path ({engine})"),
+        ("batched", "HF encode_batch_fast"),
+        ("per_line", "HF encode() per line"),
+    )
     for name, label in labels:
         rates = sorted(size / t for t in times[name])
         print(f"{label:26s} median {statistics.median(rates):.2f} MB/s, best {rates[-1]:.2f}, worst {rates[0]:.2f}")
     ratio = statistics.median(times["per_line"]) / statistics.median(times["batched"])
     print(f"ratio HF batched / per-line (medians): {ratio:.2f}x; first batch {tokens} tokens")
-    print(f"ratio lep-bench path / HF batched (medians): {statistics.median(times['batched']) / statistics.median(times['metrics']):.2f}x")
+    print(
+        f"ratio lep-bench path / HF batched (medians): {statistics.median(times['batched']) / statistics.median(times['metrics']):.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -29,15 +29,30 @@ VARIANTS = {
     "llama3-bpe128k": ("llama-3", "bpe", ["--vocab-size", "128000"], []),
     "llama3-bpe128k/sentencepiece": ("llama-3", "bpe", ["--vocab-size", "128000"], ["--trainer", "sentencepiece"]),
     "llama3-unigram128k": ("llama-3", "unigram", ["--vocab-size", "128000"], []),
-    "llama3-unigram128k/sentencepiece": ("llama-3", "unigram", ["--vocab-size", "128000"], ["--trainer", "sentencepiece"]),
+    "llama3-unigram128k/sentencepiece": (
+        "llama-3",
+        "unigram",
+        ["--vocab-size", "128000"],
+        ["--trainer", "sentencepiece"],
+    ),
     "llama3-optimize64k": ("llama-3", "optimize", ["--keep", "64000", "--new-vocab-size", "64000"], []),
-    "llama3-optimize64k/lowest-ids": ("llama-3", "optimize", ["--keep", "64000", "--new-vocab-size", "64000"], ["--keep-by", "lowest-ids"]),
+    "llama3-optimize64k/lowest-ids": (
+        "llama-3",
+        "optimize",
+        ["--keep", "64000", "--new-vocab-size", "64000"],
+        ["--keep-by", "lowest-ids"],
+    ),
     "mistral-extend32k": ("mistral-7b", "extend", ["--new-vocab-size", "32000"], []),
     "mistral-extend32k/ignore-merges": ("mistral-7b", "extend", ["--new-vocab-size", "32000"], ["--ignore-merges"]),
     "mistral-bpe32k": ("mistral-7b", "bpe", ["--vocab-size", "32000"], []),
     "mistral-bpe32k/sentencepiece": ("mistral-7b", "bpe", ["--vocab-size", "32000"], ["--trainer", "sentencepiece"]),
     "mistral-unigram32k": ("mistral-7b", "unigram", ["--vocab-size", "32000"], []),
-    "mistral-unigram32k/sentencepiece": ("mistral-7b", "unigram", ["--vocab-size", "32000"], ["--trainer", "sentencepiece"]),
+    "mistral-unigram32k/sentencepiece": (
+        "mistral-7b",
+        "unigram",
+        ["--vocab-size", "32000"],
+        ["--trainer", "sentencepiece"],
+    ),
 }
 TARGETS = {  # variant without its choice: (minimum ru chars/token ratio vs base, minimum en ratio)
     "llama3-extend64k": (1.25, 0.99),
@@ -53,7 +68,12 @@ HELD_IN = "wiki-leipzig-10k"  # a part of the training corpus: chars/token on te
 
 def training_corpus(data: Path) -> list[Path]:
     ru = data / "corpora" / "ru"
-    return [ru / "ruslit", ru / "wiki-leipzig-10k", *sorted((ru / "ud").rglob("*.conllu")), data / "corpora" / "en" / "wiki-leipzig-10k"]
+    return [
+        ru / "ruslit",
+        ru / "wiki-leipzig-10k",
+        *sorted((ru / "ud").rglob("*.conllu")),
+        data / "corpora" / "en" / "wiki-leipzig-10k",
+    ]
 
 
 def folder(name: str) -> str:
@@ -67,13 +87,40 @@ def train(name: str, out: Path, corpus: list[Path], max_chars: int | None) -> di
     timing = out / f"{folder(name)}.time"
     out.mkdir(parents=True, exist_ok=True)
     if not (target / "lep_tokenizer.json").exists():
-        command = ["/usr/bin/time", "-f", "%e %M", "-o", str(timing), sys.executable, "-m", "harness.cli", "adapt", "tokenizer"]
-        command += ["--base", base, "--method", method, *flags, "--out", str(target), "--overwrite", "--corpus", *map(str, corpus)]
+        command = [
+            "/usr/bin/time",
+            "-f",
+            "%e %M",
+            "-o",
+            str(timing),
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "adapt",
+            "tokenizer",
+        ]
+        command += [
+            "--base",
+            base,
+            "--method",
+            method,
+            *flags,
+            "--out",
+            str(target),
+            "--overwrite",
+            "--corpus",
+            *map(str, corpus),
+        ]
         command += ["--max-chars", str(max_chars)] if max_chars else []
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     wall, peak_kb = timing.read_text().split()[-2:]
     manifest = json.loads((target / "lep_tokenizer.json").read_text(encoding="utf-8"))
-    return {"wall_s": float(wall), "peak_gb": int(peak_kb) / 1e6, "vocab": manifest["vocab_size"], "chars": manifest["corpus"]["chars"]}
+    return {
+        "wall_s": float(wall),
+        "peak_gb": int(peak_kb) / 1e6,
+        "vocab": manifest["vocab_size"],
+        "chars": manifest["corpus"]["chars"],
+    }
 
 
 def main() -> None:
@@ -102,7 +149,9 @@ def main() -> None:
     metrics = {t["name"]: t for t in json.loads((args.out / "flores" / "metrics.json").read_text())["tokenizers"]}
 
     lines = ru.read_text(encoding="utf-8").splitlines() + en.read_text(encoding="utf-8").splitlines()
-    print("\n| variant | choice | vocab | train s | peak GB | ru c/t | ratio | en c/t | ratio | held-in ru c/t | lossless | target |")
+    print(
+        "\n| variant | choice | vocab | train s | peak GB | ru c/t | ratio | en c/t | ratio | held-in ru c/t | lossless | target |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in names:
         base, method, _, choice = VARIANTS[name]
@@ -117,7 +166,9 @@ def main() -> None:
         label = variant
         if method == "extend":
             original = load_tokenizer(base)
-            same = all(tokenizer.convert_ids_to_tokens(i) == original.convert_ids_to_tokens(i) for i in range(len(original)))
+            same = all(
+                tokenizer.convert_ids_to_tokens(i) == original.convert_ids_to_tokens(i) for i in range(len(original))
+            )
             met = met and same
             label = f"{variant} (base ids kept: {same})"
         run = runs[name]
@@ -127,8 +178,16 @@ def main() -> None:
             f"| {ours['ru-held-in']['chars_per_token']:.3f} | {lossless}/{len(lines)} "
             f"| {'met' if met else 'MISSED'} (ru ≥ {need_ru}{f', en ≥ {need_en}' if need_en else ''}) |"
         )
-    print("\nbases on FLORES: " + ", ".join(f"{b} ru {metrics[b]['languages']['ru']['chars_per_token']:.3f} en {metrics[b]['languages']['en']['chars_per_token']:.3f}" for b in bases))
-    print(f"training corpus: {', '.join(str(p) for p in corpus[:2])}, {len(corpus) - 3} UD files, English share {corpus[-1]}")
+    print(
+        "\nbases on FLORES: "
+        + ", ".join(
+            f"{b} ru {metrics[b]['languages']['ru']['chars_per_token']:.3f} en {metrics[b]['languages']['en']['chars_per_token']:.3f}"
+            for b in bases
+        )
+    )
+    print(
+        f"training corpus: {', '.join(str(p) for p in corpus[:2])}, {len(corpus) - 3} UD files, English share {corpus[-1]}"
+    )
 
 
 if __name__ == "__main__":

@@ -62,12 +62,26 @@ class BackendSettings:
     tensor_parallel_size: int = 1  # vllm, vllm-server: GPUs one model is split over (recorded when > 1)
 
     def record(self, spec: ModelSpec) -> dict[str, Any]:
-        out = {"backend": self.backend, "batch_size": self.batch_size, "seed": self.seed, "dtype": spec.dtype, "max_length": spec.max_length, "add_bos_token": True}
+        out = {
+            "backend": self.backend,
+            "batch_size": self.batch_size,
+            "seed": self.seed,
+            "dtype": spec.dtype,
+            "max_length": spec.max_length,
+            "add_bos_token": True,
+        }
         if self.backend == "vllm-server":
-            server = ServerSettings(dtype=spec.dtype, max_model_len=spec.max_length, seed=self.seed, tensor_parallel_size=self.tensor_parallel_size)
+            server = ServerSettings(
+                dtype=spec.dtype,
+                max_model_len=spec.max_length,
+                seed=self.seed,
+                tensor_parallel_size=self.tensor_parallel_size,
+            )
             out |= {"num_concurrent": self.num_concurrent, "tokenized_requests": True, "server": server.record()}
         if self.backend == "vllm":
-            out |= {"enable_prefix_caching": False} | ({"tensor_parallel_size": self.tensor_parallel_size} if self.tensor_parallel_size != 1 else {})
+            out |= {"enable_prefix_caching": False} | (
+                {"tensor_parallel_size": self.tensor_parallel_size} if self.tensor_parallel_size != 1 else {}
+            )
         return out
 
 
@@ -91,12 +105,21 @@ def open_backend(spec: ModelSpec, settings: BackendSettings) -> Iterator[Any]:
     if settings.backend not in BACKENDS:
         raise InputError(f"unknown backend {settings.backend!r}: choose one of {', '.join(BACKENDS)}")
     if settings.backend == "hf" and settings.tensor_parallel_size != 1:
-        raise InputError(f"model {spec.name}: tensor_parallel_size {settings.tensor_parallel_size} needs the vllm or vllm-server backend (hf runs a model on one device)")
+        raise InputError(
+            f"model {spec.name}: tensor_parallel_size {settings.tensor_parallel_size} needs the vllm or vllm-server backend (hf runs a model on one device)"
+        )
     if settings.backend == "hf":
         from lm_eval.models.huggingface import HFLM
 
-        lm = HFLM(pretrained=spec.path, tokenizer=spec.tokenizer_path, dtype=spec.dtype, device=_device(settings.device),
-                  batch_size=settings.batch_size, max_length=spec.max_length, add_bos_token=True)
+        lm = HFLM(
+            pretrained=spec.path,
+            tokenizer=spec.tokenizer_path,
+            dtype=spec.dtype,
+            device=_device(settings.device),
+            batch_size=settings.batch_size,
+            max_length=spec.max_length,
+            add_bos_token=True,
+        )
         _apply_chat_template(lm, spec)
         yield lm
         return
@@ -105,22 +128,44 @@ def open_backend(spec: ModelSpec, settings: BackendSettings) -> Iterator[Any]:
 
         # vLLM for CPU sizes its KV cache from this (as for the server); without it, it claims 92% of RAM
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(ServerSettings().cpu_kv_cache_gib))
-        lm = VLLM(pretrained=spec.path, tokenizer=spec.tokenizer_path, dtype=spec.dtype, max_model_len=spec.max_length,
-                  seed=settings.seed, batch_size=settings.batch_size, add_bos_token=True, enable_prefix_caching=False,
-                  tensor_parallel_size=settings.tensor_parallel_size)
+        lm = VLLM(
+            pretrained=spec.path,
+            tokenizer=spec.tokenizer_path,
+            dtype=spec.dtype,
+            max_model_len=spec.max_length,
+            seed=settings.seed,
+            batch_size=settings.batch_size,
+            add_bos_token=True,
+            enable_prefix_caching=False,
+            tensor_parallel_size=settings.tensor_parallel_size,
+        )
         _apply_chat_template(lm, spec)
         yield lm
         return
     # a dying server makes aiohttp's pending requests log "Task exception was never retrieved" tracebacks;
     # the runner reports the death itself, with the server's log tail
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
-    server_settings = ServerSettings(dtype=spec.dtype, max_model_len=spec.max_length, seed=settings.seed, port=settings.port,
-                                     tensor_parallel_size=settings.tensor_parallel_size)
+    server_settings = ServerSettings(
+        dtype=spec.dtype,
+        max_model_len=spec.max_length,
+        seed=settings.seed,
+        port=settings.port,
+        tensor_parallel_size=settings.tensor_parallel_size,
+    )
     with VllmServer(Path(spec.path), spec.name, server_settings, tokenizer=Path(spec.tokenizer_path)) as server:
         lm = _served_completions_class()(
-            base_url=f"{server.base_url}/completions", model=spec.name, tokenizer=spec.tokenizer_path, tokenizer_backend="huggingface",
-            add_bos_token=True, max_length=spec.max_length, tokenized_requests=True, num_concurrent=settings.num_concurrent,
-            max_retries=1, seed=settings.seed, batch_size=settings.batch_size, header={"Authorization": f"Bearer {server.api_key}"},
+            base_url=f"{server.base_url}/completions",
+            model=spec.name,
+            tokenizer=spec.tokenizer_path,
+            tokenizer_backend="huggingface",
+            add_bos_token=True,
+            max_length=spec.max_length,
+            tokenized_requests=True,
+            num_concurrent=settings.num_concurrent,
+            max_retries=1,
+            seed=settings.seed,
+            batch_size=settings.batch_size,
+            header={"Authorization": f"Bearer {server.api_key}"},
         )
         _apply_chat_template(lm, spec)
         lm.server = server
@@ -139,7 +184,9 @@ def _served_completions_class():
 
             def encode(text: str) -> list[int]:
                 add = bool(self.add_bos_token or add_special_tokens) and not (bos and text.startswith(bos))
-                ids = self.tokenizer(text, add_special_tokens=add, truncation=truncation, return_attention_mask=False).input_ids
+                ids = self.tokenizer(
+                    text, add_special_tokens=add, truncation=truncation, return_attention_mask=False
+                ).input_ids
                 return ids[-left_truncate_len:] if left_truncate_len else ids
 
             return encode(string) if isinstance(string, str) else [encode(s) for s in string]

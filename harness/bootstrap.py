@@ -121,12 +121,18 @@ def _paired(items: list[Mapping[Any, Any]]) -> list[list]:
     return [[m[i] for i in ids] for m in items]
 
 
-def _groups_of(rows: dict[str, tuple[float, np.ndarray, int]], groups: Mapping[str, list[str]]) -> dict[str, tuple[float, np.ndarray, int]]:
+def _groups_of(
+    rows: dict[str, tuple[float, np.ndarray, int]], groups: Mapping[str, list[str]]
+) -> dict[str, tuple[float, np.ndarray, int]]:
     """Group rows (mean of member tasks' points and draws; units summed) where every member is present."""
     out = {}
     for group, members in groups.items():
         if members and all(m in rows for m in members):
-            out[group] = (float(np.mean([rows[m][0] for m in members])), np.mean([rows[m][1] for m in members], axis=0), sum(rows[m][2] for m in members))
+            out[group] = (
+                float(np.mean([rows[m][0] for m in members])),
+                np.mean([rows[m][1] for m in members], axis=0),
+                sum(rows[m][2] for m in members),
+            )
     return out
 
 
@@ -136,8 +142,14 @@ def _delta(point: float, draws: np.ndarray, n: int) -> Delta:
     return Delta(e.value, e.low, e.high, e.se, n, p, p)
 
 
-def comparison_statistics(items: Mapping[str, Items], pairs: list[tuple[str, str]], groups: Mapping[str, list[str]], iterations: int = 1000,
-                          seed: int = 0, aggregation: Aggregation = score_aggregation) -> tuple[dict[str, dict[str, Estimate]], dict[tuple[str, str], dict[str, Delta]]]:
+def comparison_statistics(
+    items: Mapping[str, Items],
+    pairs: list[tuple[str, str]],
+    groups: Mapping[str, list[str]],
+    iterations: int = 1000,
+    seed: int = 0,
+    aggregation: Aggregation = score_aggregation,
+) -> tuple[dict[str, dict[str, Estimate]], dict[tuple[str, str], dict[str, Delta]]]:
     """In one pass on shared draws: each model's task, group and total intervals, and the deltas
     (model − reference) of each pair, from per-sample `score` items by doc id. A task's documents
     are those every model scored."""
@@ -154,27 +166,51 @@ def comparison_statistics(items: Mapping[str, Items], pairs: list[tuple[str, str
         for a, b in pairs:
             i, j = models.index(a), models.index(b)
             per_pair[(a, b)][task] = (float(point[i] - point[j]), draws[i] - draws[j], table.n_units)
-    intervals = {m: {r: replace(_interval(*v), unit=units.get(r, Estimate.unit)) for r, v in (rows | _groups_of(rows, groups)).items()}
-                 for m, rows in per_model.items()}
-    deltas = {pair: {r: _delta(*v) for r, v in (rows | _groups_of(rows, groups)).items()} for pair, rows in per_pair.items()}
+    intervals = {
+        m: {
+            r: replace(_interval(*v), unit=units.get(r, Estimate.unit))
+            for r, v in (rows | _groups_of(rows, groups)).items()
+        }
+        for m, rows in per_model.items()
+    }
+    deltas = {
+        pair: {r: _delta(*v) for r, v in (rows | _groups_of(rows, groups)).items()} for pair, rows in per_pair.items()
+    }
     return intervals, deltas
 
 
-def score_intervals(items: Items, groups: Mapping[str, list[str]], iterations: int = 1000, seed: int = 0,
-                    aggregation: Aggregation = score_aggregation) -> dict[str, Estimate]:
+def score_intervals(
+    items: Items,
+    groups: Mapping[str, list[str]],
+    iterations: int = 1000,
+    seed: int = 0,
+    aggregation: Aggregation = score_aggregation,
+) -> dict[str, Estimate]:
     """One run's task, group and total scores with SE, 95% interval and n (units)."""
     return comparison_statistics({"run": items}, [], groups, iterations, seed, aggregation)[0]["run"]
 
 
-def paired_deltas(items: Mapping[str, Items], pairs: list[tuple[str, str]], groups: Mapping[str, list[str]], iterations: int = 1000,
-                  seed: int = 0, aggregation: Aggregation = score_aggregation) -> dict[tuple[str, str], dict[str, Delta]]:
+def paired_deltas(
+    items: Mapping[str, Items],
+    pairs: list[tuple[str, str]],
+    groups: Mapping[str, list[str]],
+    iterations: int = 1000,
+    seed: int = 0,
+    aggregation: Aggregation = score_aggregation,
+) -> dict[tuple[str, str], dict[str, Delta]]:
     """Deltas (model − reference) per task and group for each (model, reference) pair."""
     models = list(dict.fromkeys(m for pair in pairs for m in pair))
     return comparison_statistics({m: items[m] for m in models}, pairs, groups, iterations, seed, aggregation)[1]
 
 
-def paired_bootstrap(candidate: Items, reference: Mapping[str, Mapping[Any, Any] | float], groups: Mapping[str, list[str]], iterations: int = 1000,
-                     seed: int = 0, aggregation: Aggregation = score_aggregation) -> dict[str, Delta]:
+def paired_bootstrap(
+    candidate: Items,
+    reference: Mapping[str, Mapping[Any, Any] | float],
+    groups: Mapping[str, list[str]],
+    iterations: int = 1000,
+    seed: int = 0,
+    aggregation: Aggregation = score_aggregation,
+) -> dict[str, Delta]:
     """candidate − reference per task and group. A reference given as a plain score (a baseline file
     without samples) is held fixed, so the interval then reflects the candidate's noise only."""
     rows = {}

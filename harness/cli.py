@@ -66,9 +66,15 @@ def _add_tokenizers(commands: argparse._SubParsersAction) -> None:
         help=f"reference name ({', '.join(REFERENCE_TOKENIZERS)}), HF dir, tokenizer.json, tiktoken file, "
         f"SentencePiece .model or hub id; repeat for several (default: {' '.join(DEFAULT_TOKENIZERS)})",
     )
-    parser.add_argument("--corpus", action="append", type=_corpus_arg, metavar="LANG=PATH", help="file or folder; repeat")
-    parser.add_argument("--parallel", nargs=2, type=Path, metavar=("PATH_RU", "PATH_EN"), help="aligned files for parity")
-    parser.add_argument("--reference", metavar="NAME_OR_PATH", help="tokenizer for NSL and overlap (default: the first)")
+    parser.add_argument(
+        "--corpus", action="append", type=_corpus_arg, metavar="LANG=PATH", help="file or folder; repeat"
+    )
+    parser.add_argument(
+        "--parallel", nargs=2, type=Path, metavar=("PATH_RU", "PATH_EN"), help="aligned files for parity"
+    )
+    parser.add_argument(
+        "--reference", metavar="NAME_OR_PATH", help="tokenizer for NSL and overlap (default: the first)"
+    )
     parser.add_argument("--out", type=Path, default=Path("out/tokenizers"), help="output folder (default: %(default)s)")
     parser.set_defaults(run=_run_tokenizers)
 
@@ -110,9 +116,15 @@ def _add_adapt(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--new-vocab-size", type=int, metavar="N")
     parser.add_argument("--keep", type=int, metavar="N")
     parser.add_argument("--max-chars", type=int, metavar="N", help="stop reading the corpus after N characters")
-    parser.add_argument("--trainer", choices=TRAINERS, default="hf", help="bpe/unigram: who trains them (sentencepiece: as the authors)")
-    parser.add_argument("--keep-by", choices=KEEP_BY, default="frequency", help="optimize: which base tokens --keep keeps")
-    parser.add_argument("--ignore-merges", action=argparse.BooleanOptionalAction, help="BPE ignore_merges (default: the base's)")
+    parser.add_argument(
+        "--trainer", choices=TRAINERS, default="hf", help="bpe/unigram: who trains them (sentencepiece: as the authors)"
+    )
+    parser.add_argument(
+        "--keep-by", choices=KEEP_BY, default="frequency", help="optimize: which base tokens --keep keeps"
+    )
+    parser.add_argument(
+        "--ignore-merges", action=argparse.BooleanOptionalAction, help="BPE ignore_merges (default: the base's)"
+    )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     parser.set_defaults(run=_run_adapt_tokenizer)
@@ -147,11 +159,17 @@ def _run_adapt_tokenizer(args: argparse.Namespace, console: Console) -> int:
 def _add_adapt_stages(stages: argparse._SubParsersAction) -> None:
     init = stages.add_parser("init", help="resize a model to a new tokenizer; new rows = mean of old sub-token rows")
     init.add_argument("--model", required=True, type=Path, metavar="DIR", help="HF model dir (safetensors)")
-    init.add_argument("--tokenizer", required=True, type=Path, metavar="DIR", help="new tokenizer (from 'adapt tokenizer')")
-    init.add_argument("--original-tokenizer", metavar="NAME_OR_PATH", help="the model's tokenizer (default: the model dir's)")
+    init.add_argument(
+        "--tokenizer", required=True, type=Path, metavar="DIR", help="new tokenizer (from 'adapt tokenizer')"
+    )
+    init.add_argument(
+        "--original-tokenizer", metavar="NAME_OR_PATH", help="the model's tokenizer (default: the model dir's)"
+    )
     init.add_argument("--out", required=True, type=Path, metavar="DIR")
     init.add_argument("--overwrite", action="store_true")
-    init.set_defaults(run=lambda a, c: _done(c, initialise(a.model, a.tokenizer, a.out, a.original_tokenizer, a.overwrite)))
+    init.set_defaults(
+        run=lambda a, c: _done(c, initialise(a.model, a.tokenizer, a.out, a.original_tokenizer, a.overwrite))
+    )
 
     train = stages.add_parser("train", help="embeddings-only continued pre-training (transformers Trainer)")
     train.add_argument("--model", required=True, type=Path, metavar="DIR", help="model from 'adapt init'")
@@ -164,13 +182,17 @@ def _add_adapt_stages(stages: argparse._SubParsersAction) -> None:
             train.add_argument(flag, action="store_true", help=f"(default: {value})")
         else:
             kind = float if isinstance(value, float) else str if isinstance(value, str) else int
-            train.add_argument(flag, type=kind, default=value, metavar="NAME" if kind is str else "N", help=f"(default: {value})")
+            train.add_argument(
+                flag, type=kind, default=value, metavar="NAME" if kind is str else "N", help=f"(default: {value})"
+            )
     train.set_defaults(run=_run_train)
 
     prop = stages.add_parser("propagate", help="carry the adapted embeddings into the instruct model")
     prop.add_argument("--mode", required=True, choices=MODES)
     prop.add_argument("--base", required=True, type=Path, metavar="DIR", help="the original base model")
-    prop.add_argument("--adapted", required=True, type=Path, metavar="DIR", help="the adapted base (after 'adapt train')")
+    prop.add_argument(
+        "--adapted", required=True, type=Path, metavar="DIR", help="the adapted base (after 'adapt train')"
+    )
     prop.add_argument("--instruct", required=True, type=Path, metavar="DIR", help="the original instruct model")
     prop.add_argument("--out", required=True, type=Path, metavar="DIR")
     prop.add_argument("--no-check", action="store_true", help="skip the argmax-agreement check (it loads both models)")
@@ -180,15 +202,38 @@ def _add_adapt_stages(stages: argparse._SubParsersAction) -> None:
     calibrate = stages.add_parser("calibrate", help="LoRA calibration of a propagated model (self or sft), merged")
     calibrate.add_argument("--model", required=True, type=Path, metavar="DIR", help="the propagated model")
     calibrate.add_argument("--mode", required=True, choices=sorted(PRESETS))
-    calibrate.add_argument("--data", required=True, type=Path, metavar="PATH", help="sft: chat jsonl or hub id (online); self: prompts (.txt/.json/.jsonl)")
-    calibrate.add_argument("--instruct", type=Path, metavar="DIR", help="self: the ORIGINAL instruct model that answers")
+    calibrate.add_argument(
+        "--data",
+        required=True,
+        type=Path,
+        metavar="PATH",
+        help="sft: chat jsonl or hub id (online); self: prompts (.txt/.json/.jsonl)",
+    )
+    calibrate.add_argument(
+        "--instruct", type=Path, metavar="DIR", help="self: the ORIGINAL instruct model that answers"
+    )
     calibrate.add_argument("--judge", type=Path, metavar="DIR", help="self: a model that grades answers 1-5")
     calibrate.add_argument("--min-grade", type=int, default=4)
     calibrate.add_argument("--max-new-tokens", type=int, default=512)
     calibrate.add_argument("--copy-corpus", nargs="+", type=Path, default=[], metavar="PATH")
     calibrate.add_argument("--copy-examples", type=int, default=0, metavar="N", help="paper: 10000 (self), 2000 (sft)")
-    for name in ("rank", "alpha", "learning_rate", "weight_decay", "epochs", "max_length", "per_device_batch", "global_batch", "max_steps"):
-        calibrate.add_argument("--" + name.replace("_", "-"), type=float if name in ("alpha", "learning_rate", "weight_decay", "epochs") else int, metavar="N", help="(default: the mode's preset)")
+    for name in (
+        "rank",
+        "alpha",
+        "learning_rate",
+        "weight_decay",
+        "epochs",
+        "max_length",
+        "per_device_batch",
+        "global_batch",
+        "max_steps",
+    ):
+        calibrate.add_argument(
+            "--" + name.replace("_", "-"),
+            type=float if name in ("alpha", "learning_rate", "weight_decay", "epochs") else int,
+            metavar="N",
+            help="(default: the mode's preset)",
+        )
     calibrate.add_argument("--out", required=True, type=Path, metavar="DIR")
     calibrate.add_argument("--overwrite", action="store_true")
     calibrate.set_defaults(run=_run_calibrate)
@@ -233,11 +278,15 @@ def _run_calibrate(args: argparse.Namespace, console: Console) -> int:
 
 
 def _run_propagate(args: argparse.Namespace, console: Console) -> int:
-    report = propagate(args.mode, args.base, args.adapted, args.instruct, args.out, check=not args.no_check, overwrite=args.overwrite)
+    report = propagate(
+        args.mode, args.base, args.adapted, args.instruct, args.out, check=not args.no_check, overwrite=args.overwrite
+    )
     for name, fit in report.fits.items():
         console.print(f"{name} embeddings: relative residual {fit['relative_residual']:.3e} over {fit['rows']} rows")
     if report.argmax_agreement is not None:
-        console.print(f"next-token argmax agreement with the instruct model: {report.argmax_agreement:.0%} of {report.prompts_checked} English prompts")
+        console.print(
+            f"next-token argmax agreement with the instruct model: {report.argmax_agreement:.0%} of {report.prompts_checked} English prompts"
+        )
     if report.copied_special_tokens:
         console.print(f"instruct-only tokens copied: {', '.join(report.copied_special_tokens)}")
     return _done(console, args.out)
@@ -245,18 +294,34 @@ def _run_propagate(args: argparse.Namespace, console: Console) -> int:
 
 def _add_run(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("run", help="evaluate one model on one suite through lm-eval (resumable)")
-    parser.add_argument("--model", required=True, metavar="SPEC", help="a model dir, or path=DIR,name=N,kind=base|instruct,tokenizer=T,chat_template=F,dtype=D,max_length=L")
+    parser.add_argument(
+        "--model",
+        required=True,
+        metavar="SPEC",
+        help="a model dir, or path=DIR,name=N,kind=base|instruct,tokenizer=T,chat_template=F,dtype=D,max_length=L",
+    )
     parser.add_argument("--suite", required=True, choices=sorted(SUITES))
-    parser.add_argument("--backend", choices=("auto", *BACKENDS), default=DEFAULT_BACKEND, help="auto: vllm-server for models past the measured crossover (README: backend choice), else hf")
+    parser.add_argument(
+        "--backend",
+        choices=("auto", *BACKENDS),
+        default=DEFAULT_BACKEND,
+        help="auto: vllm-server for models past the measured crossover (README: backend choice), else hf",
+    )
     parser.add_argument("--tasks", nargs="+", default=[], metavar="TASK", help="a subset of the suite's tasks")
     parser.add_argument("--limit", type=int, help="score only the first N items of each task (smoke runs)")
     parser.add_argument("--shots", type=int, help="few-shot examples (default: 5 for base models, 0 for instruct)")
     parser.add_argument("--generation", choices=sorted(GENERATION_PRESETS), default="greedy")
-    parser.add_argument("--scoring", choices=PROFILES, help="authors: llmtf's formulas as they produced the published rows (darumeru's default); "
-                        "strict: copy tasks also require the content (ru-open's default). README: scoring profiles")
+    parser.add_argument(
+        "--scoring",
+        choices=PROFILES,
+        help="authors: llmtf's formulas as they produced the published rows (darumeru's default); "
+        "strict: copy tasks also require the content (ru-open's default). README: scoring profiles",
+    )
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--port", type=int, help="vllm-server: serve on this port (default: a free one)")
-    parser.add_argument("--data-dir", type=Path, help="task data: ../shared/data for ru-open (or LEP_DATA_DIR); local Darumeru copies")
+    parser.add_argument(
+        "--data-dir", type=Path, help="task data: ../shared/data for ru-open (or LEP_DATA_DIR); local Darumeru copies"
+    )
     parser.add_argument("--out", type=Path, default=Path("runs"))
     parser.set_defaults(run=_run_run)
 
@@ -264,9 +329,17 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
 def _run_run(args: argparse.Namespace, console: Console) -> int:
     spec = parse_spec(args.model)
     request = RunRequest(
-        spec=spec, suite=args.suite, tasks=tuple(args.tasks), out=args.out, data_dir=args.data_dir,
-        backend=BackendSettings(backend=resolve_backend(args.backend, spec), batch_size=args.batch_size, port=args.port),
-        prompts=PromptSettings(kind=spec.kind, num_fewshot=args.shots, generation=args.generation, limit=args.limit, scoring=args.scoring),
+        spec=spec,
+        suite=args.suite,
+        tasks=tuple(args.tasks),
+        out=args.out,
+        data_dir=args.data_dir,
+        backend=BackendSettings(
+            backend=resolve_backend(args.backend, spec), batch_size=args.batch_size, port=args.port
+        ),
+        prompts=PromptSettings(
+            kind=spec.kind, num_fewshot=args.shots, generation=args.generation, limit=args.limit, scoring=args.scoring
+        ),
     )
     run_dir = run(request, progress=lambda line: console.print(f"[dim]{line}[/dim]"))
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
@@ -278,8 +351,14 @@ def _run_run(args: argparse.Namespace, console: Console) -> int:
 
 def _add_import(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("import", help="convert a GGUF file (or a named model) into an ordinary HF model dir")
-    parser.add_argument("source", metavar="GGUF_OR_NAME", help=f"a .gguf file, or a named model: {', '.join(NAMED_MODELS)}")
-    parser.add_argument("--out", type=Path, help="output dir (default for a named model: $LEP_MODEL_CACHE/NAME, else out/models/<file stem>)")
+    parser.add_argument(
+        "source", metavar="GGUF_OR_NAME", help=f"a .gguf file, or a named model: {', '.join(NAMED_MODELS)}"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="output dir (default for a named model: $LEP_MODEL_CACHE/NAME, else out/models/<file stem>)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing import")
     parser.set_defaults(run=_run_import)
 
@@ -291,33 +370,64 @@ def _run_import(args: argparse.Namespace, console: Console) -> int:
         model = NAMED_MODELS[args.source]
         out = import_gguf(model.gguf_path(), args.out, source=model.source(), overwrite=args.overwrite)
     else:
-        out = import_gguf(Path(args.source), args.out or Path("out/models") / Path(args.source).stem, overwrite=args.overwrite)
+        out = import_gguf(
+            Path(args.source), args.out or Path("out/models") / Path(args.source).stem, overwrite=args.overwrite
+        )
     manifest = json.loads((out / "lep_import.json").read_text(encoding="utf-8"))
-    console.print(f"Wrote {out}: {manifest['model_class']}, {manifest['parameters']:,} parameters, {manifest['vocab_size']} tokens, "
-                  f"GGUF sha256 {manifest['gguf_sha256'][:16]}… ({manifest['source']})")
+    console.print(
+        f"Wrote {out}: {manifest['model_class']}, {manifest['parameters']:,} parameters, {manifest['vocab_size']} tokens, "
+        f"GGUF sha256 {manifest['gguf_sha256'][:16]}… ({manifest['source']})"
+    )
     return 0
 
 
 def _add_speed(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("speed", help="generation speed: exactly N tokens per request, warm-up, interleaved trials, median and IQR")
-    parser.add_argument("models", nargs="+", metavar="SPEC", help="model dirs or specs (as for run); the first is the reference of the ratios")
+    parser = commands.add_parser(
+        "speed", help="generation speed: exactly N tokens per request, warm-up, interleaved trials, median and IQR"
+    )
+    parser.add_argument(
+        "models",
+        nargs="+",
+        metavar="SPEC",
+        help="model dirs or specs (as for run); the first is the reference of the ratios",
+    )
     parser.add_argument("--backend", choices=("hf", "vllm-server"), default="hf")
-    parser.add_argument("--new-tokens", type=int, default=SpeedSettings.new_tokens, help="tokens generated per request (EOS ignored)")
-    parser.add_argument("--trials", type=int, default=SpeedSettings.trials, help="measured trials (at least 5), models interleaved")
+    parser.add_argument(
+        "--new-tokens", type=int, default=SpeedSettings.new_tokens, help="tokens generated per request (EOS ignored)"
+    )
+    parser.add_argument(
+        "--trials", type=int, default=SpeedSettings.trials, help="measured trials (at least 5), models interleaved"
+    )
     parser.add_argument("--warmup", type=int, default=SpeedSettings.warmup, help="warm-up rounds thrown away")
     parser.add_argument("--batch", type=int, default=SpeedSettings.batch, help="throughput regime: requests at once")
     parser.add_argument("--prompts", type=int, default=SpeedSettings.prompts, help="prompts per language")
     parser.add_argument("--dtype", default=SpeedSettings.dtype)
-    parser.add_argument("--data-dir", type=Path, help="prompts and the chars/token text from FLORES devtest here (default: the embedded sample)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="prompts and the chars/token text from FLORES devtest here (default: the embedded sample)",
+    )
     parser.add_argument("--out", type=Path, default=Path("runs"))
     parser.set_defaults(run=_run_speed)
 
 
 def _run_speed(args: argparse.Namespace, console: Console) -> int:
-    settings = SpeedSettings(backend=args.backend, new_tokens=args.new_tokens, trials=args.trials, warmup=args.warmup,
-                             batch=args.batch, prompts=args.prompts, dtype=args.dtype)
-    run_dir = measure_speed([replace(parse_spec(m), dtype=args.dtype) for m in args.models], settings, args.out, args.data_dir,
-                            progress=lambda line: console.print(f"[dim]{line}[/dim]"))
+    settings = SpeedSettings(
+        backend=args.backend,
+        new_tokens=args.new_tokens,
+        trials=args.trials,
+        warmup=args.warmup,
+        batch=args.batch,
+        prompts=args.prompts,
+        dtype=args.dtype,
+    )
+    run_dir = measure_speed(
+        [replace(parse_spec(m), dtype=args.dtype) for m in args.models],
+        settings,
+        args.out,
+        args.data_dir,
+        progress=lambda line: console.print(f"[dim]{line}[/dim]"),
+    )
     record = load_speed(run_dir)
     console.print(speed_table(record).to_string(index=False))
     for warning in record["warnings"]:
@@ -327,52 +437,114 @@ def _run_speed(args: argparse.Namespace, console: Console) -> int:
 
 
 def _add_compare(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("compare", help="run what is missing of an experiment and write the comparison report (no input: the demo)")
-    parser.add_argument("inputs", nargs="*", type=Path, metavar="CONFIG_OR_RUN_DIR",
-                        help="an experiment YAML, or finished run dirs (the first is the reference); none: the embedded demo")
+    parser = commands.add_parser(
+        "compare", help="run what is missing of an experiment and write the comparison report (no input: the demo)"
+    )
+    parser.add_argument(
+        "inputs",
+        nargs="*",
+        type=Path,
+        metavar="CONFIG_OR_RUN_DIR",
+        help="an experiment YAML, or finished run dirs (the first is the reference); none: the embedded demo",
+    )
     parser.add_argument("--name", help="report name (default: the config's name, or 'comparison')")
     parser.add_argument("--reports", type=Path, help="reports folder (default: the config's, or reports/)")
-    parser.add_argument("--published", nargs="*", default=None, help="published tables to show (table1..table4 of the paper)")
+    parser.add_argument(
+        "--published", nargs="*", default=None, help="published tables to show (table1..table4 of the paper)"
+    )
     parser.add_argument("--iterations", type=int, default=1000, help="bootstrap iterations")
-    parser.add_argument("--backend", choices=("auto", *BACKENDS), help="demo: backend (default: vllm-server when vLLM is installed, else hf)")
-    parser.add_argument("--profile", choices=DEMO_PROFILES, default=DEFAULT_PROFILE,
-                        help="demo: smollm2 (the real model, minutes), smollm2-long (100x the training tokens: a GPU, or hours of CPU), synthetic (demo-scale base/instruct pair, all propagation modes)")
-    parser.add_argument("--workdir", type=Path, default=Path("out/demo"), help="demo: where its models and runs go (one folder per profile)")
-    parser.add_argument("--gate", type=Path, metavar="BASELINE_JSON",
-                        help="after the report, exit 1 when any run's task or group score moved by more than --max-drop from this baseline, a baseline row or model is missing, or a tokenizer changed (for deterministic runs such as the demo)")
+    parser.add_argument(
+        "--backend",
+        choices=("auto", *BACKENDS),
+        help="demo: backend (default: vllm-server when vLLM is installed, else hf)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=DEMO_PROFILES,
+        default=DEFAULT_PROFILE,
+        help="demo: smollm2 (the real model, minutes), smollm2-long (100x the training tokens: a GPU, or hours of CPU), synthetic (demo-scale base/instruct pair, all propagation modes)",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path("out/demo"),
+        help="demo: where its models and runs go (one folder per profile)",
+    )
+    parser.add_argument(
+        "--gate",
+        type=Path,
+        metavar="BASELINE_JSON",
+        help="after the report, exit 1 when any run's task or group score moved by more than --max-drop from this baseline, a baseline row or model is missing, or a tokenizer changed (for deterministic runs such as the demo)",
+    )
     parser.add_argument("--max-drop", type=float, default=0.01, help="with --gate: tolerance, either direction")
     parser.add_argument("--write-baseline", type=Path, metavar="JSON", help="write the runs' scores as a gate baseline")
-    parser.add_argument("--executor", choices=EXECUTORS, help="local: one run after another here (default); ray: each missing run is a Ray task (README: sweeps on a Ray cluster)")
-    parser.add_argument("--address", metavar="auto|ray://HOST:PORT", help="ray: the cluster (default: the config's, else a private one on this machine for this sweep)")
-    parser.add_argument("--retries", type=int, metavar="N", help="ray: further attempts of a failed job (default: the config's, else 2)")
+    parser.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        help="local: one run after another here (default); ray: each missing run is a Ray task (README: sweeps on a Ray cluster)",
+    )
+    parser.add_argument(
+        "--address",
+        metavar="auto|ray://HOST:PORT",
+        help="ray: the cluster (default: the config's, else a private one on this machine for this sweep)",
+    )
+    parser.add_argument(
+        "--retries", type=int, metavar="N", help="ray: further attempts of a failed job (default: the config's, else 2)"
+    )
     parser.set_defaults(run=_run_compare)
 
 
-def _compare_inputs(args: argparse.Namespace, console: Console) -> tuple[list[tuple[Path, str]], str, Path, list[str], str, SweepIncomplete | None, dict | None]:
+def _compare_inputs(
+    args: argparse.Namespace, console: Console
+) -> tuple[list[tuple[Path, str]], str, Path, list[str], str, SweepIncomplete | None, dict | None]:
     """(runs with roles, report name, reports folder, published tables, note, what failed, speed record) for the three input kinds."""
     progress = lambda line: console.print(f"[dim]{line}[/dim]")  # noqa: E731
     if not args.inputs:
         backend = args.backend or ("vllm-server" if find_spec("vllm") else "hf")
-        experiment = demo_experiment(args.workdir, args.reports or Path("reports"), backend, args.profile, console=console, progress=progress)
+        experiment = demo_experiment(
+            args.workdir, args.reports or Path("reports"), backend, args.profile, console=console, progress=progress
+        )
     elif len(args.inputs) == 1 and args.inputs[0].is_file():
         experiment = load_experiment(args.inputs[0])
         experiment.backend = args.backend or experiment.backend
     else:
         if args.executor or args.address or args.retries is not None:
-            raise InputError("--executor, --address and --retries apply to an experiment YAML or the demo, not to finished run dirs")
+            raise InputError(
+                "--executor, --address and --retries apply to an experiment YAML or the demo, not to finished run dirs"
+            )
         missing = [p for p in args.inputs if not (p / "summary.json").is_file()]
         if missing:
             raise InputError(f"{missing[0]} is neither an experiment YAML nor a finished run dir (no summary.json)")
-        return [(p, "reference" if i == 0 else "candidate") for i, p in enumerate(args.inputs)], "comparison", Path("reports"), [], "", None, None
+        return (
+            [(p, "reference" if i == 0 else "candidate") for i, p in enumerate(args.inputs)],
+            "comparison",
+            Path("reports"),
+            [],
+            "",
+            None,
+            None,
+        )
     experiment.executor = args.executor or experiment.executor
     if experiment.executor != "ray" and (args.address or args.retries is not None):
-        raise InputError("--address and --retries are settings of the ray executor: add --executor ray (or executor: ray in the experiment)")
-    experiment.ray = replace(experiment.ray, **{k: v for k, v in (("address", args.address), ("retries", args.retries)) if v is not None})
+        raise InputError(
+            "--address and --retries are settings of the ray executor: add --executor ray (or executor: ray in the experiment)"
+        )
+    experiment.ray = replace(
+        experiment.ray, **{k: v for k, v in (("address", args.address), ("retries", args.retries)) if v is not None}
+    )
     try:
         runs, incomplete = run_experiment(experiment, progress=progress), None
     except SweepIncomplete as failed:
         runs, incomplete = failed.runs, failed
-    return runs, experiment.name, experiment.reports, experiment.published, experiment.note, incomplete, run_speed(experiment, progress)
+    return (
+        runs,
+        experiment.name,
+        experiment.reports,
+        experiment.published,
+        experiment.note,
+        incomplete,
+        run_speed(experiment, progress),
+    )
 
 
 def _run_compare(args: argparse.Namespace, console: Console) -> int:
@@ -381,11 +553,17 @@ def _run_compare(args: argparse.Namespace, console: Console) -> int:
     published = published if args.published is None else args.published
     by_suite: dict[str, list] = {}
     for run_dir, role in runs:
-        by_suite.setdefault(json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["suite"], []).append((run_dir, role))
+        by_suite.setdefault(json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["suite"], []).append(
+            (run_dir, role)
+        )
     for suite, suite_runs in by_suite.items():
         out = reports / name if len(by_suite) == 1 else reports / name / suite
-        comparison = build_comparison(name, suite_runs, published=published, iterations=args.iterations, note=note, speed=speed)
-        comparison.warnings += [f.report_line() for f in (incomplete.failures if incomplete else []) if f.suite == suite]
+        comparison = build_comparison(
+            name, suite_runs, published=published, iterations=args.iterations, note=note, speed=speed
+        )
+        comparison.warnings += [
+            f.report_line() for f in (incomplete.failures if incomplete else []) if f.suite == suite
+        ]
         html = write_report(comparison, out)
         for warning in comparison.warnings:
             console.print(f"[yellow]warning:[/yellow] {warning}")
@@ -410,13 +588,18 @@ def _report_gate(result: GateResult, max_drop: float, console: Console, label: s
             console.print(f"{mark} {label}{row.row:32s} {row.baseline:.4f} → missing")
             continue
         interval = "" if row.low == row.high else f" [{row.low:+.4f}, {row.high:+.4f}] n={row.n}"
-        console.print(f"{mark} {label}{row.row:32s} {row.baseline:.4f} → {row.candidate:.4f}  Δ {row.delta:+.4f}{interval}  {row.reason}")
+        console.print(
+            f"{mark} {label}{row.row:32s} {row.baseline:.4f} → {row.candidate:.4f}  Δ {row.delta:+.4f}{interval}  {row.reason}"
+        )
     for note in result.notes:
         console.print(f"[dim]note: {label}{note}[/dim]")
     failed = [r for r in result.rows if r.failed]
     if failed or result.problems:
         lines = [f"{r.row}: {r.reason}" for r in failed] + result.problems
-        print(f"gate failed for {label.strip() or result.label} (max drop {max_drop}): " + "; ".join(lines), file=sys.stderr)
+        print(
+            f"gate failed for {label.strip() or result.label} (max drop {max_drop}): " + "; ".join(lines),
+            file=sys.stderr,
+        )
     return result.passed
 
 
@@ -428,19 +611,38 @@ def _gate_all(run_dirs: list[Path], baseline: Path, max_drop: float, iterations:
 
 
 def _add_gate(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("gate", help="exit 1 when a candidate run drops beyond tolerance (and noise), lacks a baseline row or model, or its tokenizer changed")
+    parser = commands.add_parser(
+        "gate",
+        help="exit 1 when a candidate run drops beyond tolerance (and noise), lacks a baseline row or model, or its tokenizer changed",
+    )
     parser.add_argument("--baseline", required=True, type=Path, metavar="RUN_OR_JSON")
     parser.add_argument("--candidate", required=True, type=Path, metavar="RUN")
-    parser.add_argument("--max-drop", type=float, default=0.01, help="tolerated drop; a larger one fails when significant (Holm over the rows) or on too few items to tell")
+    parser.add_argument(
+        "--max-drop",
+        type=float,
+        default=0.01,
+        help="tolerated drop; a larger one fails when significant (Holm over the rows) or on too few items to tell",
+    )
     parser.add_argument("--tasks", nargs="+", help="only these tasks / groups")
     parser.add_argument("--json", type=Path, help="also write the verdict as JSON here")
-    parser.add_argument("--any-change", action="store_true", help="deterministic runs: fail on a move beyond --max-drop either way (no interval)")
+    parser.add_argument(
+        "--any-change",
+        action="store_true",
+        help="deterministic runs: fail on a move beyond --max-drop either way (no interval)",
+    )
     parser.add_argument("--iterations", type=int, default=1000)
     parser.set_defaults(run=_run_gate)
 
 
 def _run_gate(args: argparse.Namespace, console: Console) -> int:
-    result = gate(args.baseline, args.candidate, max_drop=args.max_drop, tasks=args.tasks, iterations=args.iterations, any_change=args.any_change)
+    result = gate(
+        args.baseline,
+        args.candidate,
+        max_drop=args.max_drop,
+        tasks=args.tasks,
+        iterations=args.iterations,
+        any_change=args.any_change,
+    )
     if args.json:
         write_json(args.json, verdict_json([result], args.max_drop))
     if not _report_gate(result, args.max_drop, console):

@@ -31,7 +31,14 @@ from tasks_ru.suites import SUITES, suite_tasks
 
 ROLES = ("reference", "baseline", "candidate")
 PUBLISHED_CITATION = "Tikhomirov & Chernyshev 2024, Facilitating large language model Russian adaptation with Learned Embedding Propagation, arXiv:2412.21140"
-PUBLISHED_COLUMNS = {"micro_avg": "Micro-Avg", "daru_mmlu": "DaruMMLU", "daru_mera": "DaruMERA", "daru_sum": "DaruSum", "daru_copy_en": "DaruCopy EN", "daru_copy_ru": "DaruCopy RU"}
+PUBLISHED_COLUMNS = {
+    "micro_avg": "Micro-Avg",
+    "daru_mmlu": "DaruMMLU",
+    "daru_mera": "DaruMERA",
+    "daru_sum": "DaruSum",
+    "daru_copy_en": "DaruCopy EN",
+    "daru_copy_ru": "DaruCopy RU",
+}
 
 
 @dataclass
@@ -66,16 +73,35 @@ def load_experiment(path: Path) -> Experiment:
     if not isinstance(raw, dict) or not raw.get("models"):
         raise InputError(f"experiment config {path}: needs a 'models' list (each: name, path, kind, role)")
     base = path.resolve().parent
-    known = {"name", "models", "suites", "backend", "data_dir", "limit", "runs", "reports", "published", "note", "tasks", "executor", "ray", "speed"}
+    known = {
+        "name",
+        "models",
+        "suites",
+        "backend",
+        "data_dir",
+        "limit",
+        "runs",
+        "reports",
+        "published",
+        "note",
+        "tasks",
+        "executor",
+        "ray",
+        "speed",
+    }
     if unknown := set(raw) - known:
-        raise InputError(f"experiment config {path}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+        raise InputError(
+            f"experiment config {path}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
+        )
     models, resources = [], {}
     for entry in raw["models"]:
         entry = dict(entry)
         resources[entry.get("name")] = resources_from_entry(entry, str(path))
         role = entry.pop("role", "candidate")
         if role not in ROLES:
-            raise InputError(f"experiment config {path}: role {role!r} of {entry.get('name')} is not one of {', '.join(ROLES)}")
+            raise InputError(
+                f"experiment config {path}: role {role!r} of {entry.get('name')} is not one of {', '.join(ROLES)}"
+            )
         if "path" not in entry or "name" not in entry:
             raise InputError(f"experiment config {path}: every model needs a name and a path")
         for key in ("path", "tokenizer", "chat_template"):
@@ -87,20 +113,36 @@ def load_experiment(path: Path) -> Experiment:
             raise InputError(f"experiment config {path}: model {entry.get('name')}: {e}") from None
     suites = raw.get("suites", ["ru-open"])
     if unknown_suites := [s for s in suites if s not in SUITES]:
-        raise InputError(f"experiment config {path}: unknown suite(s) {', '.join(unknown_suites)}; choose from {', '.join(SUITES)}")
+        raise InputError(
+            f"experiment config {path}: unknown suite(s) {', '.join(unknown_suites)}; choose from {', '.join(SUITES)}"
+        )
     if not isinstance(raw.get("tasks", []), list):
         raise InputError(f"experiment config {path}: 'tasks' must be a list of task names")
     tasks = tuple(raw.get("tasks", ()))
     if unknown_tasks := [t for t in tasks if not any(t in suite_tasks(s) for s in suites)]:
-        raise InputError(f"experiment config {path}: task(s) {', '.join(unknown_tasks)} are in none of the suites {', '.join(suites)}")
+        raise InputError(
+            f"experiment config {path}: task(s) {', '.join(unknown_tasks)} are in none of the suites {', '.join(suites)}"
+        )
     if tasks and (untouched := [s for s in suites if not set(tasks) & set(suite_tasks(s))]):
-        raise InputError(f"experiment config {path}: 'tasks' lists none of suite {', '.join(untouched)}'s tasks; list some or drop the suite")
+        raise InputError(
+            f"experiment config {path}: 'tasks' lists none of suite {', '.join(untouched)}'s tasks; list some or drop the suite"
+        )
     executor, ray = settings_from_config(raw, f"experiment config {path}")
     return Experiment(
-        name=raw.get("name", path.stem), models=models, suites=suites, backend=raw.get("backend", DEFAULT_BACKEND),
-        data_dir=_resolve(base, raw.get("data_dir")), limit=raw.get("limit"), runs=_resolve(base, raw.get("runs", "runs")),
-        reports=_resolve(base, raw.get("reports", "reports")), published=raw.get("published", []), note=raw.get("note", ""),
-        tasks=tasks, executor=executor, ray=ray, resources=resources,
+        name=raw.get("name", path.stem),
+        models=models,
+        suites=suites,
+        backend=raw.get("backend", DEFAULT_BACKEND),
+        data_dir=_resolve(base, raw.get("data_dir")),
+        limit=raw.get("limit"),
+        runs=_resolve(base, raw.get("runs", "runs")),
+        reports=_resolve(base, raw.get("reports", "reports")),
+        published=raw.get("published", []),
+        note=raw.get("note", ""),
+        tasks=tasks,
+        executor=executor,
+        ray=ray,
+        resources=resources,
         speed=_speed_settings(raw.get("speed"), f"experiment config {path}"),
     )
 
@@ -110,7 +152,9 @@ def _speed_settings(value: Any, where: str) -> SpeedSettings | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise InputError(f"{where}: 'speed' must be a mapping of speed settings (e.g. speed: {{backend: hf, trials: 5}}), not {value!r}")
+        raise InputError(
+            f"{where}: 'speed' must be a mapping of speed settings (e.g. speed: {{backend: hf, trials: 5}}), not {value!r}"
+        )
     return SpeedSettings.from_mapping(value, where)
 
 
@@ -132,11 +176,24 @@ def run_experiment(experiment: Experiment, progress: Callable[[str], None] = pri
         for spec, role in experiment.models:
             parallel = max(1, experiment.resources.get(spec.name, Resources()).tensor_parallel_size)
             backend = BackendSettings(backend=resolve_backend(experiment.backend, spec), tensor_parallel_size=parallel)
-            request = RunRequest(spec=spec, suite=suite, backend=backend, out=experiment.runs,
-                                 data_dir=experiment.data_dir, prompts=PromptSettings(kind=spec.kind, limit=experiment.limit), tasks=tasks)
+            request = RunRequest(
+                spec=spec,
+                suite=suite,
+                backend=backend,
+                out=experiment.runs,
+                data_dir=experiment.data_dir,
+                prompts=PromptSettings(kind=spec.kind, limit=experiment.limit),
+                tasks=tasks,
+            )
             requests.append((request, role))
     if experiment.executor == "ray":
-        return run_sweep([Job(request, role, experiment.resources.get(request.spec.name, Resources())) for request, role in requests], experiment.ray)
+        return run_sweep(
+            [
+                Job(request, role, experiment.resources.get(request.spec.name, Resources()))
+                for request, role in requests
+            ],
+            experiment.ray,
+        )
     return [(run(request, progress=progress), role) for request, role in requests]
 
 
@@ -148,7 +205,9 @@ class Comparison:
     tables: RunTables
     scores: pd.DataFrame  # rows: tasks, groups, total; columns: model names
     intervals: dict[str, dict[str, Estimate]]  # model -> row -> score with SE, 95% interval, n
-    deltas: dict[tuple[str, str], dict[str, Delta]]  # (model, reference) -> row -> Delta (p BH-adjusted over all of them)
+    deltas: dict[
+        tuple[str, str], dict[str, Delta]
+    ]  # (model, reference) -> row -> Delta (p BH-adjusted over all of them)
     efficiency: pd.DataFrame  # one row per model
     published: pd.DataFrame  # the paper's rows (may be empty)
     provenance: dict[str, dict]  # model -> provenance.json
@@ -165,7 +224,14 @@ def _published_rows(tables: list[str]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    frame["label"] = frame.apply(lambda r: " ".join(x for x in (r["model"], r["vocab"], r["method_or_data"]) if x not in ("original", "-", "–", "Original model")), axis=1)
+    frame["label"] = frame.apply(
+        lambda r: " ".join(
+            x
+            for x in (r["model"], r["vocab"], r["method_or_data"])
+            if x not in ("original", "-", "–", "Original model")
+        ),
+        axis=1,
+    )
     frame = frame.rename(columns=PUBLISHED_COLUMNS)
     return frame[["source", "label", "shots", *PUBLISHED_COLUMNS.values()]]
 
@@ -174,7 +240,13 @@ def _like_for_like(provenance: dict[str, dict], tables: RunTables) -> list[str]:
     """Warnings where runs differ in backend, settings or data (scores then are not comparable)."""
     warnings = []
     for key in ("backend", "prompts"):
-        seen = {model: json.dumps({k: v for k, v in p["settings"][key].items() if k not in ("kind", "shots", "num_fewshot")}, sort_keys=True) for model, p in provenance.items()}
+        seen = {
+            model: json.dumps(
+                {k: v for k, v in p["settings"][key].items() if k not in ("kind", "shots", "num_fewshot")},
+                sort_keys=True,
+            )
+            for model, p in provenance.items()
+        }
         if len(set(seen.values())) > 1:
             detail = "; ".join(f"{m}: {v}" for m, v in seen.items())
             warnings.append(f"runs differ in {key} settings, so score differences include that change: {detail}")
@@ -199,8 +271,14 @@ def _examples(tables: RunTables, models: list[str], limit: int = 3) -> dict[str,
             a, b = mine.loc[doc_id], theirs.loc[doc_id]
             if str(a["output"]).strip() == str(b["output"]).strip():
                 continue
-            out.setdefault(task, []).append({"doc_id": int(doc_id), "prompt": a["prompt"][-600:], "target": str(a["target"])[:300],
-                                             "outputs": {first: _shown(a["output"]), second: _shown(b["output"])}})
+            out.setdefault(task, []).append(
+                {
+                    "doc_id": int(doc_id),
+                    "prompt": a["prompt"][-600:],
+                    "target": str(a["target"])[:300],
+                    "outputs": {first: _shown(a["output"]), second: _shown(b["output"])},
+                }
+            )
             if len(out[task]) >= limit:
                 break
     return out
@@ -217,18 +295,35 @@ def _efficiency(provenance: dict[str, dict], summaries: dict[str, dict], referen
     """Tokenizer efficiency on the embedded parallel sample, NSL vs the reference's tokenizer, generated chars/token."""
     tokenizers = {m: p["spec"]["tokenizer"] or p["spec"]["path"] for m, p in provenance.items()}
     # the reference is one of the models, so its tokenizer is in the list and measure() keeps this order
-    spec = TokenizerBenchSpec(tokenizers=list(dict.fromkeys(tokenizers.values())), corpora=embedded_sample().corpora, reference=tokenizers[reference])
+    spec = TokenizerBenchSpec(
+        tokenizers=list(dict.fromkeys(tokenizers.values())),
+        corpora=embedded_sample().corpora,
+        reference=tokenizers[reference],
+    )
     reports = dict(zip(spec.tokenizers, measure(spec)))
     rows = []
     for model, tokenizer in tokenizers.items():
         report, speed = reports[tokenizer], summaries[model]["speed"]
-        rows.append({"model": model, "ru chars/token": report.languages["ru"].chars_per_token, "en chars/token": report.languages["en"].chars_per_token,
-                     "NSL ru vs reference": report.nsl.get("ru"), "ru generated chars/token": speed.get("ru_generated_chars_per_token")})
+        rows.append(
+            {
+                "model": model,
+                "ru chars/token": report.languages["ru"].chars_per_token,
+                "en chars/token": report.languages["en"].chars_per_token,
+                "NSL ru vs reference": report.nsl.get("ru"),
+                "ru generated chars/token": speed.get("ru_generated_chars_per_token"),
+            }
+        )
     return pd.DataFrame(rows).set_index("model")
 
 
-def build_comparison(name: str, runs: list[tuple[Path, str]], published: list[str] | None = None, iterations: int = 1000, note: str = "",
-                     speed: dict[str, Any] | None = None) -> Comparison:
+def build_comparison(
+    name: str,
+    runs: list[tuple[Path, str]],
+    published: list[str] | None = None,
+    iterations: int = 1000,
+    note: str = "",
+    speed: dict[str, Any] | None = None,
+) -> Comparison:
     """Everything the report shows, from finished run dirs of one suite (the first reference is NSL's base)."""
     tables = load_runs([r for r, _ in runs])
     suites = set(tables.tasks["suite"])
@@ -246,8 +341,18 @@ def build_comparison(name: str, runs: list[tuple[Path, str]], published: list[st
     intervals, deltas = comparison_statistics(items, pairs, groups, iterations=iterations)
     deltas = adjust(deltas)
     return Comparison(
-        name=name, suite=suite, runs=runs, tables=tables, scores=scores, intervals=intervals, deltas=deltas,
+        name=name,
+        suite=suite,
+        runs=runs,
+        tables=tables,
+        scores=scores,
+        intervals=intervals,
+        deltas=deltas,
         efficiency=_efficiency(provenance, summaries, references[0]),
         published=_published_rows(published or []),
-        provenance=provenance, warnings=_like_for_like(provenance, tables), examples=_examples(tables, models), note=note, speed=speed,
+        provenance=provenance,
+        warnings=_like_for_like(provenance, tables),
+        examples=_examples(tables, models),
+        note=note,
+        speed=speed,
     )

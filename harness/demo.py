@@ -69,11 +69,35 @@ class SmolProfile:
 # benchmarks/smollm2_vocab_curve.py). With the few KB of embedded text the BPE ends far below it.
 SMOL_PROFILES = {
     # ~6k tokens of training: what a few minutes of this 2-core CPU allow (about 30 s a step under load)
-    "smollm2": SmolProfile(16000, {"seq_len": 128, "global_batch": 4, "per_device_batch": 4, "max_steps": 12, "warmup_steps": 2,
-                                   "save_steps": 4, "logging_steps": 2, "learning_rate": 2e-3, "seed": 0}),
+    "smollm2": SmolProfile(
+        16000,
+        {
+            "seq_len": 128,
+            "global_batch": 4,
+            "per_device_batch": 4,
+            "max_steps": 12,
+            "warmup_steps": 2,
+            "save_steps": 4,
+            "logging_steps": 2,
+            "learning_rate": 2e-3,
+            "seed": 0,
+        },
+    ),
     # 100x the tokens (1.2M): for a GPU, or hours of CPU
-    "smollm2-long": SmolProfile(16000, {"seq_len": 256, "global_batch": 16, "per_device_batch": 8, "max_steps": 300, "warmup_steps": 20,
-                                        "save_steps": 50, "logging_steps": 10, "learning_rate": 1e-3, "seed": 0}),
+    "smollm2-long": SmolProfile(
+        16000,
+        {
+            "seq_len": 256,
+            "global_batch": 16,
+            "per_device_batch": 8,
+            "max_steps": 300,
+            "warmup_steps": 20,
+            "save_steps": 50,
+            "logging_steps": 10,
+            "learning_rate": 1e-3,
+            "seed": 0,
+        },
+    ),
 }
 PROFILES = (*SMOL_PROFILES, "synthetic")
 CORPUS_CHARS = 20_000_000  # of LEP_DATA_DIR's Russian text: what the FLORES curve was measured with
@@ -95,7 +119,9 @@ def embedded_tasks() -> Path:
 def _data_dir() -> Path | None:
     data = os.environ.get("LEP_DATA_DIR")
     if data and not Path(data).is_dir():
-        raise InputError(f"LEP_DATA_DIR={data} is not a directory; point it at the offline data folder (e.g. ../shared/data) or unset it")
+        raise InputError(
+            f"LEP_DATA_DIR={data} is not a directory; point it at the offline data folder (e.g. ../shared/data) or unset it"
+        )
     return Path(data) if data else None
 
 
@@ -105,37 +131,62 @@ def _write_pipeline(path: Path, config: dict, console) -> None:
     run_pipeline(path, console=console)
 
 
-def _smollm2_experiment(profile: str, work: Path, reports: Path, backend: str, console, progress: Callable[[str], None]) -> Experiment:
+def _smollm2_experiment(
+    profile: str, work: Path, reports: Path, backend: str, console, progress: Callable[[str], None]
+) -> Experiment:
     settings, data = SMOL_PROFILES[profile], _data_dir()
-    sources = [data / "corpora" / "ru" / "wiki-leipzig-10k", data / "corpora" / "ru" / "ruslit" / "prose"] if data else embedded_text()
+    sources = (
+        [data / "corpora" / "ru" / "wiki-leipzig-10k", data / "corpora" / "ru" / "ruslit" / "prose"]
+        if data
+        else embedded_text()
+    )
     corpus = write_russian_corpus(sources, work / "russian.txt", CORPUS_CHARS)
     progress(f"demo: {SMOLLM2} (imported from its package once)")
     original = named_model_dir(SMOLLM2, work / "models")
     progress("demo: LEP (Russian vocabulary, initialisation, embeddings-only training, Swap)")
     lep = work / "lep"
     config = {
-        "workdir": str(lep), "base_model": str(original), "instruct_model": str(original), "corpus": [str(corpus)],
+        "workdir": str(lep),
+        "base_model": str(original),
+        "instruct_model": str(original),
+        "corpus": [str(corpus)],
         "stages": {
             "tokenizer": {"method": "extend", "new_vocab_size": settings.new_vocab_size},
             "init": {},
             # packing reads only what the steps consume (about 3 characters a token, twice over)
-            "train": {**settings.train, "max_chars": 6 * settings.train["max_steps"] * settings.train["global_batch"] * settings.train["seq_len"]},
+            "train": {
+                **settings.train,
+                "max_chars": 6
+                * settings.train["max_steps"]
+                * settings.train["global_batch"]
+                * settings.train["seq_len"],
+            },
             "propagate": {"modes": ["swap"], "check": False},
         },
     }
     _write_pipeline(work / "pipeline.yaml", config, console)
     train = settings.train
-    training = (f"{train['max_steps']} steps of {train['global_batch']} x {train['seq_len']} tokens on "
-                f"{'Russian Wikipedia sentences and literature from LEP_DATA_DIR' if data else 'the 3.6 KB of Russian text shipped with lep-bench'}")
+    training = (
+        f"{train['max_steps']} steps of {train['global_batch']} x {train['seq_len']} tokens on "
+        f"{'Russian Wikipedia sentences and literature from LEP_DATA_DIR' if data else 'the 3.6 KB of Russian text shipped with lep-bench'}"
+    )
     models = [
         (ModelSpec(name="smollm2-original", path=str(original), kind="instruct"), "reference"),
         (ModelSpec(name="lep-init", path=str(lep / "init"), kind="instruct"), "candidate"),
         (ModelSpec(name="lep-trained", path=str(lep / "propagate-swap"), kind="instruct"), "candidate"),
     ]
     return Experiment(
-        name=f"demo-{profile}", models=models, suites=["ru-open"], backend=backend,
-        data_dir=data or embedded_tasks(), limit=20 if data else None, runs=work / "runs", reports=reports,
-        published=["table1", "table3"], note=SMOLLM2_NOTE.format(training=training), speed=DEMO_SPEED,
+        name=f"demo-{profile}",
+        models=models,
+        suites=["ru-open"],
+        backend=backend,
+        data_dir=data or embedded_tasks(),
+        limit=20 if data else None,
+        runs=work / "runs",
+        reports=reports,
+        published=["table1", "table3"],
+        note=SMOLLM2_NOTE.format(training=training),
+        speed=DEMO_SPEED,
     )
 
 
@@ -143,42 +194,89 @@ def _synthetic_models(work: Path, corpus: list[Path]) -> tuple[Path, Path]:
     """The base model (built, then briefly pretrained) and its instruct stand-in; reused when present."""
     base, instruct = work / "models" / "base", work / "models" / "instruct"
     if not (base / TRAIN_MANIFEST).is_file():
-        build_small_model(load_tokenizer("mistral-7b"), work / "models" / "base-init", architecture="mistral", hidden_size=64, layers=2, seed=0)
-        settings = TrainSettings(seq_len=64, global_batch=8, per_device_batch=8, learning_rate=3e-3, warmup_steps=5, max_steps=60,
-                                 save_steps=20, logging_steps=10, full_model=True, seed=0)
+        build_small_model(
+            load_tokenizer("mistral-7b"),
+            work / "models" / "base-init",
+            architecture="mistral",
+            hidden_size=64,
+            layers=2,
+            seed=0,
+        )
+        settings = TrainSettings(
+            seq_len=64,
+            global_batch=8,
+            per_device_batch=8,
+            learning_rate=3e-3,
+            warmup_steps=5,
+            max_steps=60,
+            save_steps=20,
+            logging_steps=10,
+            full_model=True,
+            seed=0,
+        )
         train_embeddings(work / "models" / "base-init", corpus, base, settings)
     if not (instruct / "config.json").is_file():
         derive_instruct(base, load_tokenizer("openchat-3.5"), instruct, noise=0.02, seed=1)
     return base, instruct
 
 
-def _synthetic_experiment(work: Path, reports: Path, backend: str, console, progress: Callable[[str], None]) -> Experiment:
+def _synthetic_experiment(
+    work: Path, reports: Path, backend: str, console, progress: Callable[[str], None]
+) -> Experiment:
     data = _data_dir()
     corpus = [data / "corpora" / "ru" / "wiki-leipzig-10k"] if data else embedded_text()
     progress("demo: base and instruct models")
     base, instruct = _synthetic_models(work, embedded_text())
     progress("demo: LEP pipeline (tokenizer, init, embeddings-only training, propagation)")
     config = {
-        "workdir": str(work / "lep"), "base_model": str(base), "instruct_model": str(instruct), "corpus": [str(p) for p in corpus],
+        "workdir": str(work / "lep"),
+        "base_model": str(base),
+        "instruct_model": str(instruct),
+        "corpus": [str(p) for p in corpus],
         "stages": {
             "tokenizer": {"method": "extend", "new_vocab_size": 2000},
             "init": {},
-            "train": {"seq_len": 64, "global_batch": 8, "per_device_batch": 8, "max_steps": 30, "warmup_steps": 3, "save_steps": 10, "learning_rate": 3e-3},
+            "train": {
+                "seq_len": 64,
+                "global_batch": 8,
+                "per_device_batch": 8,
+                "max_steps": 30,
+                "warmup_steps": 3,
+                "save_steps": 10,
+                "learning_rate": 3e-3,
+            },
             "propagate": {"modes": list(MODES)},
         },
     }
     _write_pipeline(work / "pipeline.yaml", config, console)
     models = [(ModelSpec(name="instruct-original", path=str(instruct), kind="instruct"), "reference")]
-    models += [(ModelSpec(name=f"lep-{mode}", path=str(work / "lep" / f"propagate-{mode}"), kind="instruct"), "candidate") for mode in MODES]
+    models += [
+        (ModelSpec(name=f"lep-{mode}", path=str(work / "lep" / f"propagate-{mode}"), kind="instruct"), "candidate")
+        for mode in MODES
+    ]
     return Experiment(
-        name="demo-synthetic", models=models, suites=["ru-open"], backend=backend, data_dir=data or embedded_tasks(),
-        limit=20 if data else None, runs=work / "runs", reports=reports, published=["table1", "table3"], note=SYNTHETIC_NOTE,
+        name="demo-synthetic",
+        models=models,
+        suites=["ru-open"],
+        backend=backend,
+        data_dir=data or embedded_tasks(),
+        limit=20 if data else None,
+        runs=work / "runs",
+        reports=reports,
+        published=["table1", "table3"],
+        note=SYNTHETIC_NOTE,
         speed=DEMO_SPEED,
     )
 
 
-def demo_experiment(work: Path, reports: Path, backend: str, profile: str = DEFAULT_PROFILE, console=None,
-                    progress: Callable[[str], None] = print) -> Experiment:
+def demo_experiment(
+    work: Path,
+    reports: Path,
+    backend: str,
+    profile: str = DEFAULT_PROFILE,
+    console=None,
+    progress: Callable[[str], None] = print,
+) -> Experiment:
     """Build (or reuse) every model of a demo profile under `work/<profile>` and return its experiment."""
     if profile not in PROFILES:
         raise InputError(f"unknown demo profile {profile!r}; choose one of {', '.join(PROFILES)}")

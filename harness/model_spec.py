@@ -79,7 +79,9 @@ def validate(spec: ModelSpec) -> None:
         raise InputError(f"model {spec.name}: kind {spec.kind!r} is not one of {', '.join(KINDS)}")
     path = Path(spec.path)
     if not path.is_dir():
-        raise InputError(f"model {spec.name}: {spec.path} does not exist or is not a directory (give a local Hugging Face model dir)")
+        raise InputError(
+            f"model {spec.name}: {spec.path} does not exist or is not a directory (give a local Hugging Face model dir)"
+        )
     if spec.chat_template and not Path(spec.chat_template).is_file():
         raise InputError(f"model {spec.name}: chat template file {spec.chat_template} not found")
     rows = _config(path).get("vocab_size")
@@ -92,7 +94,9 @@ def validate(spec: ModelSpec) -> None:
             "use the model's own tokenizer or resize the model (lep-bench adapt init)"
         )
     if spec.kind == "instruct" and not (spec.chat_template or tokenizer.chat_template):
-        raise InputError(f"model {spec.name}: an instruct model needs a chat template (the tokenizer has none): add chat_template=FILE or kind=base")
+        raise InputError(
+            f"model {spec.name}: an instruct model needs a chat template (the tokenizer has none): add chat_template=FILE or kind=base"
+        )
 
 
 def _file_digest(path: Path) -> str:
@@ -123,5 +127,9 @@ def fingerprints(spec: ModelSpec) -> dict[str, str]:
     out = {}
     for key, value in (("model", spec.path), ("tokenizer", spec.tokenizer_path), ("chat_template", spec.chat_template)):
         if value:
-            out[key] = directory_fingerprint(Path(value)) if Path(value).exists() else hashlib.sha256(value.encode()).hexdigest()
+            out[key] = (
+                directory_fingerprint(Path(value))
+                if Path(value).exists()
+                else hashlib.sha256(value.encode()).hexdigest()
+            )
     return out

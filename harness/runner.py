@@ -49,8 +49,12 @@ def git_revision() -> str | None:
     """The harness's commit (+ '-dirty' when the tree has changes), or None outside a checkout."""
     root = Path(__file__).resolve().parents[1]
     try:
-        rev = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True, check=True).stdout.strip()
+        rev = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
     return rev + ("-dirty" if dirty else "")
@@ -85,7 +89,9 @@ class RunRequest:
             raise InputError(str(e.args[0])) from None
         unknown = [t for t in self.tasks if t not in everything]
         if unknown:
-            raise InputError(f"tasks {', '.join(unknown)} are not in suite {self.suite} (it has {', '.join(everything)})")
+            raise InputError(
+                f"tasks {', '.join(unknown)} are not in suite {self.suite} (it has {', '.join(everything)})"
+            )
         return list(self.tasks) or everything
 
     def settings_record(self) -> dict[str, Any]:
@@ -113,14 +119,20 @@ class RunRequest:
 
 def _generation_wall(timer: GenerationTimer, count_tokens: Callable[[str], int]) -> dict[str, float]:
     """The wall time of a task's generate_until calls and what they produced (a timing, not a speed benchmark)."""
-    return {"generate_seconds": timer.seconds, "generated_chars": sum(len(t) for t in timer.outputs),
-            "generated_tokens": sum(count_tokens(t) for t in timer.outputs)}
+    return {
+        "generate_seconds": timer.seconds,
+        "generated_chars": sum(len(t) for t in timer.outputs),
+        "generated_tokens": sum(count_tokens(t) for t in timer.outputs),
+    }
 
 
 def _write_task(run_dir: Path, result: dict[str, Any]) -> None:
     """Samples first, then the task file that marks the task finished (both atomic)."""
     samples = result.pop("samples")
-    write_text(run_dir / "samples" / f"{result['task']}.jsonl", "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples))
+    write_text(
+        run_dir / "samples" / f"{result['task']}.jsonl",
+        "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples),
+    )
     write_json(run_dir / "tasks" / f"{result['task']}.json", result)
 
 
@@ -134,14 +146,24 @@ def summarise_run(run_dir: Path, suite: str, iterations: int = 1000) -> dict[str
     `uncertainty`), and the Russian copy tasks' generated characters/token, from the task files."""
     results = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted((run_dir / "tasks").glob("*.json"))}
     scores = {task: r["metrics"]["score"] for task, r in results.items()}
-    intervals = score_intervals({task: _score_items(run_dir, task) for task in results}, suite_groups(suite), iterations=iterations)
+    intervals = score_intervals(
+        {task: _score_items(run_dir, task) for task in results}, suite_groups(suite), iterations=iterations
+    )
     copy = [results[t] for t in COPY_TASKS_RU[suite] if t in results]
     speed = {}
     if copy:
-        speed = {"ru_generated_chars_per_token": sum(r["metrics"]["chars_per_token"] for r in copy) / len(copy),
-                 "copy_task_wall_seconds": sum(r["generation_wall"]["generate_seconds"] for r in copy)}
+        speed = {
+            "ru_generated_chars_per_token": sum(r["metrics"]["chars_per_token"] for r in copy) / len(copy),
+            "copy_task_wall_seconds": sum(r["generation_wall"]["generate_seconds"] for r in copy),
+        }
     uncertainty = {row: e.record() for row, e in intervals.items()}
-    return {"suite": suite, "tasks": scores, "groups": summarise(suite, scores), "uncertainty": uncertainty, "speed": speed}
+    return {
+        "suite": suite,
+        "tasks": scores,
+        "groups": summarise(suite, scores),
+        "uncertainty": uncertainty,
+        "speed": speed,
+    }
 
 
 def run(request: RunRequest, progress: Callable[[str], None] = print) -> Path:
@@ -151,8 +173,16 @@ def run(request: RunRequest, progress: Callable[[str], None] = print) -> Path:
     tasks = request.task_list()
     run_dir = request.run_dir()
     provenance_path = run_dir / "provenance.json"
-    provenance = json.loads(provenance_path.read_text(encoding="utf-8")) if provenance_path.exists() else {
-        "spec": request.spec.record(), "settings": request.settings_record(), "git_revision": git_revision(), "timings": {}}
+    provenance = (
+        json.loads(provenance_path.read_text(encoding="utf-8"))
+        if provenance_path.exists()
+        else {
+            "spec": request.spec.record(),
+            "settings": request.settings_record(),
+            "git_revision": git_revision(),
+            "timings": {},
+        }
+    )
     missing = [t for t in tasks if not (run_dir / "tasks" / f"{t}.json").exists()]
     if len(missing) < len(tasks):
         progress(f"reusing {len(tasks) - len(missing)} finished task(s) in {run_dir}")
@@ -174,10 +204,17 @@ def run(request: RunRequest, progress: Callable[[str], None] = print) -> Path:
                         raise ServerError(f"the vLLM server died during {task}:\n{server.log_tail()}") from None
                     raise
                 result["seconds"] = time.perf_counter() - task_start
-                result["generation_wall"] = _generation_wall(timer, lambda text: len(lm.tokenizer(text, add_special_tokens=False)["input_ids"]))
+                result["generation_wall"] = _generation_wall(
+                    timer, lambda text: len(lm.tokenizer(text, add_special_tokens=False)["input_ids"])
+                )
                 _write_task(run_dir, result)
-                write_json(provenance_path, provenance)  # only a run dir that holds a result gets one: a failed start leaves nothing
+                write_json(
+                    provenance_path, provenance
+                )  # only a run dir that holds a result gets one: a failed start leaves nothing
         provenance["timings"]["last_session_seconds"] = time.perf_counter() - started
     write_json(provenance_path, provenance)
-    write_json(run_dir / "summary.json", summarise_run(run_dir, request.suite) | {"model": request.spec.name, "kind": request.spec.kind})
+    write_json(
+        run_dir / "summary.json",
+        summarise_run(run_dir, request.suite) | {"model": request.spec.name, "kind": request.spec.kind},
+    )
     return run_dir

@@ -37,13 +37,17 @@ def answer_prompts(instruct: Path, prompts: list[str], max_tokens: int, settings
     return examples
 
 
-def judge(examples: list[Example], judge_model: Path, min_grade: int, settings: ServerSettings) -> tuple[list[Example], dict]:
+def judge(
+    examples: list[Example], judge_model: Path, min_grade: int, settings: ServerSettings
+) -> tuple[list[Example], dict]:
     """Keep examples the judge grades at least `min_grade`; returns them and grade counts."""
     kept, grades = [], {str(g): 0 for g in range(1, 6)} | {"unparsed": 0}
     with VllmServer(Path(judge_model), "judge", settings) as server:
         for example in track(examples, description="judging answers"):
             prompt, answer = example["messages"][0]["content"], example["messages"][-1]["content"]
-            reply = server.complete(JUDGE_PROMPT.format(prompt=prompt, answer=answer), max_tokens=4)["choices"][0]["text"]
+            reply = server.complete(JUDGE_PROMPT.format(prompt=prompt, answer=answer), max_tokens=4)["choices"][0][
+                "text"
+            ]
             match = _GRADE.search(reply)
             grades[match.group(0) if match else "unparsed"] += 1
             if match and int(match.group(0)) >= min_grade:
@@ -56,7 +60,12 @@ def answerer(instruct: Path, judge_model: Path | None, min_grade: int, max_token
 
     def answer(prompts: list[str]) -> tuple[list[Example], dict]:
         examples = answer_prompts(instruct, prompts, max_tokens, settings)
-        record = {"instruct": str(Path(instruct).resolve()), "answers": len(examples), "max_new_tokens": max_tokens, "server": settings.record()}
+        record = {
+            "instruct": str(Path(instruct).resolve()),
+            "answers": len(examples),
+            "max_new_tokens": max_tokens,
+            "server": settings.record(),
+        }
         if judge_model is not None:
             examples, grades = judge(examples, judge_model, min_grade, settings)
             record |= {"judge": str(Path(judge_model).resolve()), "min_grade": min_grade, "grades": grades}

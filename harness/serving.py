@@ -47,13 +47,19 @@ class ServerSettings:
     tensor_parallel_size: int = 1  # recorded only when > 1, so single-GPU runs keep their fingerprints
 
     def record(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k not in ("startup_timeout_s", "port") and not (k == "tensor_parallel_size" and v == 1)}
+        return {
+            k: v
+            for k, v in asdict(self).items()
+            if k not in ("startup_timeout_s", "port") and not (k == "tensor_parallel_size" and v == 1)
+        }
 
 
 def _vllm_command() -> list[str]:
     script = Path(sys.executable).with_name("vllm")
     if not script.exists():
-        raise ServerError("vLLM is not installed in this environment; run ./setup.sh cpu (CPU) or ./setup.sh vllm (GPU)")
+        raise ServerError(
+            "vLLM is not installed in this environment; run ./setup.sh cpu (CPU) or ./setup.sh vllm (GPU)"
+        )
     return [str(script)]
 
 
@@ -68,7 +74,9 @@ def _check_port(port: int) -> None:
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
-            raise ServerError(f"port {port} on 127.0.0.1 is already in use; pick another port or leave it unset") from None
+            raise ServerError(
+                f"port {port} on 127.0.0.1 is already in use; pick another port or leave it unset"
+            ) from None
 
 
 class VllmServer:
@@ -91,7 +99,11 @@ class VllmServer:
         s = self.settings
         command = _vllm_command() + ["serve", str(self.model), "--host", "127.0.0.1", "--port", str(self.port)]
         command += ["--served-model-name", self.name, "--dtype", s.dtype, "--max-model-len", str(s.max_model_len)]
-        command += ["--seed", str(s.seed), "--enable-prefix-caching" if s.enable_prefix_caching else "--no-enable-prefix-caching"]
+        command += [
+            "--seed",
+            str(s.seed),
+            "--enable-prefix-caching" if s.enable_prefix_caching else "--no-enable-prefix-caching",
+        ]
         command += ["--enforce-eager"] if s.enforce_eager else []
         command += ["--tensor-parallel-size", str(s.tensor_parallel_size)] if s.tensor_parallel_size > 1 else []
         command += ["--tokenizer", str(self.tokenizer)] if self.tokenizer else []
@@ -99,7 +111,14 @@ class VllmServer:
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
-        env.update({"VLLM_API_KEY": self.api_key, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1"})
+        env.update(
+            {
+                "VLLM_API_KEY": self.api_key,
+                "HF_HUB_OFFLINE": "1",
+                "TRANSFORMERS_OFFLINE": "1",
+                "VLLM_NO_USAGE_STATS": "1",
+            }
+        )
         env.setdefault("VLLM_CPU_KVCACHE_SPACE", str(self.settings.cpu_kv_cache_gib))
         return env
 
@@ -114,17 +133,23 @@ class VllmServer:
             _check_port(self.settings.port)
         self.port = self.settings.port or free_port()
         log = open(self.log_path, "w", encoding="utf-8")
-        self.process = subprocess.Popen(self.command(), env=self.environment(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            self.command(), env=self.environment(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         log.close()
         deadline = time.monotonic() + self.settings.startup_timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise ServerError(f"vLLM exited with status {self.process.returncode} while starting {self.model}:\n{self.log_tail()}")
+                raise ServerError(
+                    f"vLLM exited with status {self.process.returncode} while starting {self.model}:\n{self.log_tail()}"
+                )
             if self.healthy():
                 return self
             time.sleep(1.0)
         self.stop()
-        raise ServerError(f"vLLM did not become ready within {self.settings.startup_timeout_s:.0f} s (set LEP_VLLM_STARTUP_TIMEOUT to wait longer):\n{self.log_tail()}")
+        raise ServerError(
+            f"vLLM did not become ready within {self.settings.startup_timeout_s:.0f} s (set LEP_VLLM_STARTUP_TIMEOUT to wait longer):\n{self.log_tail()}"
+        )
 
     def healthy(self) -> bool:
         try:

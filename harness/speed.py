@@ -53,10 +53,18 @@ class SpeedSettings:
     dtype: str = "float32"
 
     def check(self) -> None:
-        limits = {"new_tokens": (2, 4096), "trials": (5, 1000), "warmup": (1, 100), "batch": (2, 1024), "prompts": (1, 256)}
-        problems = [f"{name} must be a whole number from {low} to {high} (got {getattr(self, name)!r})"
-                    for name, (low, high) in limits.items()
-                    if not isinstance(getattr(self, name), int) or not low <= getattr(self, name) <= high]
+        limits = {
+            "new_tokens": (2, 4096),
+            "trials": (5, 1000),
+            "warmup": (1, 100),
+            "batch": (2, 1024),
+            "prompts": (1, 256),
+        }
+        problems = [
+            f"{name} must be a whole number from {low} to {high} (got {getattr(self, name)!r})"
+            for name, (low, high) in limits.items()
+            if not isinstance(getattr(self, name), int) or not low <= getattr(self, name) <= high
+        ]
         if self.backend not in ("hf", "vllm-server"):
             problems.append(f"backend must be hf or vllm-server (got {self.backend!r})")
         if problems:
@@ -66,7 +74,9 @@ class SpeedSettings:
     def from_mapping(cls, values: dict[str, Any], where: str) -> "SpeedSettings":
         known = {f.name for f in fields(cls)}
         if unknown := set(values) - known:
-            raise InputError(f"{where}: unknown speed setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+            raise InputError(
+                f"{where}: unknown speed setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
+            )
         settings = cls(**values)
         settings.check()
         return settings
@@ -75,7 +85,9 @@ class SpeedSettings:
 def _text_file(data_dir: Path | None, lang: str) -> Path:
     """FLORES devtest from the offline data when given, else the embedded sample."""
     if data_dir is not None:
-        path = data_dir / "parallel" / "flores200-devtest" / ("rus_Cyrl.devtest" if lang == "ru" else "eng_Latn.devtest")
+        path = (
+            data_dir / "parallel" / "flores200-devtest" / ("rus_Cyrl.devtest" if lang == "ru" else "eng_Latn.devtest")
+        )
         if not path.is_file():
             raise InputError(f"speed prompts: {path} not found (the data dir needs parallel/flores200-devtest)")
         return path
@@ -86,9 +98,13 @@ def prompt_texts(data_dir: Path | None, count: int) -> dict[str, list[str]]:
     """The fixed prompt set: the first `count` lines of the Russian and English text."""
     out = {}
     for lang in LANGUAGES:
-        lines = [line.strip() for line in _text_file(data_dir, lang).read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines = [
+            line.strip() for line in _text_file(data_dir, lang).read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
         if len(lines) < count:
-            raise InputError(f"speed prompts: {_text_file(data_dir, lang)} has {len(lines)} lines, fewer than prompts={count}")
+            raise InputError(
+                f"speed prompts: {_text_file(data_dir, lang)} has {len(lines)} lines, fewer than prompts={count}"
+            )
         out[lang] = [INSTRUCTIONS[lang] + line for line in lines[:count]]
     return out
 
@@ -105,7 +121,10 @@ def prompt_ids(tokenizer: Any, spec: ModelSpec, texts: list[str]) -> list[list[i
     if spec.kind == "instruct":
         if spec.chat_template:
             tokenizer.chat_template = Path(spec.chat_template).read_text(encoding="utf-8")
-        rendered = [tokenizer.apply_chat_template([{"role": "user", "content": t}], tokenize=False, add_generation_prompt=True) for t in texts]
+        rendered = [
+            tokenizer.apply_chat_template([{"role": "user", "content": t}], tokenize=False, add_generation_prompt=True)
+            for t in texts
+        ]
         return [tokenizer(r, add_special_tokens=False)["input_ids"] for r in rendered]
     return [tokenizer(t)["input_ids"] for t in texts]
 
@@ -135,7 +154,9 @@ class Engine(Protocol):
 
 def _expect_tokens(name: str, got: int, expected: int) -> None:
     if got != expected:
-        raise RuntimeError(f"{name} generated {got} tokens where exactly {expected} were asked for; the timing would not be like for like")
+        raise RuntimeError(
+            f"{name} generated {got} tokens where exactly {expected} were asked for; the timing would not be like for like"
+        )
 
 
 class HfEngine:
@@ -156,8 +177,14 @@ class HfEngine:
         mask = self.torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
         start = time.perf_counter()
         with self.torch.inference_mode():
-            out = self.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=new_tokens, min_new_tokens=new_tokens,
-                                      do_sample=False, pad_token_id=self.pad)
+            out = self.model.generate(
+                input_ids=ids,
+                attention_mask=mask,
+                max_new_tokens=new_tokens,
+                min_new_tokens=new_tokens,
+                do_sample=False,
+                pad_token_id=self.pad,
+            )
         seconds = time.perf_counter() - start
         return (out.shape[1] - width) * len(prompts), seconds
 
@@ -168,7 +195,9 @@ class HfEngine:
             n, full = self._generate([prompt], new_tokens)
             tokens, seconds, first = tokens + n, seconds + full, first + one
         _expect_tokens(self.name, int(tokens), len(prompts) * new_tokens)
-        return Measurement(int(tokens), seconds, first / len(prompts), (seconds - first) / (len(prompts) * (new_tokens - 1)))
+        return Measurement(
+            int(tokens), seconds, first / len(prompts), (seconds - first) / (len(prompts) * (new_tokens - 1))
+        )
 
     def throughput(self, prompts: list[list[int]], new_tokens: int) -> Measurement:
         _, first = self._generate(prompts, 1)
@@ -223,18 +252,43 @@ def machine_record() -> dict[str, Any]:
     """What the figures depend on besides the models: processor, cores, load, thread settings."""
     import torch
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), platform.processor()) \
-        if Path("/proc/cpuinfo").exists() else platform.processor()
-    threads = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "VLLM_CPU_OMP_THREADS_BIND", "VLLM_CPU_KVCACHE_SPACE")}
-    return {"cpu": cpu, "cpu_count": os.cpu_count(), "platform": platform.platform(), "torch_threads": torch.get_num_threads(),
-            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None, "thread_env": threads}
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.processor()
+    )
+    threads = {
+        k: os.environ.get(k)
+        for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "VLLM_CPU_OMP_THREADS_BIND", "VLLM_CPU_KVCACHE_SPACE")
+    }
+    return {
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "thread_env": threads,
+    }
 
 
 def _spread(values: list[float]) -> dict[str, float]:
     array = np.asarray(values, dtype=float)
     q1, median, q3 = np.percentile(array, [25, 50, 75])
     mean = float(array.mean())
-    return {"median": float(median), "q1": float(q1), "q3": float(q3), "cv": float(array.std(ddof=1) / mean) if mean and len(array) > 1 else 0.0, "n": len(array)}
+    return {
+        "median": float(median),
+        "q1": float(q1),
+        "q3": float(q3),
+        "cv": float(array.std(ddof=1) / mean) if mean and len(array) > 1 else 0.0,
+        "n": len(array),
+    }
 
 
 FIGURES: dict[str, Callable[[Measurement, float], float]] = {
@@ -247,7 +301,9 @@ FIGURES: dict[str, Callable[[Measurement, float], float]] = {
 }
 
 
-def summarise(trials: dict[str, list[dict[str, dict[str, Measurement]]]], chars: dict[str, dict[str, float]], reference: str) -> dict[str, Any]:
+def summarise(
+    trials: dict[str, list[dict[str, dict[str, Measurement]]]], chars: dict[str, dict[str, float]], reference: str
+) -> dict[str, Any]:
     """Median/IQR/CV per model, regime, language and figure; ratios to the reference taken within each trial."""
     summary: dict[str, Any] = {}
     warnings = []
@@ -260,7 +316,9 @@ def summarise(trials: dict[str, list[dict[str, dict[str, Measurement]]]], chars:
                     values = [value(r[regime][lang], chars[model][lang]) for r in rounds]
                     cell[figure] = _spread(values)
                     if figure == "decode_tokens_per_s" and cell[figure]["cv"] > CV_WARNING:
-                        warnings.append(f"{model} {regime} {lang}: decode tokens/s varies by {cell[figure]['cv']:.1%} across trials (> {CV_WARNING:.0%})")
+                        warnings.append(
+                            f"{model} {regime} {lang}: decode tokens/s varies by {cell[figure]['cv']:.1%} across trials (> {CV_WARNING:.0%})"
+                        )
                 summary[model][f"{regime}/{lang}"] = cell
     ratios: dict[str, Any] = {}
     for model, rounds in trials.items():
@@ -270,21 +328,36 @@ def summarise(trials: dict[str, list[dict[str, dict[str, Measurement]]]], chars:
         for regime in REGIMES:
             for lang in LANGUAGES:
                 ratios[model][f"{regime}/{lang}"] = {
-                    figure: _spread([value(r[regime][lang], chars[model][lang]) / value(ref[regime][lang], chars[reference][lang])
-                                     for r, ref in zip(rounds, trials[reference])])
-                    for figure, value in FIGURES.items() if figure not in ("ttft_s", "tpot_s")
+                    figure: _spread(
+                        [
+                            value(r[regime][lang], chars[model][lang])
+                            / value(ref[regime][lang], chars[reference][lang])
+                            for r, ref in zip(rounds, trials[reference])
+                        ]
+                    )
+                    for figure, value in FIGURES.items()
+                    if figure not in ("ttft_s", "tpot_s")
                 }
     return {"summary": summary, "ratios": ratios, "warnings": warnings}
 
 
 def speed_dir(out: Path, specs: list[ModelSpec], settings: SpeedSettings, data_dir: Path | None) -> Path:
-    record = {"models": [(s.name, s.kind, s.dtype, s.max_length, fingerprints(s)) for s in specs], "settings": asdict(settings),
-              "prompts": prompt_texts(data_dir, settings.prompts), "machine": {k: v for k, v in machine_record().items() if k != "thread_env"}}
+    record = {
+        "models": [(s.name, s.kind, s.dtype, s.max_length, fingerprints(s)) for s in specs],
+        "settings": asdict(settings),
+        "prompts": prompt_texts(data_dir, settings.prompts),
+        "machine": {k: v for k, v in machine_record().items() if k != "thread_env"},
+    }
     return out / "speed" / hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def measure_speed(specs: list[ModelSpec], settings: SpeedSettings, out: Path, data_dir: Path | None = None,
-                  progress: Callable[[str], None] = print) -> Path:
+def measure_speed(
+    specs: list[ModelSpec],
+    settings: SpeedSettings,
+    out: Path,
+    data_dir: Path | None = None,
+    progress: Callable[[str], None] = print,
+) -> Path:
     """Measure (or reuse) one interleaved speed run over the models; returns the dir holding speed.json.
 
     The first model is the reference of the ratios. A killed run starts over: its trials were taken
@@ -318,7 +391,7 @@ def measure_speed(specs: list[ModelSpec], settings: SpeedSettings, out: Path, da
         for trial in range(settings.warmup + settings.trials):
             kept = trial >= settings.warmup
             progress(f"speed · {'trial ' + str(trial - settings.warmup + 1) if kept else 'warm-up ' + str(trial + 1)}")
-            orders.append(names[trial % len(names):] + names[:trial % len(names)])
+            orders.append(names[trial % len(names) :] + names[: trial % len(names)])
             for name in orders[-1]:
                 engine, result = engines[name], {}
                 for regime in REGIMES:
@@ -331,13 +404,23 @@ def measure_speed(specs: list[ModelSpec], settings: SpeedSettings, out: Path, da
                 if kept:
                     trials[name].append(result)
     record = {
-        "settings": asdict(settings), "models": [s.record() | {"fingerprints": fingerprints(s)} for s in specs], "reference": specs[0].name,
-        "chars_per_token": chars, "prompts": texts, "order": orders, "data_dir": str(data_dir) if data_dir else None,
+        "settings": asdict(settings),
+        "models": [s.record() | {"fingerprints": fingerprints(s)} for s in specs],
+        "reference": specs[0].name,
+        "chars_per_token": chars,
+        "prompts": texts,
+        "order": orders,
+        "data_dir": str(data_dir) if data_dir else None,
         "machine": machine_record() | {"load_before": load_before, "load_after": os.getloadavg()},
-        "trials": {name: [{reg: {lang: asdict(m) for lang, m in r[reg].items()} for reg in r} for r in rounds] for name, rounds in trials.items()},
+        "trials": {
+            name: [{reg: {lang: asdict(m) for lang, m in r[reg].items()} for reg in r} for r in rounds]
+            for name, rounds in trials.items()
+        },
     } | summarise(trials, chars, specs[0].name)
     if load_before[0] > 0.5 * (os.cpu_count() or 1):
-        record["warnings"].append(f"the machine was loaded when the run started (1-min load {load_before[0]:.1f} on {os.cpu_count()} cores)")
+        record["warnings"].append(
+            f"the machine was loaded when the run started (1-min load {load_before[0]:.1f} on {os.cpu_count()} cores)"
+        )
     write_json(run_dir / "speed.json", record)
     return run_dir
 
@@ -358,12 +441,18 @@ def speed_table(record: dict[str, Any]) -> "pd.DataFrame":
         for regime in REGIMES:
             ru, en = regimes[f"{regime}/ru"], regimes[f"{regime}/en"]
             ratio = record["ratios"].get(model, {}).get(f"{regime}/ru")
-            rows.append({
-                "model": model, "regime": "batch 1" if regime == "latency" else f"batch {record['settings']['batch']}",
-                "RU decode tok/s": cell(ru["decode_tokens_per_s"]), "EN decode tok/s": cell(en["decode_tokens_per_s"]),
-                "RU chars/s (per stream)": cell(ru["chars_per_s"], digits=0), "RU chars/s (all streams)": cell(ru["total_chars_per_s"], digits=0),
-                "TTFT ms (RU)": cell(ru["ttft_s"], 1000.0), "chars/token RU": f"{record['chars_per_token'][model]['ru']:.2f}",
-                "× ref decode tok/s": cell(ratio["decode_tokens_per_s"], digits=3) if ratio else "ref",
-                "× ref RU chars/s": cell(ratio["chars_per_s"], digits=3) if ratio else "ref",
-            })
+            rows.append(
+                {
+                    "model": model,
+                    "regime": "batch 1" if regime == "latency" else f"batch {record['settings']['batch']}",
+                    "RU decode tok/s": cell(ru["decode_tokens_per_s"]),
+                    "EN decode tok/s": cell(en["decode_tokens_per_s"]),
+                    "RU chars/s (per stream)": cell(ru["chars_per_s"], digits=0),
+                    "RU chars/s (all streams)": cell(ru["total_chars_per_s"], digits=0),
+                    "TTFT ms (RU)": cell(ru["ttft_s"], 1000.0),
+                    "chars/token RU": f"{record['chars_per_token'][model]['ru']:.2f}",
+                    "× ref decode tok/s": cell(ratio["decode_tokens_per_s"], digits=3) if ratio else "ref",
+                    "× ref RU chars/s": cell(ratio["chars_per_s"], digits=3) if ratio else "ref",
+                }
+            )
     return pd.DataFrame(rows)

@@ -31,14 +31,18 @@ EXECUTORS = ("local", "ray")
 EXIT_INCOMPLETE = 3  # `lep-bench compare`: the report was built, but some runs failed
 LOG_NAME = "sweep.log"
 LOG_TAIL_LINES = 30
-INSTALL_HINT = "the ray executor needs Ray: ./setup.sh cpu,ray (or pip install 'lep-bench[ray]'), on every node of the cluster"
+INSTALL_HINT = (
+    "the ray executor needs Ray: ./setup.sh cpu,ray (or pip install 'lep-bench[ray]'), on every node of the cluster"
+)
 
 
 @dataclass(frozen=True)
 class RaySettings:
     """Where the sweep runs and how often a failed job is tried again."""
 
-    address: str | None = None  # None: a private cluster on this machine for this sweep; "auto": the one running here (else a new one); ray://HOST:PORT or HOST:PORT
+    address: str | None = (
+        None  # None: a private cluster on this machine for this sweep; "auto": the one running here (else a new one); ray://HOST:PORT or HOST:PORT
+    )
     retries: int = 2  # further attempts after a job fails or its worker dies
     local_cpus: int | None = None  # a cluster this sweep starts: CPUs it offers (default: all of this machine's)
 
@@ -95,7 +99,9 @@ class SweepIncomplete(LepError):
     def __init__(self, runs: list[tuple[Path, str]], failures: list["JobFailure"]):
         self.runs, self.failures = runs, failures
         names = ", ".join(f"{f.model} on {f.suite}" for f in failures)
-        super().__init__(f"the sweep is incomplete: {len(failures)} run(s) failed ({names}); the report covers the other models")
+        super().__init__(
+            f"the sweep is incomplete: {len(failures)} run(s) failed ({names}); the report covers the other models"
+        )
 
 
 @dataclass(frozen=True)
@@ -134,7 +140,9 @@ class Job:
 
     def finished(self) -> bool:
         tasks = self.request.task_list()
-        return (self.run_dir / "summary.json").is_file() and all((self.run_dir / "tasks" / f"{t}.json").is_file() for t in tasks)
+        return (self.run_dir / "summary.json").is_file() and all(
+            (self.run_dir / "tasks" / f"{t}.json").is_file() for t in tasks
+        )
 
 
 def import_ray():
@@ -222,7 +230,13 @@ def ray_cluster(settings: RaySettings, say) -> Iterator[Any]:
     ray = import_ray()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no network calls from a sweep
     quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
-    own = {"address": "local", "num_cpus": settings.local_cpus, "include_dashboard": False, "_node_ip_address": "127.0.0.1", **quiet}
+    own = {
+        "address": "local",
+        "num_cpus": settings.local_cpus,
+        "include_dashboard": False,
+        "_node_ip_address": "127.0.0.1",
+        **quiet,
+    }
     try:
         if settings.address is None:
             ray.init(**own)
@@ -236,8 +250,10 @@ def ray_cluster(settings: RaySettings, say) -> Iterator[Any]:
             ray.init(address=settings.address, **quiet)
     except (ConnectionError, ValueError, RuntimeError) as error:
         ray.shutdown()
-        raise InputError(f"cannot connect to the Ray cluster at {settings.address}: {' '.join(str(error).split())[:300]}; "
-                         "start it (ray start --head) or fix --address") from None
+        raise InputError(
+            f"cannot connect to the Ray cluster at {settings.address}: {' '.join(str(error).split())[:300]}; "
+            "start it (ray start --head) or fix --address"
+        ) from None
     try:
         yield ray
     finally:
@@ -251,9 +267,11 @@ def _check_placeable(ray, jobs: list[Job]) -> None:
         need = job.resources
         if not any(n.get("CPU", 0) >= need.cpus and n.get("GPU", 0) >= need.tensor_parallel_size for n in nodes):
             largest = max(((n.get("GPU", 0), n.get("CPU", 0)) for n in nodes), default=(0, 0))
-            raise InputError(f"model {job.request.spec.name} asks for {need.tensor_parallel_size} GPU(s) and {need.cpus} CPU(s), but the "
-                             f"largest node of the Ray cluster has {largest[0]:g} GPU(s) and {largest[1]:g} CPU(s); lower its "
-                             "tensor_parallel_size / cpus in the experiment (tensor_parallel_size: 0 is a CPU-only run) or add a node")
+            raise InputError(
+                f"model {job.request.spec.name} asks for {need.tensor_parallel_size} GPU(s) and {need.cpus} CPU(s), but the "
+                f"largest node of the Ray cluster has {largest[0]:g} GPU(s) and {largest[1]:g} CPU(s); lower its "
+                "tensor_parallel_size / cpus in the experiment (tensor_parallel_size: 0 is a CPU-only run) or add a node"
+            )
 
 
 def _table(jobs: list[Job], states: dict[str, str]) -> Table:
@@ -282,8 +300,12 @@ def run_sweep(jobs: list[Job], settings: RaySettings, console: Console | None = 
             _check_placeable(ray, todo)
             board = ray.remote(num_cpus=0)(ProgressBoard).remote()
             task = ray.remote(run_job)
-            pending = {task.options(**job.resources.ray_options(), max_retries=settings.retries, retry_exceptions=True, name=job.key)
-                       .remote(job.request, job.key, job.run_dir, board): job for job in todo}
+            pending = {
+                task.options(
+                    **job.resources.ray_options(), max_retries=settings.retries, retry_exceptions=True, name=job.key
+                ).remote(job.request, job.key, job.run_dir, board): job
+                for job in todo
+            }
             with Live(_table(jobs, states), console=console, refresh_per_second=4) as live:
                 while pending:
                     ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
@@ -301,9 +323,15 @@ def run_sweep(jobs: list[Job], settings: RaySettings, console: Console | None = 
                             finished[job.key] = Path(outcome)
                             states[job.key] = f"done ({tries} attempt{'s' if tries > 1 else ''})"
                             if Path(outcome) != job.run_dir:
-                                states[job.key] += f", but in {outcome}, not {job.run_dir}: that worker's lep-bench, task code or packages differ from this machine's"
+                                states[job.key] += (
+                                    f", but in {outcome}, not {job.run_dir}: that worker's lep-bench, task code or packages differ from this machine's"
+                                )
                         else:
-                            failures.append(JobFailure(job.request.spec.name, job.request.suite, tries, error, job.log, log_tail(job.log)))
+                            failures.append(
+                                JobFailure(
+                                    job.request.spec.name, job.request.suite, tries, error, job.log, log_tail(job.log)
+                                )
+                            )
                             states[job.key] = f"failed after {tries} attempt(s): {error}"
                     live.update(_table(jobs, {**running, **states}))
             if not console.is_terminal:
@@ -311,7 +339,12 @@ def run_sweep(jobs: list[Job], settings: RaySettings, console: Console | None = 
     else:
         console.print(_table(jobs, states))
     for failure in failures:
-        console.print(f"failed: {failure.model} on {failure.suite} after {failure.attempts} attempt(s): {failure.error}", style="red", markup=False, soft_wrap=True)
+        console.print(
+            f"failed: {failure.model} on {failure.suite} after {failure.attempts} attempt(s): {failure.error}",
+            style="red",
+            markup=False,
+            soft_wrap=True,
+        )
         console.print(f"last lines of {failure.log}:\n{failure.log_tail}", markup=False, soft_wrap=True)
     runs = [(finished[job.key], job.role) for job in jobs if job.key in finished]
     if failures:

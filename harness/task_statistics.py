@@ -190,7 +190,13 @@ class CorpusChrF(Statistic):
         self.chrf = CHRF(word_order=2)
 
     def doc_features(self, items_per_model):
-        return np.asarray([self.chrf._extract_corpus_statistics([p for _, p in items], [[r for r, _ in items]]) for items in items_per_model], dtype=float)
+        return np.asarray(
+            [
+                self.chrf._extract_corpus_statistics([p for _, p in items], [[r for r, _ in items]])
+                for items in items_per_model
+            ],
+            dtype=float,
+        )
 
     def score(self, stats):
         flat = stats.reshape(-1, stats.shape[-1])
@@ -218,7 +224,9 @@ def _index(keys: Sequence[Any]) -> tuple[np.ndarray, list]:
     return np.asarray([order.setdefault(k, len(order)) for k in keys]), list(order)
 
 
-def unit_table(task: str, items_per_model: Sequence[Sequence[Any]], aggregation: Callable[[list], float] | None = None) -> UnitTable:
+def unit_table(
+    task: str, items_per_model: Sequence[Sequence[Any]], aggregation: Callable[[list], float] | None = None
+) -> UnitTable:
     """Lay out M models' items of one task (same documents, same order) by the task's resampling unit.
 
     Checks that the statistic reproduces the task's own aggregation for every model, so an
@@ -231,7 +239,9 @@ def unit_table(task: str, items_per_model: Sequence[Sequence[Any]], aggregation:
     units, labels = _index([i if key is None else key for i, key in enumerate(keys)])
     for items in items_per_model[1:]:
         if [statistic.unit_key(item) for item in items] != keys:
-            raise InputError(f"{task}: the runs group the same documents into different {statistic.unit}s; were they scored on the same data?")
+            raise InputError(
+                f"{task}: the runs group the same documents into different {statistic.unit}s; were they scored on the same data?"
+            )
     docs = statistic.doc_features(items_per_model)
     sums = np.zeros((docs.shape[0], len(labels), docs.shape[2]))
     np.add.at(sums, (slice(None), units), docs)
@@ -242,5 +252,7 @@ def unit_table(task: str, items_per_model: Sequence[Sequence[Any]], aggregation:
     for model, (items, point) in enumerate(zip(items_per_model, table.point())):
         reported = aggregation(list(items))
         if not np.isclose(point, reported, rtol=1e-9, atol=1e-12):
-            raise RuntimeError(f"{task}: resampling statistic {type(statistic).__name__} gives {point} but the task's aggregation gives {reported}")
+            raise RuntimeError(
+                f"{task}: resampling statistic {type(statistic).__name__} gives {point} but the task's aggregation gives {reported}"
+            )
     return table

@@ -76,7 +76,10 @@ def measure(spec: TokenizerBenchSpec) -> list[TokenizerReport]:
             for lang, paths in spec.corpora.items():
                 task = progress.add_task(f"{report.name} {lang}", total=_corpus_bytes(paths))
                 report.languages[lang] = count_corpus(
-                    tokenizer, iter_corpus(paths), on_batch=lambda n, task=task: progress.advance(task, n), encoder=encoder
+                    tokenizer,
+                    iter_corpus(paths),
+                    on_batch=lambda n, task=task: progress.advance(task, n),
+                    encoder=encoder,
                 )
             if spec.parallel:
                 report.parity_ru_en = _parity(tokenizer, spec.parallel, encoder)
@@ -117,7 +120,11 @@ def markdown_table(reports: list[TokenizerReport], spec: TokenizerBenchSpec) -> 
             if r.overlap
         ]
     corpora = "; ".join(f"{lang}: {', '.join(str(p) for p in paths)}" for lang, paths in spec.corpora.items())
-    source = "the embedded sample shipped with lep-bench (a few KB, for a first look only)" if spec.embedded_sample else corpora
+    source = (
+        "the embedded sample shipped with lep-bench (a few KB, for a first look only)"
+        if spec.embedded_sample
+        else corpora
+    )
     return f"# Tokenizer efficiency\n\nCorpora: {source}.\n\n" + "\n".join(lines) + "\n"
 
 

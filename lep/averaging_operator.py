@@ -37,7 +37,9 @@ class OldPieces:
     def __init__(self, old: PreTrainedTokenizerFast):
         self.model = old.backend_tokenizer.model
         self.byte_level = is_byte_level(old)
-        self.fallback = {b: old.convert_tokens_to_ids(f"<0x{b:02X}>") for b in range(256)} if not self.byte_level else {}
+        self.fallback = (
+            {b: old.convert_tokens_to_ids(f"<0x{b:02X}>") for b in range(256)} if not self.byte_level else {}
+        )
 
     def __call__(self, data: bytes) -> list[int]:
         if self.byte_level:
@@ -56,7 +58,9 @@ class OldPieces:
         return ids
 
 
-def operator_rows(new: PreTrainedTokenizerFast, old: PreTrainedTokenizerFast, id_map: dict[int, int] | None = None) -> list[list[int]]:
+def operator_rows(
+    new: PreTrainedTokenizerFast, old: PreTrainedTokenizerFast, id_map: dict[int, int] | None = None
+) -> list[list[int]]:
     """For each new id, the old ids to average (one id = a copy; empty = the mean row)."""
     rows: list[list[int]] = [MEAN_ROW] * len(new)
     copied = {new_id: old_id for old_id, new_id in (id_map or {}).items() if old_id < len(old)}

@@ -50,12 +50,30 @@ class CalibrationSettings:
 
 
 PRESETS = {
-    "self": CalibrationSettings(rank=8, alpha=1, learning_rate=2.5e-5, weight_decay=0.1, edge_layers_only=True, train_embeddings=True, global_batch=64),
-    "sft": CalibrationSettings(rank=32, alpha=16, learning_rate=5e-5, weight_decay=0.05, edge_layers_only=False, train_embeddings=False, global_batch=128),
+    "self": CalibrationSettings(
+        rank=8,
+        alpha=1,
+        learning_rate=2.5e-5,
+        weight_decay=0.1,
+        edge_layers_only=True,
+        train_embeddings=True,
+        global_batch=64,
+    ),
+    "sft": CalibrationSettings(
+        rank=32,
+        alpha=16,
+        learning_rate=5e-5,
+        weight_decay=0.05,
+        edge_layers_only=False,
+        train_embeddings=False,
+        global_batch=128,
+    ),
 }
 
 
-def assistant_mask_tokens(example: Example, tokenizer: PreTrainedTokenizerFast, max_length: int) -> dict[str, torch.Tensor]:
+def assistant_mask_tokens(
+    example: Example, tokenizer: PreTrainedTokenizerFast, max_length: int
+) -> dict[str, torch.Tensor]:
     """input_ids and labels with every non-assistant token masked.
 
     Each assistant turn's tokens are the difference between the chat template rendered up to the
@@ -68,10 +86,14 @@ def assistant_mask_tokens(example: Example, tokenizer: PreTrainedTokenizerFast, 
     for turn, message in enumerate(messages):
         if message["role"] != "assistant":
             continue
-        before = tokenizer.apply_chat_template(messages[:turn], add_generation_prompt=True, tokenize=True, return_dict=False)
+        before = tokenizer.apply_chat_template(
+            messages[:turn], add_generation_prompt=True, tokenize=True, return_dict=False
+        )
         after = tokenizer.apply_chat_template(messages[: turn + 1], tokenize=True, return_dict=False)
         if after[: len(before)] != before or before[: len(ids)] != ids:
-            raise InputError("the chat template does not render conversations as growing prefixes; cannot isolate assistant tokens")
+            raise InputError(
+                "the chat template does not render conversations as growing prefixes; cannot isolate assistant tokens"
+            )
         labels += [IGNORE] * (len(before) - len(ids)) + after[len(before) :]
         ids = list(after)
     return {"input_ids": torch.tensor(ids[:max_length]), "labels": torch.tensor(labels[:max_length])}
@@ -101,7 +123,14 @@ def lora_config(settings: CalibrationSettings, layers: int, tied: bool) -> LoraC
     )
 
 
-def calibrate(model_dir: Path, examples: list[Example], out: Path, settings: CalibrationSettings, data_record: dict, overwrite: bool = False) -> Path:
+def calibrate(
+    model_dir: Path,
+    examples: list[Example],
+    out: Path,
+    settings: CalibrationSettings,
+    data_record: dict,
+    overwrite: bool = False,
+) -> Path:
     """LoRA-train `model_dir` on `examples`, merge, and write the merged model to `out`."""
     out = Path(out)
     check_free(out, overwrite)
@@ -133,7 +162,9 @@ def calibrate(model_dir: Path, examples: list[Example], out: Path, settings: Cal
         bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
         remove_unused_columns=False,
     )
-    trainer = Trainer(model=peft_model, args=args, train_dataset=dataset, data_collator=_collate(0 if pad is None else pad))
+    trainer = Trainer(
+        model=peft_model, args=args, train_dataset=dataset, data_collator=_collate(0 if pad is None else pad)
+    )
     result = trainer.train()
     merged = peft_model.merge_and_unload()
     with staged_dir(out) as staging:

@@ -45,8 +45,10 @@ def load_chat_data(path: Path | str) -> list[Example]:
     examples = []
     for number, record in records:
         messages = record.get("messages") if isinstance(record, dict) else None
-        if not isinstance(messages, list) or not all(isinstance(m, dict) and {"role", "content"} <= set(m) for m in messages):
-            raise InputError(f"{path} line {number}: expected {{\"messages\": [{{\"role\": ..., \"content\": ...}}, ...]}}")
+        if not isinstance(messages, list) or not all(
+            isinstance(m, dict) and {"role", "content"} <= set(m) for m in messages
+        ):
+            raise InputError(f'{path} line {number}: expected {{"messages": [{{"role": ..., "content": ...}}, ...]}}')
         if not any(m["role"] == "assistant" for m in messages):
             raise InputError(f"{path} line {number} has no assistant turn; calibration learns from assistant answers")
         examples.append({"messages": messages})
@@ -65,7 +67,11 @@ def load_prompts(path: Path) -> list[str]:
         prompts = [line.strip() for line in text.splitlines() if line.strip()]
     else:
         try:
-            records = json.loads(text) if path.suffix == ".json" else [json.loads(line) for line in text.splitlines() if line.strip()]
+            records = (
+                json.loads(text)
+                if path.suffix == ".json"
+                else [json.loads(line) for line in text.splitlines() if line.strip()]
+            )
         except json.JSONDecodeError as error:
             raise InputError(f"{path} is not valid JSON ({error.msg})") from None
         keys = ("instruction", "prompt", "text")
@@ -76,15 +82,24 @@ def load_prompts(path: Path) -> list[str]:
     return prompts
 
 
-def copy_examples(corpus: list[Path], count: int, seed: int = 0, min_chars: int = 40, max_chars: int = 600) -> list[Example]:
+def copy_examples(
+    corpus: list[Path], count: int, seed: int = 0, min_chars: int = 40, max_chars: int = 600
+) -> list[Example]:
     """`count` copy instructions over corpus paragraphs of a reasonable length, chosen reproducibly."""
     rng = random.Random(seed)
     pool = [t for t in iter_corpus(corpus, max_chars=50 * count * max_chars) if min_chars <= len(t) <= max_chars]
     if len(pool) < count:
-        raise InputError(f"corpus {[str(p) for p in corpus]} has only {len(pool)} passages of {min_chars}-{max_chars} characters; {count} requested")
+        raise InputError(
+            f"corpus {[str(p) for p in corpus]} has only {len(pool)} passages of {min_chars}-{max_chars} characters; {count} requested"
+        )
     chosen = rng.sample(pool, count)
     return [
-        {"messages": [{"role": "user", "content": rng.choice(COPY_INSTRUCTIONS).format(text=text)}, {"role": "assistant", "content": text}]}
+        {
+            "messages": [
+                {"role": "user", "content": rng.choice(COPY_INSTRUCTIONS).format(text=text)},
+                {"role": "assistant", "content": text},
+            ]
+        }
         for text in chosen
     ]
 
@@ -118,7 +133,12 @@ def calibration_examples(
             raise InputError("self-calibration needs a serving layer to answer prompts; run it through lep-bench")
         prompts = load_prompts(data)
         examples, record = answer(prompts)
-        record = {"prompts": str(Path(data).resolve()), "prompt_count": len(prompts), **record, "answers_kept": len(examples)}
+        record = {
+            "prompts": str(Path(data).resolve()),
+            "prompt_count": len(prompts),
+            **record,
+            "answers_kept": len(examples),
+        }
     else:
         raise InputError(f"unknown calibration mode {mode!r}; use self or sft")
     if copy_count:

@@ -69,7 +69,9 @@ def _id_map(tokenizer_dir: Path) -> dict[int, int] | None:
     return {int(k): v for k, v in json.loads((Path(tokenizer_dir) / ID_MAP).read_text(encoding="utf-8")).items()}
 
 
-def initialise(model: Path, tokenizer: Path, out: Path, original_tokenizer: str | None = None, overwrite: bool = False) -> Path:
+def initialise(
+    model: Path, tokenizer: Path, out: Path, original_tokenizer: str | None = None, overwrite: bool = False
+) -> Path:
     """Write `out`: `model` resized to `tokenizer`, new rows initialised by T."""
     out = Path(out)
     check_free(out, overwrite)

@@ -112,7 +112,10 @@ def training_dataset(tokenizer, corpus: list[Path], settings: TrainSettings) -> 
 
 
 def check_settings(settings: TrainSettings) -> None:
-    for name, value, allowed in (("packing", settings.packing, PACKINGS), ("precision", settings.precision, PRECISIONS)):
+    for name, value, allowed in (
+        ("packing", settings.packing, PACKINGS),
+        ("precision", settings.precision, PRECISIONS),
+    ):
         if value not in allowed:
             raise InputError(f"unknown {name} {value!r}; use one of {', '.join(allowed)}")
     if settings.new_rows_only and settings.full_model:
@@ -161,18 +164,24 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
     require_text(corpus)
     operator_path = checkpoint.path / OPERATOR_FILE
     if settings.new_rows_only and not operator_path.is_file():
-        raise InputError(f"--new-rows-only needs {OPERATOR_FILE} in {checkpoint.path}; pass a model made by 'adapt init'")
+        raise InputError(
+            f"--new-rows-only needs {OPERATOR_FILE} in {checkpoint.path}; pass a model made by 'adapt init'"
+        )
 
     dataset = training_dataset(tokenizer, corpus, settings)
     if len(dataset) == 0:
-        raise InputError(f"corpus {corpus} gave no training sequences of {settings.seq_len} tokens; pass more text or a smaller --seq-len")
+        raise InputError(
+            f"corpus {corpus} gave no training sequences of {settings.seq_len} tokens; pass more text or a smaller --seq-len"
+        )
     model = AutoModelForCausalLM.from_pretrained(checkpoint.path, dtype=weight_dtype(settings.precision))
     parameters = list(model.parameters()) if settings.full_model else trainable_embeddings(model)
     callbacks: list[TrainerCallback] = []
     if settings.new_rows_only:
         callbacks.append(KeepRows(parameters, copied_rows(load_operator(operator_path))))
     checkpoints = out.parent / f"{out.name}.checkpoints"
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))  # set by torchrun / accelerate launch before the process group exists
+    world_size = int(
+        os.environ.get("WORLD_SIZE", "1")
+    )  # set by torchrun / accelerate launch before the process group exists
     trainer = Trainer(
         model=model,
         args=training_arguments(settings, checkpoints, world_size),
@@ -186,7 +195,9 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
     seconds = time.perf_counter() - started
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     # the Trainer's own running mean of non-padding tokens/s for this session, logged with each loss
-    speeds = [entry["train_tokens_per_second"] for entry in trainer.state.log_history if "train_tokens_per_second" in entry]
+    speeds = [
+        entry["train_tokens_per_second"] for entry in trainer.state.log_history if "train_tokens_per_second" in entry
+    ]
     # Every rank takes part in the final save (FSDP gathers the full state dict); rank 0 finishes it.
     staging = out.parent / f".{out.name}.staging"
     trainer.save_model(str(staging))
@@ -228,4 +239,3 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
         staging.rename(out)
         shutil.rmtree(checkpoints, ignore_errors=True)
     return out
-

@@ -46,7 +46,11 @@ def solve(a: torch.Tensor, b: torch.Tensor, seed: int = 0) -> Fit:
         solution = torch.cholesky_solve(cross, factor)
     else:
         solution = torch.linalg.lstsq(gram, cross, driver="gelsd").solution
-    rows = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:RESIDUAL_ROWS] if n > RESIDUAL_ROWS else slice(None)
+    rows = (
+        torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:RESIDUAL_ROWS]
+        if n > RESIDUAL_ROWS
+        else slice(None)
+    )
     x, y = a[rows].double(), b[rows].double()
     residual = torch.linalg.norm(x @ solution - y) / torch.linalg.norm(y).clamp_min(1e-300)
     return Fit(map=solution, relative_residual=float(residual), rows=n, residual_rows=min(n, RESIDUAL_ROWS))

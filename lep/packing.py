@@ -111,6 +111,8 @@ class PackedSequences(Dataset):
         padding = self.seq_len - len(ids)
         return {
             "input_ids": torch.cat([ids, torch.full((padding,), self.pad_id)]),
-            "attention_mask": torch.cat([torch.ones(len(ids), dtype=torch.int64), torch.zeros(padding, dtype=torch.int64)]),
+            "attention_mask": torch.cat(
+                [torch.ones(len(ids), dtype=torch.int64), torch.zeros(padding, dtype=torch.int64)]
+            ),
             "labels": torch.cat([ids, torch.full((padding,), IGNORE)]),
         }

@@ -143,10 +143,16 @@ def validate(config: PipelineConfig) -> None:
         known = CALIBRATE_KEYS | {f.name for f in fields(PRESETS["sft"])}
         if set(settings) - known:
             raise InputError(f"stage 'calibrate': unknown settings {sorted(set(settings) - known)}")
-        if settings.get("mode") not in PRESETS or "data" not in settings or not config.resolve(settings["data"]).exists():
+        if (
+            settings.get("mode") not in PRESETS
+            or "data" not in settings
+            or not config.resolve(settings["data"]).exists()
+        ):
             raise InputError("stage 'calibrate' needs mode (self or sft) and data (an existing chat or prompt file)")
         source = config.output("propagate", settings.get("from_mode", "conversion"))
-        in_config = settings.get("from_mode", "conversion") in config.stages.get("propagate", {}).get("modes", ["conversion"])
+        in_config = settings.get("from_mode", "conversion") in config.stages.get("propagate", {}).get(
+            "modes", ["conversion"]
+        )
         if not in_config and not (source / PROPAGATE_MANIFEST).is_file():
             raise InputError(f"stage 'calibrate' needs {source}, which the propagate stage neither makes nor has made")
 
@@ -154,7 +160,9 @@ def validate(config: PipelineConfig) -> None:
 SelfAnswerer = Callable[[Path, Path | None, int, int], Callable]
 
 
-def run_pipeline(config_path: Path, console: Console | None = None, self_answerer: SelfAnswerer | None = None) -> dict[str, str]:
+def run_pipeline(
+    config_path: Path, console: Console | None = None, self_answerer: SelfAnswerer | None = None
+) -> dict[str, str]:
     """Run every configured stage that is not finished; returns stage -> 'ran' | 'skipped'.
 
     `self_answerer(instruct, judge, min_grade, max_new_tokens)` serves models for self-calibration;
@@ -191,14 +199,25 @@ def run_pipeline(config_path: Path, console: Console | None = None, self_answere
         if _finished(config, "init"):
             status["init"] = "skipped"
         else:
-            initialise(config.base_model, _input(config, "init", "tokenizer", "tokenizer"), config.output("init"), config.stages["init"].get("original_tokenizer"), overwrite=True)
+            initialise(
+                config.base_model,
+                _input(config, "init", "tokenizer", "tokenizer"),
+                config.output("init"),
+                config.stages["init"].get("original_tokenizer"),
+                overwrite=True,
+            )
             status["init"] = "ran"
     if "train" in config.stages:
         if _finished(config, "train"):
             status["train"] = "skipped"
         else:
             settings = {k: v for k, v in config.stages["train"].items() if k != "model"}
-            train_embeddings(_input(config, "train", "model", "init"), config.corpus, config.output("train"), TrainSettings(**settings))
+            train_embeddings(
+                _input(config, "train", "model", "init"),
+                config.corpus,
+                config.output("train"),
+                TrainSettings(**settings),
+            )
             status["train"] = "ran"
     if "propagate" in config.stages:
         settings = config.stages["propagate"]
@@ -208,7 +227,15 @@ def run_pipeline(config_path: Path, console: Console | None = None, self_answere
             if (out / PROPAGATE_MANIFEST).is_file():
                 status[f"propagate-{mode}"] = "skipped"
                 continue
-            report = propagate(mode, config.base_model, adapted, config.instruct_model, out, check=settings.get("check", True), overwrite=True)
+            report = propagate(
+                mode,
+                config.base_model,
+                adapted,
+                config.instruct_model,
+                out,
+                check=settings.get("check", True),
+                overwrite=True,
+            )
             console.print(f"propagate {mode}: fits {report.fits}, argmax agreement {report.argmax_agreement}")
             status[f"propagate-{mode}"] = "ran"
     if "calibrate" in config.stages:
@@ -221,9 +248,13 @@ def run_pipeline(config_path: Path, console: Console | None = None, self_answere
             answer = None
             if mode == "self" and self_answerer is not None:
                 judge = config.resolve(settings["judge"]) if settings.get("judge") else None
-                answer = self_answerer(config.instruct_model, judge, settings.get("min_grade", 4), settings.get("max_new_tokens", 512))
+                answer = self_answerer(
+                    config.instruct_model, judge, settings.get("min_grade", 4), settings.get("max_new_tokens", 512)
+                )
             copy_corpus = [config.resolve(p) for p in settings.get("copy_corpus", [])] or config.corpus
-            examples, record = calibration_examples(mode, config.resolve(settings["data"]), copy_corpus, settings.get("copy_examples", 0), answer)
+            examples, record = calibration_examples(
+                mode, config.resolve(settings["data"]), copy_corpus, settings.get("copy_examples", 0), answer
+            )
             preset = replace(PRESETS[mode], **{k: v for k, v in settings.items() if k not in CALIBRATE_KEYS})
             source = config.output("propagate", settings.get("from_mode", "conversion"))
             calibrate(source, examples, out, preset, record, overwrite=True)

@@ -60,7 +60,13 @@ def shared_token_pairs(new: PreTrainedTokenizerFast, old: PreTrainedTokenizerFas
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-def _fit(mode: str, base: torch.Tensor, inst: torch.Tensor, operator: torch.Tensor | None, overlap: tuple[list[int], list[int]]) -> Fit:
+def _fit(
+    mode: str,
+    base: torch.Tensor,
+    inst: torch.Tensor,
+    operator: torch.Tensor | None,
+    overlap: tuple[list[int], list[int]],
+) -> Fit:
     old = operator.shape[1] if operator is not None else base.shape[0]
     if mode == "overlap":
         return solve(base[overlap[1]].float(), inst[overlap[1]].float())
@@ -71,7 +77,9 @@ def _fit(mode: str, base: torch.Tensor, inst: torch.Tensor, operator: torch.Tens
     raise ValueError(mode)
 
 
-def old_vocabulary_pairs(adapted: Path, new: PreTrainedTokenizerFast, old: PreTrainedTokenizerFast) -> tuple[list[int], list[int]]:
+def old_vocabulary_pairs(
+    adapted: Path, new: PreTrainedTokenizerFast, old: PreTrainedTokenizerFast
+) -> tuple[list[int], list[int]]:
     """(new ids, old ids) of tokens the old vocabulary has: T's copied rows, else tokens with the same bytes."""
     if (Path(adapted) / OPERATOR_FILE).is_file():
         new_ids, old_ids = copied_pairs(load_operator(Path(adapted) / OPERATOR_FILE))
@@ -79,7 +87,9 @@ def old_vocabulary_pairs(adapted: Path, new: PreTrainedTokenizerFast, old: PreTr
     return shared_token_pairs(new, old)
 
 
-def with_chat_vector(adapted: torch.Tensor, base: torch.Tensor, instruct: torch.Tensor, pairs: tuple[list[int], list[int]]) -> torch.Tensor:
+def with_chat_vector(
+    adapted: torch.Tensor, base: torch.Tensor, instruct: torch.Tensor, pairs: tuple[list[int], list[int]]
+) -> torch.Tensor:
     """Adapted rows plus (instruct − base) of the old token each copies; other rows as they are."""
     new_ids, old_ids = (torch.as_tensor(ids, dtype=torch.int64) for ids in pairs)
     out = adapted.double()
@@ -87,7 +97,9 @@ def with_chat_vector(adapted: torch.Tensor, base: torch.Tensor, instruct: torch.
     return out.to(adapted.dtype)
 
 
-def _output_tokenizer(adapted: PreTrainedTokenizerFast, instruct: PreTrainedTokenizerFast) -> tuple[PreTrainedTokenizerFast, list[str]]:
+def _output_tokenizer(
+    adapted: PreTrainedTokenizerFast, instruct: PreTrainedTokenizerFast
+) -> tuple[PreTrainedTokenizerFast, list[str]]:
     """The adapted vocabulary plus instruct-only special tokens, with the instruct model's roles and template."""
     backend = adapted.backend_tokenizer
     present = set(adapted.get_vocab())
@@ -103,7 +115,9 @@ def _special_rows(out_tokenizer: PreTrainedTokenizerFast, instruct: PreTrainedTo
     return {out_ids[t.content]: i for i, t in instruct.added_tokens_decoder.items() if t.content in out_ids}
 
 
-def _matrix(adapted: torch.Tensor, instruct: torch.Tensor, projection: torch.Tensor | None, rows: int, specials: dict[int, int]) -> torch.Tensor:
+def _matrix(
+    adapted: torch.Tensor, instruct: torch.Tensor, projection: torch.Tensor | None, rows: int, specials: dict[int, int]
+) -> torch.Tensor:
     """Projected adapted rows, grown to `rows`, with the instruct model's special rows copied in."""
     projected = adapted.float() if projection is None else (adapted.double() @ projection).float()
     out = torch.zeros(rows, adapted.shape[1], dtype=torch.float32)
@@ -113,7 +127,13 @@ def _matrix(adapted: torch.Tensor, instruct: torch.Tensor, projection: torch.Ten
     return out.to(instruct.dtype)
 
 
-def argmax_agreement(model_dir: Path, model_tokenizer: PreTrainedTokenizerFast, reference_dir: Path, reference_tokenizer: PreTrainedTokenizerFast, prompts: list[str]) -> float:
+def argmax_agreement(
+    model_dir: Path,
+    model_tokenizer: PreTrainedTokenizerFast,
+    reference_dir: Path,
+    reference_tokenizer: PreTrainedTokenizerFast,
+    prompts: list[str],
+) -> float:
     """Share of prompts whose next-token argmax, over tokens both vocabularies share, is the same token."""
     ours, theirs = shared_token_pairs(model_tokenizer, reference_tokenizer)
     models = [AutoModelForCausalLM.from_pretrained(p, dtype=torch.float32).eval() for p in (model_dir, reference_dir)]
@@ -126,7 +146,9 @@ def argmax_agreement(model_dir: Path, model_tokenizer: PreTrainedTokenizerFast, 
     return agree / len(prompts)
 
 
-def propagate(mode: str, base: Path, adapted: Path, instruct: Path, out: Path, check: bool = True, overwrite: bool = False) -> PropagationReport:
+def propagate(
+    mode: str, base: Path, adapted: Path, instruct: Path, out: Path, check: bool = True, overwrite: bool = False
+) -> PropagationReport:
     """Write `out`: the instruct model with the adapted vocabulary's embeddings, propagated by `mode`."""
     if mode not in MODES:
         raise InputError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
@@ -162,10 +184,13 @@ def propagate(mode: str, base: Path, adapted: Path, instruct: Path, out: Path, c
         rows = adapted_m[: len(new_tok)]
         if mode == "chat-vector":
             rows = with_chat_vector(rows, base_m, inst_m, old_pairs)
-        replace[INPUT_EMBEDDINGS if name == "input" else LM_HEAD] = _matrix(rows, inst_m, projection, len(out_tokenizer), specials)
+        replace[INPUT_EMBEDDINGS if name == "input" else LM_HEAD] = _matrix(
+            rows, inst_m, projection, len(out_tokenizer), specials
+        )
 
     transform = None
     if mode == "chat-vector":
+
         def transform(name: str, tensor: torch.Tensor) -> torch.Tensor:
             delta = tensor.double() - base_ckpt.tensor(name).double()
             return (adapted_ckpt.tensor(name).double() + delta).to(tensor.dtype)
@@ -191,4 +216,3 @@ def propagate(mode: str, base: Path, adapted: Path, instruct: Path, out: Path, c
             },
         )
     return report
-

@@ -151,7 +151,9 @@ def _from_file(path: Path) -> PreTrainedTokenizerFast:
         except Exception as error:
             raise TokenizerError(f"{path} is not a tokenizers JSON file ({error})") from None
     if path.suffix == ".tiktoken" or _is_tiktoken_file(path):
-        return PreTrainedTokenizerFast(tokenizer_object=tiktoken_tokenizer(path, []), clean_up_tokenization_spaces=False)
+        return PreTrainedTokenizerFast(
+            tokenizer_object=tiktoken_tokenizer(path, []), clean_up_tokenization_spaces=False
+        )
     if path.suffix == ".model":
         return sentencepiece_tokenizer(path, MISTRAL_CONFIG)
     raise TokenizerError(
@@ -179,7 +181,9 @@ def load_tokenizer(spec: str | Path) -> PreTrainedTokenizerFast:
         try:
             return AutoTokenizer.from_pretrained(name, trust_remote_code=False)
         except Exception as error:
-            raise TokenizerError(f"could not load the hub tokenizer {name} (offline, or no such repo?): {error}") from None
+            raise TokenizerError(
+                f"could not load the hub tokenizer {name} (offline, or no such repo?): {error}"
+            ) from None
     known = ", ".join(REFERENCE_TOKENIZERS)
     raise TokenizerError(f"unknown tokenizer {name!r}: use one of {known}, an existing path, or a hub id")
 

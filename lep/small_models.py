@@ -54,7 +54,9 @@ def build_small_model(
     return Path(out)
 
 
-def derive_instruct(base: Path, tokenizer: PreTrainedTokenizerFast, out: Path, noise: float = 0.05, seed: int = 0) -> Path:
+def derive_instruct(
+    base: Path, tokenizer: PreTrainedTokenizerFast, out: Path, noise: float = 0.05, seed: int = 0
+) -> Path:
     """A stand-in "instruct" model of `base`: every weight perturbed by `noise` of its own scale,
     the vocabulary grown to the instruct tokenizer's (new rows = mean row), as fine-tuning would leave it."""
     torch.manual_seed(seed)

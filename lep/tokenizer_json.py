@@ -33,7 +33,9 @@ class TokenizerParts:
     def of(cls, tokenizer: PreTrainedTokenizerFast) -> "TokenizerParts":
         spec = json.loads(tokenizer.backend_tokenizer.to_str())
         model = spec["model"]
-        return cls(spec=spec, vocab=dict(model["vocab"]), merges=parse_merges(model), added=copy.deepcopy(spec["added_tokens"]))
+        return cls(
+            spec=spec, vocab=dict(model["vocab"]), merges=parse_merges(model), added=copy.deepcopy(spec["added_tokens"])
+        )
 
     @property
     def added_contents(self) -> set[str]:

@@ -25,8 +25,10 @@ MAX_PIECE_CHARS = 16
 
 
 def sentencepiece_decoder() -> decoders.Decoder:
-    """"▁" back to spaces, byte-fallback tokens back to bytes, the prepended space stripped."""
-    return decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)])
+    """ "▁" back to spaces, byte-fallback tokens back to bytes, the prepended space stripped."""
+    return decoders.Sequence(
+        [decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)]
+    )
 
 
 def training_pre_tokenizer(base: PreTrainedTokenizerFast, byte_level: bool) -> pre_tokenizers.PreTokenizer:

@@ -31,7 +31,13 @@ from lep.reference_tokenizers import load_tokenizer
 from lep.staging import check_free, staged_dir
 from lep.token_bytes import byte_fallback_ids, is_byte_level, vocabulary_bytes
 from lep.tokenizer_json import Merge, TokenizerParts, parse_merges, rebind_special_ids, wrap_like
-from lep.tokenizer_training import sentencepiece_decoder, train_bpe, train_sentencepiece, train_unigram, training_pre_tokenizer
+from lep.tokenizer_training import (
+    sentencepiece_decoder,
+    train_bpe,
+    train_sentencepiece,
+    train_unigram,
+    training_pre_tokenizer,
+)
 
 METHODS = ("bpe", "unigram", "extend", "optimize")
 TRAINERS = ("hf", "sentencepiece")
@@ -122,7 +128,14 @@ def _assemble(base: PreTrainedTokenizerFast, model: models.Model, byte_level: bo
     backend.post_processor = source.post_processor
     backend.add_special_tokens(
         [
-            AddedToken(t["content"], single_word=t["single_word"], lstrip=t["lstrip"], rstrip=t["rstrip"], normalized=t["normalized"], special=t["special"])
+            AddedToken(
+                t["content"],
+                single_word=t["single_word"],
+                lstrip=t["lstrip"],
+                rstrip=t["rstrip"],
+                normalized=t["normalized"],
+                special=t["special"],
+            )
             for t in sorted(_special_tokens(base), key=lambda t: t["id"])
         ]
     )
@@ -148,10 +161,14 @@ def _sentencepiece_model(prefix: list[str], texts: Iterable[str], train_size: in
     if kind == "unigram":
         return models.Unigram([(token, 0.0) for token in prefix] + pieces, unk_id=prefix.index(unk), byte_fallback=True)
     vocab = {token: i for i, token in enumerate([*prefix, *(piece for piece, _ in pieces)])}
-    return models.BPE(vocab, generate_merges(vocab, skip_tokens=prefix), unk_token=unk, fuse_unk=True, byte_fallback=True)
+    return models.BPE(
+        vocab, generate_merges(vocab, skip_tokens=prefix), unk_token=unk, fuse_unk=True, byte_fallback=True
+    )
 
 
-def replace_vocabulary(base: PreTrainedTokenizerFast, texts: Iterable[str], vocab_size: int, kind: str, trainer: str = "hf") -> PreTrainedTokenizerFast:
+def replace_vocabulary(
+    base: PreTrainedTokenizerFast, texts: Iterable[str], vocab_size: int, kind: str, trainer: str = "hf"
+) -> PreTrainedTokenizerFast:
     """bpe / unigram: a new vocabulary of `vocab_size` model entries.
 
     With `trainer` "hf", BPE keeps the base's style and Unigram is SentencePiece-style; with
@@ -185,7 +202,9 @@ def replace_vocabulary(base: PreTrainedTokenizerFast, texts: Iterable[str], voca
     return _assemble(base, model, byte_level)
 
 
-def extend_vocabulary(base: PreTrainedTokenizerFast, texts: Iterable[str], new_vocab_size: int) -> PreTrainedTokenizerFast:
+def extend_vocabulary(
+    base: PreTrainedTokenizerFast, texts: Iterable[str], new_vocab_size: int
+) -> PreTrainedTokenizerFast:
     """extend: append the new tokens of a Russian BPE after every base id; its new merges go first."""
     parts = TokenizerParts.of(base)
     russian = _trained_model(train_bpe(base, texts, new_vocab_size))
@@ -316,11 +335,17 @@ def with_ignore_merges(tokenizer: PreTrainedTokenizerFast, ignore_merges: bool) 
 
 
 def _check_choices(request: AdaptationRequest) -> None:
-    for name, value, allowed in (("method", request.method, METHODS), ("trainer", request.trainer, TRAINERS), ("keep_by", request.keep_by, KEEP_BY)):
+    for name, value, allowed in (
+        ("method", request.method, METHODS),
+        ("trainer", request.trainer, TRAINERS),
+        ("keep_by", request.keep_by, KEEP_BY),
+    ):
         if value not in allowed:
             raise InputError(f"unknown {name} {value!r}; use one of {', '.join(allowed)}")
     if request.trainer != "hf" and request.method not in ("bpe", "unigram"):
-        raise InputError(f"trainer {request.trainer!r} trains replacement vocabularies; use it with method bpe or unigram")
+        raise InputError(
+            f"trainer {request.trainer!r} trains replacement vocabularies; use it with method bpe or unigram"
+        )
     if request.ignore_merges is not None and request.method == "unigram":
         raise InputError("ignore_merges is a BPE setting; leave it unset for method unigram")
 
@@ -341,21 +366,27 @@ def adapt_tokenizer(request: AdaptationRequest) -> Path:
     require_text(request.corpus)
     corpus = CorpusFingerprint(request.corpus, request.max_chars)
     if request.method in ("extend", "optimize") and base.backend_tokenizer.model.__class__.__name__ != "BPE":
-        raise TokenizerError(f"{request.base} is not a BPE tokenizer; '{request.method}' needs a BPE or SentencePiece-BPE base")
+        raise TokenizerError(
+            f"{request.base} is not a BPE tokenizer; '{request.method}' needs a BPE or SentencePiece-BPE base"
+        )
     started = time.perf_counter()
     id_map = None
     if request.method in ("bpe", "unigram"):
         size = _check_size(base, request.vocab_size or len(TokenizerParts.of(base).vocab), "--vocab-size")
         tokenizer = replace_vocabulary(base, corpus.stream(), size, request.method, request.trainer)
     elif request.method == "extend":
-        tokenizer = extend_vocabulary(base, corpus.stream(), _check_size(base, request.new_vocab_size, "--new-vocab-size"))
+        tokenizer = extend_vocabulary(
+            base, corpus.stream(), _check_size(base, request.new_vocab_size, "--new-vocab-size")
+        )
     else:
         if not request.keep or request.keep < 1:
             raise InputError("--keep N (how many frequent base tokens to keep) is required for 'optimize'")
         new_size = _check_size(base, request.new_vocab_size, "--new-vocab-size")
         if request.vocab_size is not None:
             _check_size(base, request.vocab_size, "--vocab-size")
-        tokenizer, id_map = optimize_vocabulary(base, corpus, request.keep, new_size, request.vocab_size, request.keep_by)
+        tokenizer, id_map = optimize_vocabulary(
+            base, corpus, request.keep, new_size, request.vocab_size, request.keep_by
+        )
     if request.ignore_merges is not None:
         tokenizer = with_ignore_merges(tokenizer, request.ignore_merges)
     seconds = time.perf_counter() - started

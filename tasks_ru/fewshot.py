@@ -22,5 +22,7 @@ class OwnSubjectRows(ContextSampler):
 
     def sample(self, n: int, eval_doc=None, df=None, **kwargs) -> list[dict]:
         if eval_doc is None:
-            raise ValueError("OwnSubjectRows needs the few-shot split to be the test split (the shots live on each doc)")
+            raise ValueError(
+                "OwnSubjectRows needs the few-shot split to be the test split (the shots live on each doc)"
+            )
         return list(eval_doc["shots"])[:n]

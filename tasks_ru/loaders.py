@@ -21,7 +21,12 @@ from tasks_ru.rows import Row, read_local_rows, read_split
 from tasks_ru.token_counts import copy_source_tokens, cut_to_tokens
 
 Docs = dict[str, datasets.Dataset]
-NON_DATA_FIELDS = ("tokenizer", "src_tokens", "scoring", "sep")  # per-model / per-run doc fields, left out of the data hash
+NON_DATA_FIELDS = (
+    "tokenizer",
+    "src_tokens",
+    "scoring",
+    "sep",
+)  # per-model / per-run doc fields, left out of the data hash
 DEFAULT_KIND = "instruct"
 
 
@@ -54,7 +59,12 @@ def _gold_index(row: Row, config: str, choices: list[str]) -> int:
 def _choice_doc(row: Row, config: str, kind: str, inputs: dict | None = None, gold: int | None = None) -> dict:
     choices = DARUMERU_CHOICES[config]
     key = str(row.get("meta.id")) if config == "parus" else str((row.data.get("meta") or {}).get("domain", ""))
-    return {**row_turns(row, kind, inputs), "choices": choices, "gold": _gold_index(row, config, choices) if gold is None else gold, "key": key}
+    return {
+        **row_turns(row, kind, inputs),
+        "choices": choices,
+        "gold": _gold_index(row, config, choices) if gold is None else gold,
+        "key": key,
+    }
 
 
 def _parus_docs(row: Row, kind: str) -> list[dict]:
@@ -62,7 +72,10 @@ def _parus_docs(row: Row, kind: str) -> list[dict]:
     original = _choice_doc(row, "parus", kind)
     inputs = dict(row.get("inputs", dict))
     inputs["choice1"], inputs["choice2"] = row.get("inputs.choice2", str), row.get("inputs.choice1", str)
-    return [{**original, "order": "original"}, {**_choice_doc(row, "parus", kind, inputs, 1 - original["gold"]), "order": "swapped"}]
+    return [
+        {**original, "order": "original"},
+        {**_choice_doc(row, "parus", kind, inputs, 1 - original["gold"]), "order": "swapped"},
+    ]
 
 
 def _generation_doc(row: Row, config: str, kind: str) -> dict:
@@ -72,20 +85,38 @@ def _generation_doc(row: Row, config: str, kind: str) -> dict:
             raise row.fail("field 'outputs' should be a non-empty list of {'segment': a string, ...}")
         return {**row_turns(row, kind), "golds": [a["segment"] for a in answers]}
     if config == "use":
-        return {**row_turns(row, kind), "golds": [row.get("outputs", str)], "variant": str(row.get("meta.variant")),
-                "id_task": str(row.get("meta.id_task")), "type": str(row.get("meta.type", str))}
+        return {
+            **row_turns(row, kind),
+            "golds": [row.get("outputs", str)],
+            "variant": str(row.get("meta.variant")),
+            "id_task": str(row.get("meta.id_task")),
+            "type": str(row.get("meta.type", str)),
+        }
     raise ValueError(f"no Darumeru generation task {config!r}")
 
 
 def _copy_doc(row: Row, config: str, kind: str, tokenizer: str | None, scoring: str) -> dict:
     source = row.get("inputs.text", str)
     limit = COPY_MAX_NEW_TOKENS[config.split("_")[1]]
-    return {**row_turns(row, kind), "golds": [source], "source": source, "src_tokens": copy_source_tokens(tokenizer, source, limit),
-            "tokenizer": tokenizer or "", "scoring": scoring}
+    return {
+        **row_turns(row, kind),
+        "golds": [source],
+        "source": source,
+        "src_tokens": copy_source_tokens(tokenizer, source, limit),
+        "tokenizer": tokenizer or "",
+        "scoring": scoring,
+    }
 
 
-def darumeru(config: str, hub_id: str = "RefalMachine/darumeru", data_dir: str | None = None, tokenizer: str | None = None,
-             kind: str = DEFAULT_KIND, scoring: str = "authors", **_: Any) -> Docs:
+def darumeru(
+    config: str,
+    hub_id: str = "RefalMachine/darumeru",
+    data_dir: str | None = None,
+    tokenizer: str | None = None,
+    kind: str = DEFAULT_KIND,
+    scoring: str = "authors",
+    **_: Any,
+) -> Docs:
     """A Darumeru task: `test` is scored, `prompt` holds the few-shot examples."""
     out = {}
     for split in ("test", "prompt"):
@@ -113,13 +144,25 @@ def _mmlu_doc(row: Row, subject: str, lang: str, kind: str) -> dict:
     options = row.get(f"choices_{lang}", list)
     answer = row.get("answer", int)
     if len(options) != 4 or not 0 <= answer < 4:
-        raise row.fail(f"expected 4 options in 'choices_{lang}' and 'answer' 0-3, got {len(options)} options and {answer}")
-    text = "\n".join([row.get(f"question_{lang}", str)] + [f"{letter}. {option}" for letter, option in zip(MMLU_LETTERS, options)])
+        raise row.fail(
+            f"expected 4 options in 'choices_{lang}' and 'answer' 0-3, got {len(options)} options and {answer}"
+        )
+    text = "\n".join(
+        [row.get(f"question_{lang}", str)] + [f"{letter}. {option}" for letter, option in zip(MMLU_LETTERS, options)]
+    )
     bot = f"{ANSWER_PREFIX[lang]} {MMLU_LETTERS[answer]}"
-    return {**chat_fields(text, bot, kind), "prefix": ANSWER_PREFIX[lang], "choices": MMLU_LETTERS, "gold": answer, "key": subject}
+    return {
+        **chat_fields(text, bot, kind),
+        "prefix": ANSWER_PREFIX[lang],
+        "choices": MMLU_LETTERS,
+        "gold": answer,
+        "key": subject,
+    }
 
 
-def nlpcoreteam_mmlu(lang: str, hub_id: str = "NLPCoreTeam/mmlu_ru", data_dir: str | None = None, kind: str = DEFAULT_KIND, **_: Any) -> Docs:
+def nlpcoreteam_mmlu(
+    lang: str, hub_id: str = "NLPCoreTeam/mmlu_ru", data_dir: str | None = None, kind: str = DEFAULT_KIND, **_: Any
+) -> Docs:
     """57 subjects; each test doc carries its subject's first dev rows as `shots`, the first with the headline."""
     folder = str(Path(data_dir) / "mmlu_ru") if data_dir else None
     docs = []
@@ -127,7 +170,9 @@ def nlpcoreteam_mmlu(lang: str, hub_id: str = "NLPCoreTeam/mmlu_ru", data_dir: s
         shots = [_mmlu_doc(r, subject, lang, kind) for r in read_split(hub_id, subject, "dev", folder)[:MMLU_SHOTS]]
         if shots:
             shots[0] = {**shots[0], "query": headline(subject, lang) + shots[0]["query"]}
-        docs += [{**_mmlu_doc(r, subject, lang, kind), "shots": shots} for r in read_split(hub_id, subject, "test", folder)]
+        docs += [
+            {**_mmlu_doc(r, subject, lang, kind), "shots": shots} for r in read_split(hub_id, subject, "test", folder)
+        ]
     return {"test": dataset(docs)}
 
 
@@ -145,17 +190,31 @@ def _rucola_doc(row: Row, label_field: str, kind: str) -> dict:
     label = str(row.get(label_field, (int, str)))
     if label not in ("0", "1"):
         raise row.fail(f"field {label_field!r} should be 0 or 1, not {label!r}")
-    return {**chat_fields(RUCOLA_PROMPT.format(row.get("sentence", str)), f"Ответ: {label}", kind), "prefix": "Ответ:",
-            "choices": ["0", "1"], "gold": int(label), "key": ""}
+    return {
+        **chat_fields(RUCOLA_PROMPT.format(row.get("sentence", str)), f"Ответ: {label}", kind),
+        "prefix": "Ответ:",
+        "choices": ["0", "1"],
+        "gold": int(label),
+        "key": "",
+    }
 
 
-def rucola(hub_id: str = "RussianNLP/rucola", data_dir: str | None = None, local_layout: str = "darumeru", kind: str = DEFAULT_KIND, **_: Any) -> Docs:
+def rucola(
+    hub_id: str = "RussianNLP/rucola",
+    data_dir: str | None = None,
+    local_layout: str = "darumeru",
+    kind: str = DEFAULT_KIND,
+    **_: Any,
+) -> Docs:
     """Scored on validation (in-domain dev); shots from train starting at index 29, as llmtf does."""
     if local_layout == "ru-open":
         from tasks_ru.ru_open import data_root
 
         folder = data_root(data_dir) / "tasks" / "rucola"
-        rows = {"validation": read_local_rows(folder / "in_domain_dev.csv"), "train": read_local_rows(folder / "in_domain_train.csv")}
+        rows = {
+            "validation": read_local_rows(folder / "in_domain_dev.csv"),
+            "train": read_local_rows(folder / "in_domain_train.csv"),
+        }
         label = "acceptable"
     else:
         rows = {s: read_split(hub_id, "rucola", s, data_dir) for s in ("validation", "train")}
@@ -180,21 +239,35 @@ def _sentences(row: Row, field: str) -> list[str]:
     return value
 
 
-def gazeta_abstractive(hub_id: str = "dichspace/daru_treeway_eval", data_dir: str | None = None, kind: str = DEFAULT_KIND, **_: Any) -> Docs:
+def gazeta_abstractive(
+    hub_id: str = "dichspace/daru_treeway_eval", data_dir: str | None = None, kind: str = DEFAULT_KIND, **_: Any
+) -> Docs:
     """Summary of a news text: the source and gold summary are the joined `src_sents` / `summary_sents`."""
     out = {}
     for split in ("test", "prompt"):
         docs = []
         for r in read_split(hub_id, GAZETA, split, data_dir):
             summary = " ".join(_sentences(r, "summary_sents"))
-            docs.append({**chat_fields(SUMMARY_PROMPT.format(" ".join(_sentences(r, "src_sents"))), f"TL;DR: {summary}", kind),
-                         "prefix": "TL;DR:", "golds": [summary]})
+            docs.append(
+                {
+                    **chat_fields(
+                        SUMMARY_PROMPT.format(" ".join(_sentences(r, "src_sents"))), f"TL;DR: {summary}", kind
+                    ),
+                    "prefix": "TL;DR:",
+                    "golds": [summary],
+                }
+            )
         out[split] = dataset(docs)
     return out
 
 
-def gazeta_extractive(hub_id: str = "dichspace/daru_treeway_eval", data_dir: str | None = None, tokenizer: str | None = None,
-                      kind: str = DEFAULT_KIND, **_: Any) -> Docs:
+def gazeta_extractive(
+    hub_id: str = "dichspace/daru_treeway_eval",
+    data_dir: str | None = None,
+    tokenizer: str | None = None,
+    kind: str = DEFAULT_KIND,
+    **_: Any,
+) -> Docs:
     """Each source sentence is a candidate answer turn; zero-shot; the first 500 documents."""
     docs = []
     for r in read_split(hub_id, GAZETA, "test", data_dir)[:EXTRACTIVE_MAX_DOCS]:
@@ -204,6 +277,13 @@ def gazeta_extractive(hub_id: str = "dichspace/daru_treeway_eval", data_dir: str
             raise r.fail(f"field 'extractive_summary' {gold} should list indices of the {len(sentences)} sentences")
         candidates = cut_to_tokens(tokenizer, EXTRACTIVE_PREFIX, sentences)
         fields = chat_fields(EXTRACTIVE_PROMPT.format(" ".join(sentences)), "", kind)
-        docs.append({**fields, "prefix": EXTRACTIVE_PREFIX.rstrip(), "choices": candidates, "gold_indices": sorted(set(gold)), "gold": gold[0]})
+        docs.append(
+            {
+                **fields,
+                "prefix": EXTRACTIVE_PREFIX.rstrip(),
+                "choices": candidates,
+                "gold_indices": sorted(set(gold)),
+                "gold": gold[0],
+            }
+        )
     return {"test": dataset(docs)}
-

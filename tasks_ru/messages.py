@@ -36,7 +36,13 @@ def chat_fields(user: str, bot: str, kind: str, system: str = "") -> dict[str, s
     content as it is. The line break is a field of its own (`sep`), so the data hash is one for both kinds.
     """
     prefix, answer = split_bot_turn(bot)
-    return {"description": system, "query": user, "sep": "\n" if kind == "base" else "", "prefix": prefix, "shot_answer": answer}
+    return {
+        "description": system,
+        "query": user,
+        "sep": "\n" if kind == "base" else "",
+        "prefix": prefix,
+        "shot_answer": answer,
+    }
 
 
 def row_turns(row: Row, kind: str, inputs: dict | None = None) -> dict[str, str]:
@@ -45,12 +51,22 @@ def row_turns(row: Row, kind: str, inputs: dict | None = None) -> dict[str, str]
     messages = row.get("messages", list)
     turns: dict[str, str] = {}
     for i, message in enumerate(messages):
-        if not isinstance(message, dict) or not isinstance(message.get("content"), str) or message.get("role") not in ROLES:
-            raise row.fail(f"field 'messages' item {i} should be {{'role': one of {list(ROLES)}, 'content': a string}}, not {message!r:.80}")
+        if (
+            not isinstance(message, dict)
+            or not isinstance(message.get("content"), str)
+            or message.get("role") not in ROLES
+        ):
+            raise row.fail(
+                f"field 'messages' item {i} should be {{'role': one of {list(ROLES)}, 'content': a string}}, not {message!r:.80}"
+            )
         role = message["role"]
-        expected = [r for r in ROLES if r not in turns and ROLES.index(r) >= max((ROLES.index(t) for t in turns), default=-1)]
+        expected = [
+            r for r in ROLES if r not in turns and ROLES.index(r) >= max((ROLES.index(t) for t in turns), default=-1)
+        ]
         if role not in expected:
-            raise row.fail(f"field 'messages' should be [system] user [bot]; item {i} is a second or misplaced {role!r} turn")
+            raise row.fail(
+                f"field 'messages' should be [system] user [bot]; item {i} is a second or misplaced {role!r} turn"
+            )
         try:
             turns[role] = message["content"].format(**values)
         except (KeyError, IndexError, ValueError) as e:

@@ -35,7 +35,9 @@ class Row:
         kinds = kind if isinstance(kind, tuple) else (kind,)
         if kind is not object and (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)):
             expected = " or ".join(TYPE_NAMES.get(k, k.__name__) for k in kinds)
-            raise TaskDataError(f"{self.where}: field {path!r} should be {expected}, not {type(value).__name__} {value!r:.60}")
+            raise TaskDataError(
+                f"{self.where}: field {path!r} should be {expected}, not {type(value).__name__} {value!r:.60}"
+            )
         return value
 
     def fail(self, message: str) -> TaskDataError:
@@ -44,7 +46,9 @@ class Row:
 
 def _read_jsonl(path: Path) -> list[Row]:
     if not path.is_file():
-        raise TaskDataError(f"task data file not found: {path} (a local copy is DIR/<config>/<split>.jsonl, one hub row per line)")
+        raise TaskDataError(
+            f"task data file not found: {path} (a local copy is DIR/<config>/<split>.jsonl, one hub row per line)"
+        )
     rows = []
     with path.open(encoding="utf-8") as f:
         for line_no, line in enumerate(f, 1):

@@ -42,7 +42,9 @@ def terra(data_dir: str | None = None, kind: str = DEFAULT_KIND, **_: Any) -> Do
             if label not in labels:
                 raise row.fail(f"field 'label' {label!r} is not one of {sorted(labels)}")
             question = f"Текст: {row.get('premise', str)}\nГипотеза: {row.get('hypothesis', str)}\nСледует ли гипотеза из текста?"
-            docs.append({**_turn(question, choices[labels[label]], kind), "choices": choices, "gold": labels[label], "key": ""})
+            docs.append(
+                {**_turn(question, choices[labels[label]], kind), "choices": choices, "gold": labels[label], "key": ""}
+            )
         out[split] = dataset(docs)
     return out
 
@@ -82,7 +84,11 @@ def rubq(data_dir: str | None = None, kind: str = DEFAULT_KIND, **_: Any) -> Doc
         docs = []
         for row in read_local_rows(folder / f"RuBQ_1.0_{split}.json"):
             golds = [str(row.get("answer_text"))]
-            golds += [str(a["value"]) for a in row.data.get("answers", []) if a.get("type") == "literal" and str(a["value"]) not in golds]
+            golds += [
+                str(a["value"])
+                for a in row.data.get("answers", [])
+                if a.get("type") == "literal" and str(a["value"]) not in golds
+            ]
             docs.append({**_turn(f"Вопрос: {row.get('question_text', str)}", golds[0], kind), "golds": golds})
         out[split] = dataset(docs)
     return out
@@ -113,7 +119,10 @@ def flores(source_lang: str, target_lang: str, data_dir: str | None = None, kind
             raise TaskDataError(f"{folder}: {len(src)} source lines but {len(tgt)} target lines")
         return [{**_turn(prompt.format(s), t, kind, "Перевод:"), "golds": [t]} for s, t in zip(src, tgt)]
 
-    return {"test": dataset(pairs(root / "flores200-devtest", files)), "train": dataset(pairs(root / "tatoeba", tatoeba)[:200])}
+    return {
+        "test": dataset(pairs(root / "flores200-devtest", files)),
+        "train": dataset(pairs(root / "tatoeba", tatoeba)[:200]),
+    }
 
 
 COPY_PROMPT = "Скопируй текст без изменений.\nТекст: {}"
@@ -121,7 +130,10 @@ COPY_MAX_NEW_TOKENS = {"sentence": 128, "paragraph": 1024}
 
 
 def _wiki_sentences(root: Path, lang: str) -> list[str]:
-    name = {"ru": "ru/wiki-leipzig-10k/rus_wikipedia_2021_10K-sentences.txt", "en": "en/wiki-leipzig-10k/eng_wikipedia_2016_10K-sentences.txt"}[lang]
+    name = {
+        "ru": "ru/wiki-leipzig-10k/rus_wikipedia_2021_10K-sentences.txt",
+        "en": "en/wiki-leipzig-10k/eng_wikipedia_2016_10K-sentences.txt",
+    }[lang]
     out = []
     for line in _lines(root / "corpora" / name):
         sentence = line.partition("\t")[2].strip()
@@ -141,7 +153,7 @@ def _paragraphs(root: Path, lang: str) -> list[str]:
             text = text[text.find("\n", start) : end]
         for block in re.split(r"\n\s*\n", text):
             paragraph = " ".join(block.split())
-            if 200 <= len(paragraph) <= 1200 and paragraph[0].isupper() and paragraph[-1] in ".!?»\"":
+            if 200 <= len(paragraph) <= 1200 and paragraph[0].isupper() and paragraph[-1] in '.!?»"':
                 out.append(paragraph)
     if not out:
         raise TaskDataError(f"no prose paragraphs found under {folder}")
@@ -152,14 +164,30 @@ COPY_SIZES = {"sentence": (500, 20), "paragraph": (100, 10)}  # scored items, fe
 COPY_SOURCES: dict[str, Callable[[Path, str], list[str]]] = {"sentence": _wiki_sentences, "paragraph": _paragraphs}
 
 
-def copy_task(unit: str, lang: str, data_dir: str | None = None, tokenizer: str | None = None, kind: str = DEFAULT_KIND,
-              scoring: str = "strict", **_: Any) -> Docs:
+def copy_task(
+    unit: str,
+    lang: str,
+    data_dir: str | None = None,
+    tokenizer: str | None = None,
+    kind: str = DEFAULT_KIND,
+    scoring: str = "strict",
+    **_: Any,
+) -> Docs:
     """Deterministic copy set: a seeded sample of local Wikipedia sentences or literature paragraphs."""
     texts = COPY_SOURCES[unit](data_root(data_dir), lang)
     random.Random(f"copy-{unit}-{lang}").shuffle(texts)
     n_test, n_shots = COPY_SIZES[unit]
     shots = min(n_shots, len(texts) // 3)
     limit = COPY_MAX_NEW_TOKENS[unit]
-    docs = [{**_turn(COPY_PROMPT.format(t), t, kind), "golds": [t], "source": t, "src_tokens": copy_source_tokens(tokenizer, t, limit),
-             "tokenizer": tokenizer or "", "scoring": scoring} for t in texts[: shots + n_test]]
+    docs = [
+        {
+            **_turn(COPY_PROMPT.format(t), t, kind),
+            "golds": [t],
+            "source": t,
+            "src_tokens": copy_source_tokens(tokenizer, t, limit),
+            "tokenizer": tokenizer or "",
+            "scoring": scoring,
+        }
+        for t in texts[: shots + n_test]
+    ]
     return _shots_first(docs, shots)

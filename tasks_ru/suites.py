@@ -18,8 +18,14 @@ SUITES: dict[str, dict[str, list[str]]] = {
     "darumeru": {
         "DaruMMLU": ["darumeru_rummlu", "darumeru_nlpcoreteam_rummlu", "darumeru_nlpcoreteam_enmmlu"],
         "DaruMERA": [
-            "darumeru_multiq", "darumeru_parus", "darumeru_rcb", "darumeru_rwsd",
-            "darumeru_use", "darumeru_ruopenbookqa", "darumeru_ruworldtree", "darumeru_rucola",
+            "darumeru_multiq",
+            "darumeru_parus",
+            "darumeru_rcb",
+            "darumeru_rwsd",
+            "darumeru_use",
+            "darumeru_ruopenbookqa",
+            "darumeru_ruworldtree",
+            "darumeru_rucola",
         ],
         "DaruSum": ["darumeru_gazeta_abstractive", "darumeru_gazeta_extractive"],
         "DaruCopy EN": ["darumeru_cp_sent_en", "darumeru_cp_para_en"],
@@ -34,7 +40,10 @@ SUITES: dict[str, dict[str, list[str]]] = {
     },
 }
 TOTAL = {"darumeru": "Micro-Avg", "ru-open": "Mean"}
-COPY_TASKS_RU = {"darumeru": ["darumeru_cp_sent_ru", "darumeru_cp_para_ru"], "ru-open": ["ru_open_copy_sent_ru", "ru_open_copy_para_ru"]}
+COPY_TASKS_RU = {
+    "darumeru": ["darumeru_cp_sent_ru", "darumeru_cp_para_ru"],
+    "ru-open": ["ru_open_copy_sent_ru", "ru_open_copy_para_ru"],
+}
 
 
 def suite_tasks(suite: str) -> list[str]:

@@ -17,7 +17,7 @@ def tokenizer_at(path: str | None):
     if not path:
         raise TaskDataError(
             "copy and extractive tasks measure length in the model's tokens: pass the tokenizer path as task metadata "
-            "(lep-bench run does; with lm-eval directly: --metadata '{\"tokenizer\": \"/path/to/model\"}')"
+            '(lep-bench run does; with lm-eval directly: --metadata \'{"tokenizer": "/path/to/model"}\')'
         )
     return _tokenizer(path)
 
@@ -53,4 +53,7 @@ def cut_to_tokens(tokenizer: str | None, prefix: str, texts: list[str]) -> list[
     tok = tokenizer_at(tokenizer)
     encoded = [tok(prefix + t, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"] for t in texts]
     shortest = min(len(offsets) for offsets in encoded)
-    return [(prefix + t)[: offsets[shortest - 1][1]][len(prefix) :] if shortest else "" for t, offsets in zip(texts, encoded)]
+    return [
+        (prefix + t)[: offsets[shortest - 1][1]][len(prefix) :] if shortest else ""
+        for t, offsets in zip(texts, encoded)
+    ]

@@ -22,8 +22,13 @@ def write_rows(path: Path, rows: list[dict]) -> None:
 def darumeru_row(user: str, inputs: dict, outputs, split: str, answer: str = "", **meta) -> dict:
     """One RefalMachine/darumeru row; a prompt row's bot turn carries its answer."""
     bot = "Ответ:" if split == "test" else f"Ответ: {answer or outputs}"
-    return {"instruction": user, "inputs": inputs, "outputs": outputs, "meta": {"id": 0, **meta},
-            "messages": [{"role": "user", "content": user}, {"role": "bot", "content": bot}]}
+    return {
+        "instruction": user,
+        "inputs": inputs,
+        "outputs": outputs,
+        "meta": {"id": 0, **meta},
+        "messages": [{"role": "user", "content": user}, {"role": "bot", "content": bot}],
+    }
 
 
 CHOICES = {"parus": ["1", "2"], "rcb": ["1", "2", "3"], "rwsd": ["Да", "Нет"]}
@@ -32,30 +37,74 @@ CHOICES = {"parus": ["1", "2"], "rcb": ["1", "2", "3"], "rwsd": ["Да", "Нет
 def _choice_rows(config: str, split: str, n: int) -> list[dict]:
     answers = CHOICES.get(config, ["A", "B", "C", "D"])
     content = "Задача {premise}.\nВариант 1: {choice1}\nВариант 2: {choice2}"
-    return [darumeru_row(content, {"premise": f"номер {i}", "choice1": f"первый {i}", "choice2": f"второй {i}"}, answers[i % len(answers)],
-                         split, id=i, domain="math") for i in range(n)]
+    return [
+        darumeru_row(
+            content,
+            {"premise": f"номер {i}", "choice1": f"первый {i}", "choice2": f"второй {i}"},
+            answers[i % len(answers)],
+            split,
+            id=i,
+            domain="math",
+        )
+        for i in range(n)
+    ]
 
 
 def _copy_rows(lang: str, split: str, n: int) -> list[dict]:
     text = "Мама мыла раму, а папа читал газету." if lang == "ru" else "The cat sat quietly on the warm mat."
-    return [darumeru_row("Скопируй текст.\nТекст: {text}", {"text": f"{text} {i}"}, f"{text} {i}", split, id=i) for i in range(n)]
+    return [
+        darumeru_row("Скопируй текст.\nТекст: {text}", {"text": f"{text} {i}"}, f"{text} {i}", split, id=i)
+        for i in range(n)
+    ]
 
 
 def _multiq_rows(split: str, n: int) -> list[dict]:
-    outputs = [{"label": "passage", "length": 6, "offset": 0, "segment": "в лесу"}, {"label": "passage", "length": 3, "offset": 2, "segment": "лес"}]
-    return [darumeru_row("Текст: {support_text}\nВопрос: {question}", {"question": f"Где стоит дом {i}?", "support_text": "Дом стоит в лесу."},
-                         outputs, split, answer="в лесу", id=i) for i in range(n)]
+    outputs = [
+        {"label": "passage", "length": 6, "offset": 0, "segment": "в лесу"},
+        {"label": "passage", "length": 3, "offset": 2, "segment": "лес"},
+    ]
+    return [
+        darumeru_row(
+            "Текст: {support_text}\nВопрос: {question}",
+            {"question": f"Где стоит дом {i}?", "support_text": "Дом стоит в лесу."},
+            outputs,
+            split,
+            answer="в лесу",
+            id=i,
+        )
+        for i in range(n)
+    ]
 
 
-USE_ROWS = [("matching", "8", "1,2,3,4,5"), ("text", "7", "пример,примеры"), ("multiple_choice_independent_options", "16", "1,3")]
+USE_ROWS = [
+    ("matching", "8", "1,2,3,4,5"),
+    ("text", "7", "пример,примеры"),
+    ("multiple_choice_independent_options", "16", "1,3"),
+]
 
 
 def _use_rows(split: str) -> list[dict]:
-    return [darumeru_row("Задание {task}: {text}", {"task": t, "text": "ответьте"}, gold, split, id=i, id_task=t, variant=i // 3 + 1, type=kind)
-            for i, (kind, t, gold) in enumerate(USE_ROWS * 2)]
+    return [
+        darumeru_row(
+            "Задание {task}: {text}",
+            {"task": t, "text": "ответьте"},
+            gold,
+            split,
+            id=i,
+            id_task=t,
+            variant=i // 3 + 1,
+            type=kind,
+        )
+        for i, (kind, t, gold) in enumerate(USE_ROWS * 2)
+    ]
 
 
-GAZETA_SENTENCES = ["Первое важное предложение.", "Второе предложение о погоде.", "Третье главное событие.", "Четвёртое."]
+GAZETA_SENTENCES = [
+    "Первое важное предложение.",
+    "Второе предложение о погоде.",
+    "Третье главное событие.",
+    "Четвёртое.",
+]
 
 
 def write_darumeru_fixture(root: Path, n: int = 4) -> Path:
@@ -68,14 +117,35 @@ def write_darumeru_fixture(root: Path, n: int = 4) -> Path:
         for lang in ("ru", "en"):
             write_rows(root / f"cp_sent_{lang}" / f"{split}.jsonl", _copy_rows(lang, split, n))
             write_rows(root / f"cp_para_{lang}" / f"{split}.jsonl", _copy_rows(lang, split, n))
-        gazeta = {"src_sents": GAZETA_SENTENCES, "summary_sents": ["Главное событие дня.", "Погода хорошая."], "extractive_summary": [0, 2]}
+        gazeta = {
+            "src_sents": GAZETA_SENTENCES,
+            "summary_sents": ["Главное событие дня.", "Погода хорошая."],
+            "extractive_summary": [0, 2],
+        }
         write_rows(root / "daru_treeway_eval" / f"{split}.jsonl", [gazeta] * n)
     for i, subject in enumerate(SUBJECTS):
         for split, count in (("test", 1), ("dev", 2)):
-            rows = [{"question_ru": f"Сколько будет {i}+{j}?", "choices_ru": [str(i), str(i + j), "0", "7"], "question_en": f"What is {i}+{j}?",
-                     "choices_en": [str(i), str(i + j), "0", "7"], "answer": 1} for j in range(1, count + 1)]
+            rows = [
+                {
+                    "question_ru": f"Сколько будет {i}+{j}?",
+                    "choices_ru": [str(i), str(i + j), "0", "7"],
+                    "question_en": f"What is {i}+{j}?",
+                    "choices_en": [str(i), str(i + j), "0", "7"],
+                    "answer": 1,
+                }
+                for j in range(1, count + 1)
+            ]
             write_rows(root / "mmlu_ru" / subject / f"{split}.jsonl", rows)
-    rucola = [{"id": i, "sentence": f"Предложение номер {i}.", "label": i % 2, "error_type": "0", "detailed_source": "Seliverstova"} for i in range(40)]
+    rucola = [
+        {
+            "id": i,
+            "sentence": f"Предложение номер {i}.",
+            "label": i % 2,
+            "error_type": "0",
+            "detailed_source": "Seliverstova",
+        }
+        for i in range(40)
+    ]
     write_rows(root / "rucola" / "validation.jsonl", rucola[:n])
     write_rows(root / "rucola" / "train.jsonl", rucola)
     return root

@@ -73,7 +73,15 @@ def use_pair(variants: int, abilities: tuple[float, float], rng: np.random.Gener
     for a in abilities:
         p = _use_p(a, variant, question)
         points = (uniforms[..., 0] < p).astype(int) + (USE_MAX == 2) * (uniforms[..., 1] < p)
-        out.append({"t": {v * len(USE_MAX) + q: [str(v), int(points[v, q])] for v in range(variants) for q in range(len(USE_MAX))}})
+        out.append(
+            {
+                "t": {
+                    v * len(USE_MAX) + q: [str(v), int(points[v, q])]
+                    for v in range(variants)
+                    for q in range(len(USE_MAX))
+                }
+            }
+        )
     return out[0], out[1]
 
 
@@ -92,12 +100,25 @@ def cases(small: bool = False) -> list[Case]:
     out = [Case(f"binary, n={n} items", lambda rng, n=n: binary_pair(n, 0.05, rng), 0.05, mean) for n in sizes]
     thresholds = (0.0, 0.3)
     for items in (50,) if small else (30, 50, 100, 500):
-        out.append(Case(f"PARus pairs, {items} items", lambda rng, k=items: parus_pair(k, thresholds, rng),
-                        parus_truth(thresholds[0]) - parus_truth(thresholds[1]), hooks.score_both_orders))
+        out.append(
+            Case(
+                f"PARus pairs, {items} items",
+                lambda rng, k=items: parus_pair(k, thresholds, rng),
+                parus_truth(thresholds[0]) - parus_truth(thresholds[1]),
+                hooks.score_both_orders,
+            )
+        )
     abilities = (0.6, 0.3)
     truth = use_truth(abilities)
     for variants in (30,) if small else (10, 20, 30, 60):
-        out.append(Case(f"USE, {variants} variants", lambda rng, v=variants: use_pair(v, abilities, rng), truth, hooks.score_use_grade))
+        out.append(
+            Case(
+                f"USE, {variants} variants",
+                lambda rng, v=variants: use_pair(v, abilities, rng),
+                truth,
+                hooks.score_use_grade,
+            )
+        )
     return out
 
 

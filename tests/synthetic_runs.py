@@ -37,12 +37,23 @@ def synthetic_items(task: str, n: int, skill: float, rng: np.random.Generator, d
         golds = np.arange(n) % 3
         return [[int(g), int(g) if ok else int((g + 1) % 3), ""] for g, ok in zip(golds, right)]
     if type(statistic) is Mean:
-        return [float(ok) if task.endswith(("para_en", "para_ru")) else float(np.clip(ok * 0.8 + rng.random() * 0.2, 0, 1)) for ok in right]
+        return [
+            float(ok) if task.endswith(("para_en", "para_ru")) else float(np.clip(ok * 0.8 + rng.random() * 0.2, 0, 1))
+            for ok in right
+        ]
     return [[0, 0 if ok else 1, ""] for ok in right]  # accuracy
 
 
-def write_run(root: Path, model: str, suite: str, skill: float, seed: int, n: int = 120, tasks: list[str] | None = None,
-              tokenizer: str = "openchat-3.5") -> Path:
+def write_run(
+    root: Path,
+    model: str,
+    suite: str,
+    skill: float,
+    seed: int,
+    n: int = 120,
+    tasks: list[str] | None = None,
+    tokenizer: str = "openchat-3.5",
+) -> Path:
     """One finished run dir under root/model/suite/synthetic (tasks default to the whole suite)."""
     run_dir = root / model / suite / "synthetic"
     (run_dir / "tasks").mkdir(parents=True, exist_ok=True)
@@ -53,13 +64,36 @@ def write_run(root: Path, model: str, suite: str, skill: float, seed: int, n: in
         items = synthetic_items(task, n, skill, np.random.default_rng([seed, zlib.crc32(task.encode())]), difficulty)
         score = score_aggregation(task)(items)
         metrics = {"score": score, "chars_per_token": 2.5}
-        samples = [{"doc_id": i, "score": item, "filtered_resps": [f"ответ {i}"], "arguments": [[f"вопрос {i}"]], "target": "цель"} for i, item in enumerate(items)]
-        (run_dir / "samples" / f"{task}.jsonl").write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples), encoding="utf-8")
-        result = {"task": task, "metrics": metrics, "n_samples": {"effective": n, "original": n}, "version": 1.0, "data_hash": f"hash-{task}",
-                  "seconds": 1.0, "generation_wall": {"generate_seconds": 1.0, "generated_chars": 100 + 10 * seed, "generated_tokens": 40}}
+        samples = [
+            {
+                "doc_id": i,
+                "score": item,
+                "filtered_resps": [f"ответ {i}"],
+                "arguments": [[f"вопрос {i}"]],
+                "target": "цель",
+            }
+            for i, item in enumerate(items)
+        ]
+        (run_dir / "samples" / f"{task}.jsonl").write_text(
+            "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples), encoding="utf-8"
+        )
+        result = {
+            "task": task,
+            "metrics": metrics,
+            "n_samples": {"effective": n, "original": n},
+            "version": 1.0,
+            "data_hash": f"hash-{task}",
+            "seconds": 1.0,
+            "generation_wall": {"generate_seconds": 1.0, "generated_chars": 100 + 10 * seed, "generated_tokens": 40},
+        }
         (run_dir / "tasks" / f"{task}.json").write_text(json.dumps(result), encoding="utf-8")
     settings = {"backend": {"backend": "hf"}, "prompts": {"kind": "instruct", "limit": None}}
-    provenance = {"spec": {"name": model, "path": tokenizer, "tokenizer": tokenizer}, "settings": settings, "git_revision": "synthetic", "timings": {}}
+    provenance = {
+        "spec": {"name": model, "path": tokenizer, "tokenizer": tokenizer},
+        "settings": settings,
+        "git_revision": "synthetic",
+        "timings": {},
+    }
     (run_dir / "provenance.json").write_text(json.dumps(provenance), encoding="utf-8")
     summary = summarise_run(run_dir, suite, iterations=200) | {"model": model, "kind": "instruct"}
     (run_dir / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
@@ -74,8 +108,13 @@ def model_skills(count: int) -> list[float]:
 def set_items(run_dir: Path, task: str, items: list) -> Path:
     """Replace one task's per-sample `score` items (and its score and the summary) in a run dir."""
     suite = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    samples = [{"doc_id": i, "score": item, "filtered_resps": [f"ответ {i}"], "arguments": [[f"вопрос {i}"]], "target": "цель"} for i, item in enumerate(items)]
-    (run_dir / "samples" / f"{task}.jsonl").write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples), encoding="utf-8")
+    samples = [
+        {"doc_id": i, "score": item, "filtered_resps": [f"ответ {i}"], "arguments": [[f"вопрос {i}"]], "target": "цель"}
+        for i, item in enumerate(items)
+    ]
+    (run_dir / "samples" / f"{task}.jsonl").write_text(
+        "".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples), encoding="utf-8"
+    )
     result = json.loads((run_dir / "tasks" / f"{task}.json").read_text(encoding="utf-8"))
     result["metrics"]["score"] = score_aggregation(task)(items)
     result["n_samples"] = {"effective": len(items), "original": len(items)}

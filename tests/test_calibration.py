@@ -20,15 +20,29 @@ from lep.small_models import build_small_model
 
 SAMPLE = Path(str(files("harness").joinpath("sample_text")))
 CHAT = [
-    {"messages": [{"role": "user", "content": "Сколько будет два плюс два?"}, {"role": "assistant", "content": "Четыре."},
-                  {"role": "user", "content": "А три плюс три?"}, {"role": "assistant", "content": "Шесть."}]},
-    {"messages": [{"role": "system", "content": "Отвечай кратко."}, {"role": "user", "content": "Столица России?"}, {"role": "assistant", "content": "Москва."}]},
+    {
+        "messages": [
+            {"role": "user", "content": "Сколько будет два плюс два?"},
+            {"role": "assistant", "content": "Четыре."},
+            {"role": "user", "content": "А три плюс три?"},
+            {"role": "assistant", "content": "Шесть."},
+        ]
+    },
+    {
+        "messages": [
+            {"role": "system", "content": "Отвечай кратко."},
+            {"role": "user", "content": "Столица России?"},
+            {"role": "assistant", "content": "Москва."},
+        ]
+    },
 ]
 
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory, reference_tokenizer) -> Path:
-    return build_small_model(reference_tokenizer("llama-3-instruct"), tmp_path_factory.mktemp("cal") / "model", "llama", layers=3, seed=7)
+    return build_small_model(
+        reference_tokenizer("llama-3-instruct"), tmp_path_factory.mktemp("cal") / "model", "llama", layers=3, seed=7
+    )
 
 
 @pytest.mark.parametrize("name", ["llama-3-instruct", "openchat-3.5"])
@@ -49,12 +63,21 @@ def test_loss_is_on_assistant_tokens_only(name, reference_tokenizer):
 
 def test_merged_model_is_base_plus_a_low_rank_delta(model, tmp_path):
     settings = PRESETS["self"]
-    settings = type(settings)(**{**settings.__dict__, "learning_rate": 5e-2, "alpha": 8, "max_steps": 3, "global_batch": 2, "per_device_batch": 2})
+    settings = type(settings)(
+        **{
+            **settings.__dict__,
+            "learning_rate": 5e-2,
+            "alpha": 8,
+            "max_steps": 3,
+            "global_batch": 2,
+            "per_device_batch": 2,
+        }
+    )
     out = calibrate(model, CHAT * 2, tmp_path / "self", settings, {"source": "test"})
     before, after = load_file(str(model / "model.safetensors")), load_file(str(out / "model.safetensors"))
     assert set(before) == set(after)
     for name, weight in before.items():
-        delta = (after[name].double() - weight.double())
+        delta = after[name].double() - weight.double()
         if any(f"layers.{i}." in name for i in (0, 2)) and name.endswith("proj.weight"):
             assert delta.abs().max() > 0, name
             assert torch.linalg.matrix_rank(delta, atol=1e-6) <= settings.rank, name
@@ -63,7 +86,9 @@ def test_merged_model_is_base_plus_a_low_rank_delta(model, tmp_path):
         else:
             assert torch.equal(after[name], weight), name  # middle layer, norms: frozen, bit-identical
     manifest = json.loads((out / "lep_calibrate.json").read_text(encoding="utf-8"))
-    assert manifest["data"]["examples"] == 4 and len(manifest["data"]["sha256"]) == 64 and manifest["assistant_tokens"] > 0
+    assert (
+        manifest["data"]["examples"] == 4 and len(manifest["data"]["sha256"]) == 64 and manifest["assistant_tokens"] > 0
+    )
 
 
 def test_copy_examples_from_real_corpus(data_dir):
@@ -79,7 +104,18 @@ def test_chat_data_without_assistant_turn_writes_nothing(model, tmp_path):
     data.write_text(json.dumps({"messages": [{"role": "user", "content": "Привет"}]}) + "\n", encoding="utf-8")
     with pytest.raises(InputError, match="line 1 has no assistant turn"):
         load_chat_data(data)
-    args = ["adapt", "calibrate", "--model", str(model), "--mode", "sft", "--data", str(data), "--out", str(tmp_path / "out")]
+    args = [
+        "adapt",
+        "calibrate",
+        "--model",
+        str(model),
+        "--mode",
+        "sft",
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "out"),
+    ]
     assert main(args) == 2
     assert not (tmp_path / "out").exists()
 
@@ -88,7 +124,20 @@ def test_self_mode_refuses_an_instruct_model_without_chat_template(tmp_path, ref
     no_template = build_small_model(reference_tokenizer("mistral-7b"), tmp_path / "plain", "mistral", seed=1)
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("Расскажи о Москве.\n", encoding="utf-8")
-    args = ["adapt", "calibrate", "--model", str(no_template), "--mode", "self", "--data", str(prompts), "--instruct", str(no_template), "--out", str(tmp_path / "out")]
+    args = [
+        "adapt",
+        "calibrate",
+        "--model",
+        str(no_template),
+        "--mode",
+        "self",
+        "--data",
+        str(prompts),
+        "--instruct",
+        str(no_template),
+        "--out",
+        str(tmp_path / "out"),
+    ]
     assert main(args) == 2
     assert "no chat template" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
@@ -97,9 +146,22 @@ def test_self_mode_refuses_an_instruct_model_without_chat_template(tmp_path, ref
 def test_missing_chat_data_and_offline_hub_id_are_clear_errors(model, tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         load_chat_data(tmp_path / "absent.jsonl")
-    args = ["adapt", "calibrate", "--model", str(model), "--mode", "sft", "--data", "IlyaGusev/saiga_scored", "--out", str(tmp_path / "o")]
+    args = [
+        "adapt",
+        "calibrate",
+        "--model",
+        str(model),
+        "--mode",
+        "sft",
+        "--data",
+        "IlyaGusev/saiga_scored",
+        "--out",
+        str(tmp_path / "o"),
+    ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}  # a fresh process reads them at import
-    result = subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True, env=env, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True, env=env, timeout=300
+    )
     assert result.returncode == 2 and "neither a file nor a loadable hub dataset" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "o").exists()
 
@@ -117,13 +179,19 @@ def test_self_calibration_end_to_end_served_by_vllm(model, tmp_path, data_dir):
     from harness.serving import ServerSettings, VllmServer
 
     prompts = tmp_path / "prompts.json"
-    arena = json.loads((data_dir / "tasks" / "ifeval-arena" / "ru_arena_hard_v0.1_questions.json").read_text(encoding="utf-8"))
+    arena = json.loads(
+        (data_dir / "tasks" / "ifeval-arena" / "ru_arena_hard_v0.1_questions.json").read_text(encoding="utf-8")
+    )
     prompts.write_text(json.dumps(arena[:3], ensure_ascii=False), encoding="utf-8")
     answer = answerer(model, model, 4, 16, ServerSettings(max_model_len=512))  # the model judges itself: a smoke test
-    examples, record = calibration_examples("self", prompts, [data_dir / "corpora" / "ru" / "wiki-leipzig-10k"], 5, answer)
+    examples, record = calibration_examples(
+        "self", prompts, [data_dir / "corpora" / "ru" / "wiki-leipzig-10k"], 5, answer
+    )
     assert record["prompt_count"] == 3 and record["copy_examples"] == 5 and len(examples) == record["answers_kept"] + 5
     assert sum(record["grades"].values()) == record["answers"] and record["min_grade"] == 4
-    settings = type(PRESETS["self"])(**{**PRESETS["self"].__dict__, "max_steps": 1, "global_batch": 2, "per_device_batch": 2})
+    settings = type(PRESETS["self"])(
+        **{**PRESETS["self"].__dict__, "max_steps": 1, "global_batch": 2, "per_device_batch": 2}
+    )
     out = calibrate(model, examples, tmp_path / "merged", settings, record)
     with VllmServer(out, "merged", ServerSettings(max_model_len=512)) as server:
         reply = server.complete("Привет", max_tokens=4, ignore_eos=True)

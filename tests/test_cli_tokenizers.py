@@ -29,7 +29,9 @@ def test_flores_figures_match_the_published_ones(tmp_path, flores):
     args += ["--parallel", str(flores["ru"]), str(flores["en"]), "--reference", "llama-3", "--out", str(tmp_path)]
     assert main(args) == 0
     metrics = {t["name"]: t for t in json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))["tokenizers"]}
-    cpt = {name: {lang: m["languages"][lang]["chars_per_token"] for lang in ("ru", "en")} for name, m in metrics.items()}
+    cpt = {
+        name: {lang: m["languages"][lang]["chars_per_token"] for lang in ("ru", "en")} for name, m in metrics.items()
+    }
     # Issue figures: LLaMa-3 about 3.24 (ru) and 4.86 (en), Mistral about 2.55 and 4.40.
     assert cpt["llama-3"]["ru"] == pytest.approx(3.24, abs=0.005)
     assert cpt["llama-3"]["en"] == pytest.approx(4.86, abs=0.005)
@@ -89,5 +91,15 @@ def test_misaligned_parallel_files(tmp_path):
     ru, en = tmp_path / "ru.txt", tmp_path / "en.txt"
     ru.write_text("один\nдва\n", encoding="utf-8")
     en.write_text("one\n", encoding="utf-8")
-    result = _cli("--tokenizer", "mistral-7b", "--corpus", f"ru={ru}", "--parallel", str(ru), str(en), "--out", str(tmp_path / "o"))
+    result = _cli(
+        "--tokenizer",
+        "mistral-7b",
+        "--corpus",
+        f"ru={ru}",
+        "--parallel",
+        str(ru),
+        str(en),
+        "--out",
+        str(tmp_path / "o"),
+    )
     _assert_clean_error(result, "not aligned")

@@ -13,7 +13,7 @@ from harness.compare import build_comparison
 from harness.gate import baseline_json
 from harness.report import write_report
 
-MEAN = lambda task: (lambda items: sum(items) / len(items))  # noqa: E731
+MEAN = lambda task: lambda items: sum(items) / len(items)  # noqa: E731
 
 
 def test_bootstrap_detects_a_known_difference_and_not_a_zero_one():
@@ -63,8 +63,15 @@ def finished_run(tmp_path_factory, reference_tokenizer, data_dir) -> Path:
 
     root = tmp_path_factory.mktemp("runs")
     model = build_small_model(reference_tokenizer("openchat-3.5"), root / "tiny", architecture="mistral")
-    request = RunRequest(spec=parse_spec(f"path={model},kind=instruct"), suite="ru-open", tasks=("ru_open_rubq", "ru_open_terra"), out=root,
-                         data_dir=data_dir, backend=BackendSettings(), prompts=PromptSettings(limit=20))
+    request = RunRequest(
+        spec=parse_spec(f"path={model},kind=instruct"),
+        suite="ru-open",
+        tasks=("ru_open_rubq", "ru_open_terra"),
+        out=root,
+        data_dir=data_dir,
+        backend=BackendSettings(),
+        prompts=PromptSettings(limit=20),
+    )
     run_dir = run(request, progress=lambda _: None)
     path = run_dir / "samples" / "ru_open_rubq.jsonl"
     samples = [json.loads(line) | {"score": 1.0} for line in path.read_text().splitlines()]
@@ -76,31 +83,60 @@ def finished_run(tmp_path_factory, reference_tokenizer, data_dir) -> Path:
 
 
 def _gate(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness.cli", "gate", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", "gate", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_gate_passes_on_an_identical_run_and_catches_an_injected_regression(finished_run, tmp_path):
     same = _copy_run(finished_run, tmp_path / "same", "tiny")
-    result = _gate("--baseline", str(finished_run), "--candidate", str(same), "--json", str(tmp_path / "v.json"), "--iterations", "200")
+    result = _gate(
+        "--baseline",
+        str(finished_run),
+        "--candidate",
+        str(same),
+        "--json",
+        str(tmp_path / "v.json"),
+        "--iterations",
+        "200",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads((tmp_path / "v.json").read_text())["passed"] is True
     worse = _copy_run(finished_run, tmp_path / "worse", "tiny", _inject)
-    result = _gate("--baseline", str(finished_run), "--candidate", str(worse), "--json", str(tmp_path / "w.json"), "--iterations", "200")
-    assert result.returncode == 1 and "ru_open_rubq: dropped 1.0000 > 0.01 on too few items (n=20 < 30)" in result.stderr
+    result = _gate(
+        "--baseline",
+        str(finished_run),
+        "--candidate",
+        str(worse),
+        "--json",
+        str(tmp_path / "w.json"),
+        "--iterations",
+        "200",
+    )
+    assert (
+        result.returncode == 1 and "ru_open_rubq: dropped 1.0000 > 0.01 on too few items (n=20 < 30)" in result.stderr
+    )
     verdict = json.loads((tmp_path / "w.json").read_text())
-    assert verdict["passed"] is False and {r["row"] for r in verdict["rows"] if r["failed"]} == {"ru_open_rubq", "Knowledge"}  # its group
+    assert verdict["passed"] is False and {r["row"] for r in verdict["rows"] if r["failed"]} == {
+        "ru_open_rubq",
+        "Knowledge",
+    }  # its group
     # a baseline given as a summary JSON (no samples) works too
     result = _gate("--baseline", str(finished_run / "summary.json"), "--candidate", str(worse), "--iterations", "200")
     assert result.returncode == 1
-    result = _gate("--baseline", str(finished_run), "--candidate", str(worse), "--tasks", "ru_open_terra", "--iterations", "200")
+    result = _gate(
+        "--baseline", str(finished_run), "--candidate", str(worse), "--tasks", "ru_open_terra", "--iterations", "200"
+    )
     assert result.returncode == 0
 
 
 def test_any_change_gate_fails_on_a_small_move_either_way(finished_run, tmp_path):
     """Deterministic runs (the demo): a move beyond the tolerance fails, up or down, with no interval."""
+
     def nudge(by: float):
         def edit(run_dir: Path, summary: dict) -> None:
             summary["tasks"]["ru_open_terra"] += by
+
         return edit
 
     for name, by, code in (("up", 0.02, 1), ("down", -0.02, 1), ("tiny", 0.005, 0)):
@@ -109,11 +145,14 @@ def test_any_change_gate_fails_on_a_small_move_either_way(finished_run, tmp_path
         assert result.returncode == code, (name, result.stdout, result.stderr)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--baseline", "/nonexistent/run"], "is not a lep-bench run dir or summary JSON"),
-    (["--baseline", "{run}", "--max-drop", "lots"], "invalid float value"),
-    (["--baseline", "{run}", "--tasks", "ru_open_nope"], "--tasks ru_open_nope: not in the baseline"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--baseline", "/nonexistent/run"], "is not a lep-bench run dir or summary JSON"),
+        (["--baseline", "{run}", "--max-drop", "lots"], "invalid float value"),
+        (["--baseline", "{run}", "--tasks", "ru_open_nope"], "--tasks ru_open_nope: not in the baseline"),
+    ],
+)
 def test_gate_usage_errors_exit_2(finished_run, args, message):
     args = [a.replace("{run}", str(finished_run)) for a in args]
     result = _gate(*args, "--candidate", str(finished_run), "--iterations", "50")
@@ -137,19 +176,24 @@ def test_report_escapes_model_output_and_warns_on_mixed_settings(finished_run, t
     assert (tmp_path / "report" / "report.md").read_text().count("ru_open_rubq") >= 2
 
 
-@pytest.mark.parametrize("text, message", [
-    ("models: []\n", "needs a 'models' list"),
-    ("models: [{name: a, path: m}]\ncolour: red\n", "unknown setting(s) colour"),
-    ("models: [{name: a, path: m, role: judge}]\n", "role 'judge' of a is not one of"),
-    ("models: [{name: a}]\n", "every model needs a name and a path"),
-    ("models: [{name: a, path: m, size: 7}]\n", "model a: "),
-    ("models: [{name: a, path: m}]\nsuites: [mmlu]\n", "unknown suite(s) mmlu"),
-    ("models: [unclosed\n", "cannot be read"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("models: []\n", "needs a 'models' list"),
+        ("models: [{name: a, path: m}]\ncolour: red\n", "unknown setting(s) colour"),
+        ("models: [{name: a, path: m, role: judge}]\n", "role 'judge' of a is not one of"),
+        ("models: [{name: a}]\n", "every model needs a name and a path"),
+        ("models: [{name: a, path: m, size: 7}]\n", "model a: "),
+        ("models: [{name: a, path: m}]\nsuites: [mmlu]\n", "unknown suite(s) mmlu"),
+        ("models: [unclosed\n", "cannot be read"),
+    ],
+)
 def test_a_bad_experiment_config_is_one_clear_error(tmp_path, text, message):
     config = tmp_path / "experiment.yaml"
     config.write_text(text)
-    result = subprocess.run([sys.executable, "-m", "harness.cli", "compare", str(config)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "compare", str(config)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
 
 
@@ -219,15 +263,24 @@ def test_missing_rows_models_and_an_empty_baseline_fail_the_gate(tmp_path):
     baseline = write_run(tmp_path / "a", "m", "ru-open", 0.0, seed=1, tasks=tasks)
     partial = write_run(tmp_path / "b", "m", "ru-open", 0.0, seed=1, tasks=tasks[:1])
     result = gate(baseline, partial, iterations=100)
-    assert not result.passed and {r.row for r in result.rows if r.reason == "missing from the candidate run"} == {"ru_open_rubq", "Knowledge"}
+    assert not result.passed and {r.row for r in result.rows if r.reason == "missing from the candidate run"} == {
+        "ru_open_rubq",
+        "Knowledge",
+    }
     empty = tmp_path / "empty.json"
     empty.write_text(json.dumps({"models": {}}))
     assert "an empty baseline gates nothing" in gate(empty, baseline, iterations=100).problems[0]
     other = tmp_path / "other.json"
-    other.write_text(json.dumps(baseline_json([baseline]) | {"models": {"someone": json.loads((baseline / "summary.json").read_text())}}))
+    other.write_text(
+        json.dumps(
+            baseline_json([baseline]) | {"models": {"someone": json.loads((baseline / "summary.json").read_text())}}
+        )
+    )
     assert "has no entry for model m" in gate(other, baseline, iterations=100).problems[0]
     results = gate_runs(other, [baseline], max_drop=0.01, iterations=100)
-    assert not all(r.passed for r in results) and any("baseline model someone has no run" in p for r in results for p in r.problems)
+    assert not all(r.passed for r in results) and any(
+        "baseline model someone has no run" in p for r in results for p in r.problems
+    )
 
 
 def test_tokenizer_figures_are_gated(tmp_path):
@@ -247,11 +300,18 @@ def test_tokenizer_figures_are_gated(tmp_path):
 
 
 def test_thirteen_model_report_has_heatmap_counts_and_collapsed_deltas(tmp_path):
-    runs = [(write_run(tmp_path / "runs", f"model-{k:02d}", "ru-open", s, seed=k, n=60), "reference" if k == 0 else "candidate")
-            for k, s in enumerate(model_skills(13))]
+    runs = [
+        (
+            write_run(tmp_path / "runs", f"model-{k:02d}", "ru-open", s, seed=k, n=60),
+            "reference" if k == 0 else "candidate",
+        )
+        for k, s in enumerate(model_skills(13))
+    ]
     summary = json.loads((runs[0][0] / "summary.json").read_text())
     assert set(summary["uncertainty"]) == set(summary["tasks"]) | set(summary["groups"])
-    assert all(u["se"] > 0 and u["n"] >= 60 and u["low"] <= u["score"] <= u["high"] for u in summary["uncertainty"].values())
+    assert all(
+        u["se"] > 0 and u["n"] >= 60 and u["low"] <= u["score"] <= u["high"] for u in summary["uncertainty"].values()
+    )
     comparison = build_comparison("thirteen", runs, iterations=200)
     html = write_report(comparison, tmp_path / "report").read_text()
     assert "Δ heatmap" in html and "<details><summary>All 192 comparisons" in html and "±" in html
@@ -264,6 +324,11 @@ def test_thirteen_model_report_has_heatmap_counts_and_collapsed_deltas(tmp_path)
 
 def test_compare_of_a_task_subset_does_not_crash(tmp_path, capsys):
     """No group is complete (one task of the suite): the score figure shows the task instead."""
-    runs = [write_run(tmp_path / "runs", name, "ru-open", skill, seed=k, n=40, tasks=["ru_open_copy_sent_en"]) for k, (name, skill) in enumerate((("a", 0.0), ("b", 0.5)))]
-    assert main(["compare", *map(str, runs), "--reports", str(tmp_path / "reports"), "--iterations", "100"]) == 0, capsys.readouterr().err
+    runs = [
+        write_run(tmp_path / "runs", name, "ru-open", skill, seed=k, n=40, tasks=["ru_open_copy_sent_en"])
+        for k, (name, skill) in enumerate((("a", 0.0), ("b", 0.5)))
+    ]
+    assert main(["compare", *map(str, runs), "--reports", str(tmp_path / "reports"), "--iterations", "100"]) == 0, (
+        capsys.readouterr().err
+    )
     assert "ru_open_copy_sent_en" in (tmp_path / "reports" / "comparison" / "report.md").read_text()

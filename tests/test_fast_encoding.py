@@ -17,14 +17,18 @@ def test_llama3_takes_the_fast_path_with_identical_ids(reference_tokenizer, flor
     tokenizer = reference_tokenizer("llama-3")
     encode, engine = batch_encoder(tokenizer)
     assert engine == "tiktoken"
-    lines = flores["ru"].read_text(encoding="utf-8").splitlines() + flores["en"].read_text(encoding="utf-8").splitlines()
+    lines = (
+        flores["ru"].read_text(encoding="utf-8").splitlines() + flores["en"].read_text(encoding="utf-8").splitlines()
+    )
     lines += ["spelled special <|eot_id|> inside text", "  leading spaces\n\nand 12345 digits", "🦜 emoji"]
     assert encode(lines) == _hf(tokenizer, lines)
 
 
 def test_other_tokenizers_keep_the_hf_encoder(reference_tokenizer, tmp_path):
     assert tiktoken_equivalent(reference_tokenizer("mistral-7b")) is None
-    extended = adapt_tokenizer(AdaptationRequest(base="llama-3", method="extend", corpus=[SAMPLE], out=tmp_path / "ext", new_vocab_size=900))
+    extended = adapt_tokenizer(
+        AdaptationRequest(base="llama-3", method="extend", corpus=[SAMPLE], out=tmp_path / "ext", new_vocab_size=900)
+    )
     from lep.reference_tokenizers import load_tokenizer
 
     tokenizer = load_tokenizer(extended)

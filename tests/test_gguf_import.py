@@ -26,10 +26,14 @@ def test_named_model_imports_to_an_ordinary_hf_dir(smollm2: Path):
 
     tokenizer = AutoTokenizer.from_pretrained(smollm2)
     model = AutoModelForCausalLM.from_pretrained(smollm2, dtype=torch.float32)
-    prompt = tokenizer.apply_chat_template([{"role": "user", "content": "What is the capital of France?"}], tokenize=False, add_generation_prompt=True)
+    prompt = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "What is the capital of France?"}], tokenize=False, add_generation_prompt=True
+    )
     assert prompt.startswith("<|im_start|>system\nYou are a helpful AI assistant named SmolLM")
     ids = tokenizer(prompt, return_tensors="pt").input_ids
-    answer = tokenizer.decode(model.generate(ids, max_new_tokens=12, do_sample=False)[0, ids.shape[1]:], skip_special_tokens=True)
+    answer = tokenizer.decode(
+        model.generate(ids, max_new_tokens=12, do_sample=False)[0, ids.shape[1] :], skip_special_tokens=True
+    )
     assert "Paris" in answer
 
     # the rebuilt plain model computes exactly what transformers' own GGUF load computes
@@ -46,7 +50,9 @@ def test_specs_and_experiment_configs_accept_the_name(smollm2: Path, monkeypatch
     from harness.compare import load_experiment
 
     config = tmp_path / "experiment.yaml"
-    config.write_text("models:\n  - {name: smol, path: smollm2-135m-instruct, kind: instruct, role: reference}\n", encoding="utf-8")
+    config.write_text(
+        "models:\n  - {name: smol, path: smollm2-135m-instruct, kind: instruct, role: reference}\n", encoding="utf-8"
+    )
     assert load_experiment(config).models[0][0].path == str(smollm2)
 
 
@@ -76,7 +82,12 @@ def test_bad_gguf_gives_one_line_and_exit_2(case, tmp_path, capsys):
     assert main(["import", str(source), "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and str(source) in err
-    expected = {"missing": "does not exist", "truncated": "truncated", "not-gguf": "not a GGUF file", "architecture": "'rwkv99' is not one transformers can read"}
+    expected = {
+        "missing": "does not exist",
+        "truncated": "truncated",
+        "not-gguf": "not a GGUF file",
+        "architecture": "'rwkv99' is not one transformers can read",
+    }
     assert expected[case] in err
     assert not out.exists()
 

@@ -49,7 +49,9 @@ def llama(work, reference_tokenizer) -> dict[str, Path]:
         weights[name] = weights[name] @ matrix
     weights["model.layers.0.mlp.up_proj.weight"] += 0.01
     save_file(weights, str(instruct / "model.safetensors"), metadata={"format": "pt"})
-    tokenizer = adapt_tokenizer(AdaptationRequest(base="llama-3", method="extend", corpus=[SAMPLE], out=work / "llama-tok", new_vocab_size=900))
+    tokenizer = adapt_tokenizer(
+        AdaptationRequest(base="llama-3", method="extend", corpus=[SAMPLE], out=work / "llama-tok", new_vocab_size=900)
+    )
     adapted = initialise(base, tokenizer, work / "llama-init")
     return {"base": base, "instruct": instruct, "tokenizer": tokenizer, "init": adapted, "maps": maps}
 
@@ -119,7 +121,16 @@ def test_swap_copies_rows_exactly_and_model_loads(work, llama):
 
 
 def test_train_changes_only_embeddings_and_lowers_the_loss(work, llama):
-    settings = TrainSettings(seq_len=64, global_batch=4, per_device_batch=4, learning_rate=5e-2, warmup_steps=0, max_steps=15, save_steps=100, logging_steps=1)
+    settings = TrainSettings(
+        seq_len=64,
+        global_batch=4,
+        per_device_batch=4,
+        learning_rate=5e-2,
+        warmup_steps=0,
+        max_steps=15,
+        save_steps=100,
+        logging_steps=1,
+    )
     out = train_embeddings(llama["init"], [SAMPLE], work / "llama-train", settings)
     before, after = _weights(llama["init"]), _weights(out)
     for name, tensor in before.items():
@@ -134,7 +145,16 @@ def test_train_changes_only_embeddings_and_lowers_the_loss(work, llama):
 
 
 def test_new_rows_only_keeps_original_rows_bit_identical(work, llama):
-    settings = TrainSettings(seq_len=64, global_batch=4, per_device_batch=4, learning_rate=5e-2, warmup_steps=0, max_steps=5, save_steps=100, new_rows_only=True)
+    settings = TrainSettings(
+        seq_len=64,
+        global_batch=4,
+        per_device_batch=4,
+        learning_rate=5e-2,
+        warmup_steps=0,
+        max_steps=5,
+        save_steps=100,
+        new_rows_only=True,
+    )
     out = train_embeddings(llama["init"], [SAMPLE], work / "llama-train-new-rows", settings)
     before, after = _weights(llama["init"]), _weights(out)
     for name in (EMBED, HEAD):
@@ -144,8 +164,29 @@ def test_new_rows_only_keeps_original_rows_bit_identical(work, llama):
 
 def test_killed_training_resumes_from_its_last_checkpoint(work, llama):
     out = work / "llama-train-killed"
-    command = [sys.executable, "-m", "harness.cli", "adapt", "train", "--model", str(llama["init"]), "--corpus", str(SAMPLE)]
-    command += ["--out", str(out), "--seq-len", "64", "--global-batch", "4", "--per-device-batch", "4", "--max-steps", "400"]
+    command = [
+        sys.executable,
+        "-m",
+        "harness.cli",
+        "adapt",
+        "train",
+        "--model",
+        str(llama["init"]),
+        "--corpus",
+        str(SAMPLE),
+    ]
+    command += [
+        "--out",
+        str(out),
+        "--seq-len",
+        "64",
+        "--global-batch",
+        "4",
+        "--per-device-batch",
+        "4",
+        "--max-steps",
+        "400",
+    ]
     command += ["--save-steps", "3", "--warmup-steps", "0", "--learning-rate", "0.01"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     checkpoints = out.parent / f"{out.name}.checkpoints"
@@ -156,8 +197,12 @@ def test_killed_training_resumes_from_its_last_checkpoint(work, llama):
     process.wait()
     assert list(checkpoints.glob("checkpoint-*")), "no checkpoint was written before the kill"
     assert not out.exists()  # nothing half-written where the model goes
-    settings = TrainSettings(seq_len=64, global_batch=4, per_device_batch=4, max_steps=400, save_steps=3, warmup_steps=0, learning_rate=0.01)
-    settings.max_steps = int(json.loads(sorted(checkpoints.glob("checkpoint-*/trainer_state.json"))[-1].read_text())["global_step"]) + 2
+    settings = TrainSettings(
+        seq_len=64, global_batch=4, per_device_batch=4, max_steps=400, save_steps=3, warmup_steps=0, learning_rate=0.01
+    )
+    settings.max_steps = (
+        int(json.loads(sorted(checkpoints.glob("checkpoint-*/trainer_state.json"))[-1].read_text())["global_step"]) + 2
+    )
     train_embeddings(llama["init"], [SAMPLE], out, settings)
     manifest = json.loads((out / TRAIN_MANIFEST).read_text(encoding="utf-8"))
     assert manifest["resumed_from"] and "checkpoint-" in manifest["resumed_from"]
@@ -166,15 +211,24 @@ def test_killed_training_resumes_from_its_last_checkpoint(work, llama):
 
 def test_tied_mistral_with_the_openchat_tokenizer(work, reference_tokenizer):
     base = build_small_model(reference_tokenizer("mistral-7b"), work / "mistral-base", "mistral", tied=True, seed=4)
-    instruct = build_small_model(reference_tokenizer("openchat-3.5"), work / "mistral-instruct", "mistral", tied=True, seed=5)
-    tokenizer = adapt_tokenizer(AdaptationRequest(base="mistral-7b", method="extend", corpus=[SAMPLE], out=work / "mistral-tok", new_vocab_size=900))
+    instruct = build_small_model(
+        reference_tokenizer("openchat-3.5"), work / "mistral-instruct", "mistral", tied=True, seed=5
+    )
+    tokenizer = adapt_tokenizer(
+        AdaptationRequest(
+            base="mistral-7b", method="extend", corpus=[SAMPLE], out=work / "mistral-tok", new_vocab_size=900
+        )
+    )
     adapted = initialise(base, tokenizer, work / "mistral-init")
     out = work / "mistral-conversion"
     report = propagate("conversion", base, adapted, instruct, out, check=True)
     assert set(report.fits) == {"input"}  # tied: one map
     assert report.copied_special_tokens == ["<|end_of_turn|>", "<|pad_0|>"]
     result = AutoTokenizer.from_pretrained(out)
-    assert result.eos_token == "<|end_of_turn|>" and result.chat_template == reference_tokenizer("openchat-3.5").chat_template
+    assert (
+        result.eos_token == "<|end_of_turn|>"
+        and result.chat_template == reference_tokenizer("openchat-3.5").chat_template
+    )
     model = AutoModelForCausalLM.from_pretrained(out)
     eot = result.convert_tokens_to_ids("<|end_of_turn|>")
     assert torch.equal(model.get_input_embeddings().weight[eot], _weights(instruct)[EMBED][32000])
@@ -230,14 +284,29 @@ def test_bf16_autocast_keeps_float32_master_weights_that_learn_below_bf16_resolu
     save_file(weights, str(base / "model.safetensors"), metadata={"format": "pt"})
     moved = {}
     for precision in ("bf16-autocast", "bf16-weights"):
-        settings = TrainSettings(seq_len=64, global_batch=4, per_device_batch=4, learning_rate=2e-4, warmup_steps=0, max_steps=10, save_steps=100, precision=precision)
+        settings = TrainSettings(
+            seq_len=64,
+            global_batch=4,
+            per_device_batch=4,
+            learning_rate=2e-4,
+            warmup_steps=0,
+            max_steps=10,
+            save_steps=100,
+            precision=precision,
+        )
         out = train_embeddings(base, [SAMPLE], work / f"mistral-bf16-{precision}", settings)
         after = _weights(out)[HEAD]
         large = weights[HEAD].abs() >= 0.0625
         spacing = torch.full_like(weights[HEAD], 2.0**-4 * 2.0**-7)  # bf16 spacing in [0.0625, 0.125)
         spacing[weights[HEAD].abs() >= 0.125] = 2.0**-3 * 2.0**-7
-        step = (after.float() - weights[HEAD].bfloat16().float() if precision == "bf16-weights" else after - weights[HEAD]).abs()
-        moved[precision] = (after.dtype, float((step[large] > spacing[large]).float().mean()), float((step[large] > 0).float().mean()))
+        step = (
+            after.float() - weights[HEAD].bfloat16().float() if precision == "bf16-weights" else after - weights[HEAD]
+        ).abs()
+        moved[precision] = (
+            after.dtype,
+            float((step[large] > spacing[large]).float().mean()),
+            float((step[large] > 0).float().mean()),
+        )
         manifest = json.loads((out / TRAIN_MANIFEST).read_text(encoding="utf-8"))
         assert manifest["bf16"] is True
     dtype, beyond_resolution, _ = moved["bf16-autocast"]

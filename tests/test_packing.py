@@ -49,7 +49,9 @@ def test_a_block_never_starts_mid_paragraph(reference_tokenizer, tmp_path):
     (tmp_path / "a.txt").write_text((RUSSIAN[0] + " ") * 6 + "\n" + RUSSIAN[1], encoding="utf-8")
     blocks = ParagraphBlocks(tokenizer, iter_documents([tmp_path]), seq_len=20)
     # the long first paragraph yields one block from its BOS; the rest of it is skipped up to the newline
-    assert [tokenizer.decode(blocks[i]["input_ids"][:3], skip_special_tokens=True).strip()[:3] for i in range(len(blocks))] == ["Мор", "Пор"]
+    assert [
+        tokenizer.decode(blocks[i]["input_ids"][:3], skip_special_tokens=True).strip()[:3] for i in range(len(blocks))
+    ] == ["Мор", "Пор"]
 
 
 def test_documents_packing_is_the_earlier_padded_one(corpus, reference_tokenizer):

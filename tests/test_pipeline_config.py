@@ -26,7 +26,13 @@ def models(tmp_path_factory, reference_tokenizer) -> Path:
 
 
 def _config(folder: Path, stages: dict, name: str = "pipeline.yaml") -> Path:
-    config = {"workdir": "work", "base_model": "base", "instruct_model": "instruct", "corpus": [str(SAMPLE)], "stages": stages}
+    config = {
+        "workdir": "work",
+        "base_model": "base",
+        "instruct_model": "instruct",
+        "corpus": [str(SAMPLE)],
+        "stages": stages,
+    }
     path = folder / name
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
@@ -35,7 +41,14 @@ def _config(folder: Path, stages: dict, name: str = "pipeline.yaml") -> Path:
 STAGES = {
     "tokenizer": {"method": "extend", "new_vocab_size": 900},
     "init": {},
-    "train": {"seq_len": 64, "global_batch": 4, "per_device_batch": 4, "max_steps": 4, "warmup_steps": 0, "save_steps": 2},
+    "train": {
+        "seq_len": 64,
+        "global_batch": 4,
+        "per_device_batch": 4,
+        "max_steps": 4,
+        "warmup_steps": 0,
+        "save_steps": 2,
+    },
     "propagate": {"modes": ["swap", "conversion"]},
 }
 
@@ -53,7 +66,10 @@ def test_pipeline_runs_every_stage_then_skips_them(finished, models):
     status = run_pipeline(_config(models, STAGES))
     assert set(status.values()) == {"skipped"}
     report = json.loads((finished / "propagate-conversion" / "lep_propagate.json").read_text(encoding="utf-8"))
-    assert report["fits"]["input"]["rows"] > 32000 and report["copied_special_tokens"] == ["<|end_of_turn|>", "<|pad_0|>"]
+    assert report["fits"]["input"]["rows"] > 32000 and report["copied_special_tokens"] == [
+        "<|end_of_turn|>",
+        "<|pad_0|>",
+    ]
 
 
 def test_missing_stage_output_is_named_before_anything_runs(models, tmp_path):

@@ -28,7 +28,9 @@ def test_llama3_special_tokens_and_chat_template(reference_tokenizer):
         128255,
     ]
     assert tokenizer("Привет").input_ids[0] == 128000
-    prompt = tokenizer.apply_chat_template([{"role": "user", "content": "Hi"}], tokenize=False, add_generation_prompt=True)
+    prompt = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "Hi"}], tokenize=False, add_generation_prompt=True
+    )
     assert prompt == (
         "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
         "<|start_header_id|>assistant<|end_header_id|>\n\n"
@@ -38,7 +40,9 @@ def test_llama3_special_tokens_and_chat_template(reference_tokenizer):
 
 @pytest.mark.parametrize(("name", "published"), [("mistral-7b", "mistral-7b-v0.1"), ("openchat-3.5", "openchat-3.5")])
 @pytest.mark.parametrize("lang", ["ru", "en"])
-def test_sentencepiece_references_match_published_ids_on_flores(name, published, lang, data_dir, flores, reference_tokenizer):
+def test_sentencepiece_references_match_published_ids_on_flores(
+    name, published, lang, data_dir, flores, reference_tokenizer
+):
     ours = reference_tokenizer(name)
     theirs = PreTrainedTokenizerFast.from_pretrained(str(data_dir / "tokenizers" / published))
     lines = flores[lang].read_text(encoding="utf-8").splitlines()
@@ -51,7 +55,25 @@ def test_openchat_chat_template_gives_documented_ids(reference_tokenizer):
     ids = tokenizer.apply_chat_template([{"role": "user", "content": "Hello"}], add_generation_prompt=True)
     ids = ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids
     # From OpenChat's README: "GPT4 Correct User: Hello<|end_of_turn|>GPT4 Correct Assistant:"
-    assert list(ids) == [1, 420, 6316, 28781, 3198, 3123, 1247, 28747, 22557, 32000, 420, 6316, 28781, 3198, 3123, 21631, 28747]
+    assert list(ids) == [
+        1,
+        420,
+        6316,
+        28781,
+        3198,
+        3123,
+        1247,
+        28747,
+        22557,
+        32000,
+        420,
+        6316,
+        28781,
+        3198,
+        3123,
+        21631,
+        28747,
+    ]
     assert tokenizer.convert_tokens_to_ids(["<|end_of_turn|>", "<|pad_0|>"]) == [32000, 32001]
     assert tokenizer.eos_token == "<|end_of_turn|>"
 

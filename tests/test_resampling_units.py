@@ -37,7 +37,11 @@ class RandomLM(LM):
         for r in requests:
             rng, doc = self._rng(r), r.doc
             gold = str(doc.get("source") or (doc.get("golds") or [""])[0])
-            out.append(gold if rng.random() < 0.5 else " ".join(rng.sample(gold.split() or ["нет"], k=max(1, len(gold.split()) // 2))))
+            out.append(
+                gold
+                if rng.random() < 0.5
+                else " ".join(rng.sample(gold.split() or ["нет"], k=max(1, len(gold.split()) // 2)))
+            )
         return out
 
 
@@ -70,7 +74,10 @@ def test_every_procedure_reproduces_the_reported_score(scored, suite):
     first = {t: r[0]["items"] for t, r in runs.items()}
     second = {t: r[1]["items"] for t, r in runs.items()}
     groups = {**SUITES[suite], TOTAL[suite]: suite_tasks(suite)}
-    reported = [summarise(suite, {t: r[i]["score"] for t, r in runs.items()}) | {t: r[i]["score"] for t, r in runs.items()} for i in (0, 1)]
+    reported = [
+        summarise(suite, {t: r[i]["score"] for t, r in runs.items()}) | {t: r[i]["score"] for t, r in runs.items()}
+        for i in (0, 1)
+    ]
     single = score_intervals(first, groups, iterations=50)
     deltas = paired_deltas({"a": first, "b": second}, [("a", "b")], groups, iterations=50)[("a", "b")]
     gate_deltas = paired_bootstrap(first, second, groups, iterations=50)

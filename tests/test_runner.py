@@ -26,17 +26,28 @@ TASKS = ("ru_open_terra", "ru_open_rubq", "ru_open_copy_sent_ru")
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory, reference_tokenizer) -> Path:
-    return build_small_model(reference_tokenizer("openchat-3.5"), tmp_path_factory.mktemp("m") / "tiny", architecture="mistral")
+    return build_small_model(
+        reference_tokenizer("openchat-3.5"), tmp_path_factory.mktemp("m") / "tiny", architecture="mistral"
+    )
 
 
 def _request(model: Path, out: Path, data_dir: Path, backend: str = "hf", tasks=TASKS, **spec) -> RunRequest:
     fields = ",".join(f"{k}={v}" for k, v in {"path": model, "kind": "instruct", **spec}.items())
-    return RunRequest(spec=parse_spec(fields), suite="ru-open", tasks=tuple(tasks), out=out, data_dir=data_dir,
-                      backend=BackendSettings(backend=backend), prompts=PromptSettings(limit=2))
+    return RunRequest(
+        spec=parse_spec(fields),
+        suite="ru-open",
+        tasks=tuple(tasks),
+        out=out,
+        data_dir=data_dir,
+        backend=BackendSettings(backend=backend),
+        prompts=PromptSettings(limit=2),
+    )
 
 
 def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
 
 
 def test_a_run_writes_results_provenance_and_tables(tiny_model, tmp_path, data_dir):
@@ -45,7 +56,14 @@ def test_a_run_writes_results_provenance_and_tables(tiny_model, tmp_path, data_d
     assert set(summary["tasks"]) == set(TASKS) and summary["speed"]["copy_task_wall_seconds"] > 0
     provenance = json.loads((run_dir / "provenance.json").read_text())
     settings = provenance["settings"]
-    assert settings["backend"] == {"backend": "hf", "batch_size": 8, "seed": 1234, "dtype": "float32", "max_length": 2048, "add_bos_token": True}
+    assert settings["backend"] == {
+        "backend": "hf",
+        "batch_size": 8,
+        "seed": 1234,
+        "dtype": "float32",
+        "max_length": 2048,
+        "add_bos_token": True,
+    }
     assert settings["fingerprints"]["model"] and settings["packages"]["lm_eval"] and provenance["git_revision"]
     task = json.loads((run_dir / "tasks" / "ru_open_terra.json").read_text())
     assert task["data_hash"] and task["version"] == 1.0 and task["n_samples"]["effective"] == 2
@@ -55,9 +73,29 @@ def test_a_run_writes_results_provenance_and_tables(tiny_model, tmp_path, data_d
 
 
 def test_a_killed_run_resumes_with_only_the_missing_tasks(tiny_model, tmp_path, data_dir, monkeypatch):
-    args = ["run", "--model", f"path={tiny_model},kind=instruct", "--suite", "ru-open", "--tasks", *TASKS, "--limit", "2",
-            "--backend", "hf", "--data-dir", str(data_dir), "--out", str(tmp_path)]
-    process = subprocess.Popen([sys.executable, "-m", "harness.cli", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    args = [
+        "run",
+        "--model",
+        f"path={tiny_model},kind=instruct",
+        "--suite",
+        "ru-open",
+        "--tasks",
+        *TASKS,
+        "--limit",
+        "2",
+        "--backend",
+        "hf",
+        "--data-dir",
+        str(data_dir),
+        "--out",
+        str(tmp_path),
+    ]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 300
     while not list(tmp_path.rglob("tasks/*.json")) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -87,7 +125,10 @@ def test_bad_inputs_are_one_line_errors(tiny_model, tmp_path, data_dir):
     base = ["--suite", "ru-open", "--data-dir", str(data_dir), "--out", str(tmp_path)]
     cases = [
         (["--model", str(tmp_path / "nope")], "does not exist"),
-        (["--model", f"path={tiny_model},tokenizer=llama-3"], "the tokenizer has 128256 tokens but the model only 32002 embedding rows"),
+        (
+            ["--model", f"path={tiny_model},tokenizer=llama-3"],
+            "the tokenizer has 128256 tokens but the model only 32002 embedding rows",
+        ),
         (["--model", f"path={tiny_model},colour=red"], "'colour=red' is not one of"),
         (["--model", f"path={tiny_model},kind=chat"], "kind 'chat' is not one of base, instruct"),
         (["--model", str(tiny_model), "--tasks", "ru_open_nope"], "tasks ru_open_nope are not in suite ru-open"),
@@ -102,8 +143,21 @@ def test_a_taken_port_is_a_clear_error(tiny_model, tmp_path, data_dir):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         port = taken.getsockname()[1]
-        result = _cli("run", "--model", str(tiny_model), "--suite", "ru-open", "--backend", "vllm-server", "--port", str(port),
-                      "--data-dir", str(data_dir), "--out", str(tmp_path))
+        result = _cli(
+            "run",
+            "--model",
+            str(tiny_model),
+            "--suite",
+            "ru-open",
+            "--backend",
+            "vllm-server",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--out",
+            str(tmp_path),
+        )
     assert result.returncode == 2 and f"port {port} on 127.0.0.1 is already in use" in result.stderr
 
 

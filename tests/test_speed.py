@@ -25,22 +25,39 @@ FAST = SpeedSettings(new_tokens=4, trials=5, warmup=1, batch=2, prompts=1)
 def two_models(tmp_path_factory, reference_tokenizer) -> list[Path]:
     folder = tmp_path_factory.mktemp("speed")
     tokenizer = reference_tokenizer("openchat-3.5")
-    return [build_small_model(tokenizer, folder / "a", architecture="mistral"),
-            build_small_model(tokenizer, folder / "b", architecture="mistral", hidden_size=128, seed=1)]
+    return [
+        build_small_model(tokenizer, folder / "a", architecture="mistral"),
+        build_small_model(tokenizer, folder / "b", architecture="mistral", hidden_size=128, seed=1),
+    ]
 
 
 @pytest.fixture(scope="module")
 def record(two_models, tmp_path_factory) -> dict:
     specs = [parse_spec(f"path={p},name={p.name}") for p in two_models]
-    return json.loads((measure_speed(specs, FAST, tmp_path_factory.mktemp("runs"), progress=lambda _: None) / "speed.json").read_text())
+    return json.loads(
+        (
+            measure_speed(specs, FAST, tmp_path_factory.mktemp("runs"), progress=lambda _: None) / "speed.json"
+        ).read_text()
+    )
 
 
 def test_an_interleaved_hf_run_records_exact_lengths_spreads_and_ratios(record):
-    assert record["order"] == [["a", "b"], ["b", "a"], ["a", "b"], ["b", "a"], ["a", "b"], ["b", "a"]]  # rotating, warm-up first
+    assert record["order"] == [
+        ["a", "b"],
+        ["b", "a"],
+        ["a", "b"],
+        ["b", "a"],
+        ["a", "b"],
+        ["b", "a"],
+    ]  # rotating, warm-up first
     for name in ("a", "b"):
         rounds = record["trials"][name]
         assert len(rounds) == 5  # the warm-up round is not kept
-        assert all(r["latency"][lang]["tokens"] == 4 and r["throughput"][lang]["tokens"] == 8 for r in rounds for lang in ("ru", "en"))
+        assert all(
+            r["latency"][lang]["tokens"] == 4 and r["throughput"][lang]["tokens"] == 8
+            for r in rounds
+            for lang in ("ru", "en")
+        )
         cell = record["summary"][name]["latency/ru"]["decode_tokens_per_s"]
         assert cell["n"] == 5 and cell["q1"] <= cell["median"] <= cell["q3"] and cell["median"] > 0
         assert record["chars_per_token"][name]["ru"] > 1
@@ -52,7 +69,10 @@ def test_an_interleaved_hf_run_records_exact_lengths_spreads_and_ratios(record):
 def test_the_report_shows_the_speed_run_with_its_method(record):
     section = speed_section(record)
     assert "exactly 4 tokens per request" in section["how"] and "interleaved" in section["how"]
-    assert list(section["table"]["model"]) == ["a", "a", "b", "b"] and section["table"]["× ref RU chars/s"].iloc[0] == "ref"
+    assert (
+        list(section["table"]["model"]) == ["a", "a", "b", "b"]
+        and section["table"]["× ref RU chars/s"].iloc[0] == "ref"
+    )
     assert speed_figure(record).startswith(b"\x89PNG")
     assert speed_section(None)["table"] is None and "not measured" in speed_section(None)["how"]
 
@@ -63,7 +83,11 @@ def test_an_experiment_asks_for_speed_with_a_mapping(tmp_path):
     assert load_experiment(config).speed == SpeedSettings(trials=7)
     config.write_text("models: [{name: m, path: m}]\n")
     assert load_experiment(config).speed is None
-    for bad, problem in (("speed: fast", "'speed' must be a mapping"), ("speed: {trails: 5}", "unknown speed setting"), ("speed: {trials: 2}", "trials must be")):
+    for bad, problem in (
+        ("speed: fast", "'speed' must be a mapping"),
+        ("speed: {trails: 5}", "unknown speed setting"),
+        ("speed: {trials: 2}", "trials must be"),
+    ):
         config.write_text(f"models: [{{name: m, path: m}}]\n{bad}\n")
         with pytest.raises(InputError, match=problem):
             load_experiment(config)
@@ -79,7 +103,9 @@ def test_a_finished_speed_run_is_reused_and_a_changed_setting_is_not(two_models,
     monkeypatch.setattr(speed, "open_engine", no_engine)
     assert measure_speed(specs, FAST, tmp_path, progress=lambda _: None) == first
     with pytest.raises(AssertionError, match="must not load"):
-        measure_speed(specs, SpeedSettings(new_tokens=5, trials=5, batch=2, prompts=1), tmp_path, progress=lambda _: None)
+        measure_speed(
+            specs, SpeedSettings(new_tokens=5, trials=5, batch=2, prompts=1), tmp_path, progress=lambda _: None
+        )
 
 
 def _m(decode_tokens_per_s: float) -> Measurement:
@@ -89,14 +115,18 @@ def _m(decode_tokens_per_s: float) -> Measurement:
 def test_summaries_are_medians_and_ratios_are_taken_within_each_trial():
     # the machine slows down trial by trial; the candidate is always exactly twice as fast within a trial
     ref_speeds, cand_speeds = [10, 20, 30, 40, 50], [20, 40, 60, 80, 100]
-    trials = {name: [{regime: {lang: _m(v) for lang in ("ru", "en")} for regime in ("latency", "throughput")} for v in values]
-              for name, values in (("ref", ref_speeds), ("cand", cand_speeds))}
+    trials = {
+        name: [{regime: {lang: _m(v) for lang in ("ru", "en")} for regime in ("latency", "throughput")} for v in values]
+        for name, values in (("ref", ref_speeds), ("cand", cand_speeds))
+    }
     chars = {"ref": {"ru": 1.0, "en": 4.0}, "cand": {"ru": 3.0, "en": 4.0}}
     out = summarise(trials, chars, "ref")
     cell = out["summary"]["ref"]["latency/ru"]["decode_tokens_per_s"]
     assert (cell["median"], cell["q1"], cell["q3"]) == pytest.approx((30, 20, 40))
     ratio = out["ratios"]["cand"]["latency/ru"]
-    assert ratio["decode_tokens_per_s"]["median"] == pytest.approx(2.0) and ratio["decode_tokens_per_s"]["q3"] == pytest.approx(2.0)
+    assert ratio["decode_tokens_per_s"]["median"] == pytest.approx(2.0) and ratio["decode_tokens_per_s"][
+        "q3"
+    ] == pytest.approx(2.0)
     assert ratio["chars_per_s"]["median"] == pytest.approx(6.0)  # 2x the tokens/s, 3x the characters per token
     assert any("ref latency ru" in w for w in out["warnings"])  # 10..50 tok/s is far above 5% variation
 
@@ -107,14 +137,16 @@ class _FakeVllm(http.server.BaseHTTPRequestHandler):
     steps = 0.0
 
     def do_GET(self):  # noqa: N802 (http.server's name)
-        body = (f"# TYPE vllm:generation_tokens counter\nvllm:generation_tokens_total{{model_name=\"m\"}} {self.generated}\n"
-                f"# TYPE vllm:time_to_first_token_seconds histogram\n"
-                f"vllm:time_to_first_token_seconds_bucket{{le=\"+Inf\",model_name=\"m\"}} {self.generated / 10}\n"
-                f"vllm:time_to_first_token_seconds_sum{{model_name=\"m\"}} {self.generated / 100}\n"
-                f"vllm:time_to_first_token_seconds_count{{model_name=\"m\"}} {self.generated / 10}\n"
-                f"# TYPE vllm:iteration_tokens_total histogram\nvllm:iteration_tokens_total_count{{model_name=\"m\"}} {self.steps}\n"
-                f"vllm:iteration_tokens_total_sum{{model_name=\"m\"}} {self.steps}\n"
-                f"# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{{model_name=\"m\"}} {self.running}\n").encode()
+        body = (
+            f'# TYPE vllm:generation_tokens counter\nvllm:generation_tokens_total{{model_name="m"}} {self.generated}\n'
+            f"# TYPE vllm:time_to_first_token_seconds histogram\n"
+            f'vllm:time_to_first_token_seconds_bucket{{le="+Inf",model_name="m"}} {self.generated / 10}\n'
+            f'vllm:time_to_first_token_seconds_sum{{model_name="m"}} {self.generated / 100}\n'
+            f'vllm:time_to_first_token_seconds_count{{model_name="m"}} {self.generated / 10}\n'
+            f'# TYPE vllm:iteration_tokens_total histogram\nvllm:iteration_tokens_total_count{{model_name="m"}} {self.steps}\n'
+            f'vllm:iteration_tokens_total_sum{{model_name="m"}} {self.steps}\n'
+            f'# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{{model_name="m"}} {self.running}\n'
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.end_headers()
@@ -159,22 +191,31 @@ def test_busy_time_counts_while_the_engine_steps_or_holds_requests(fake_vllm):
     assert 0.8 < monitor.busy_seconds < 1.3 and monitor.samples > 20
 
 
-@pytest.mark.parametrize("settings, problem", [
-    (SpeedSettings(trials=3), "trials must be a whole number from 5"),
-    (SpeedSettings(new_tokens=1), "new_tokens"),
-    (SpeedSettings(batch=0), "batch"),
-    (SpeedSettings(backend="vllm"), "backend must be hf or vllm-server"),
-])
+@pytest.mark.parametrize(
+    "settings, problem",
+    [
+        (SpeedSettings(trials=3), "trials must be a whole number from 5"),
+        (SpeedSettings(new_tokens=1), "new_tokens"),
+        (SpeedSettings(batch=0), "batch"),
+        (SpeedSettings(backend="vllm"), "backend must be hf or vllm-server"),
+    ],
+)
 def test_bad_settings_are_refused_before_any_model_loads(settings, problem, tmp_path):
     with pytest.raises(InputError, match=problem):
         measure_speed([parse_spec(str(tmp_path))], settings, tmp_path)
 
 
 def test_the_cli_reports_a_bad_setting_on_one_line(two_models, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "harness.cli", "speed", str(two_models[0]), "--trials", "2", "--out", str(tmp_path)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "speed", str(two_models[0]), "--trials", "2", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines() == ["error: speed settings: trials must be a whole number from 5 to 1000 (got 2)"]
+    assert result.stderr.strip().splitlines() == [
+        "error: speed settings: trials must be a whole number from 5 to 1000 (got 2)"
+    ]
     assert not (tmp_path / "speed").exists()
 
 
@@ -182,8 +223,16 @@ def test_the_cli_reports_a_bad_setting_on_one_line(two_models, tmp_path):
 def test_vllm_server_speed_comes_from_the_engine_metrics(two_models, tmp_path):
     pytest.importorskip("vllm", reason="vLLM is not installed (./setup.sh cpu)")
     settings = SpeedSettings(backend="vllm-server", new_tokens=8, trials=5, warmup=1, batch=4, prompts=2)
-    record = json.loads((measure_speed([parse_spec(str(two_models[0]))], settings, tmp_path, progress=lambda _: None) / "speed.json").read_text())
+    record = json.loads(
+        (
+            measure_speed([parse_spec(str(two_models[0]))], settings, tmp_path, progress=lambda _: None) / "speed.json"
+        ).read_text()
+    )
     rounds = record["trials"]["a"]
-    assert all(r["latency"][lang]["tokens"] == 16 and r["throughput"][lang]["tokens"] == 32 for r in rounds for lang in ("ru", "en"))
+    assert all(
+        r["latency"][lang]["tokens"] == 16 and r["throughput"][lang]["tokens"] == 32
+        for r in rounds
+        for lang in ("ru", "en")
+    )
     assert all(0 < r["latency"]["ru"]["ttft_s"] < r["latency"]["ru"]["seconds"] for r in rounds)
     assert all(r["latency"]["ru"]["tpot_s"] > 0 for r in rounds)

@@ -30,15 +30,29 @@ TASKS = ["ru_open_terra", "ru_open_xwinograd", "ru_open_rubq"]
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory, reference_tokenizer) -> list[Path]:
     root = tmp_path_factory.mktemp("models")
-    return [build_small_model(reference_tokenizer("openchat-3.5"), root / f"m{i}", architecture="mistral", seed=i) for i in range(4)]
+    return [
+        build_small_model(reference_tokenizer("openchat-3.5"), root / f"m{i}", architecture="mistral", seed=i)
+        for i in range(4)
+    ]
 
 
 def _experiment(folder: Path, models: dict[str, Path], **settings) -> Path:
     """An experiment YAML over the embedded task data: 3 tasks, 2 items each."""
-    config = {"name": "sweep", "suites": ["ru-open"], "backend": "hf", "data_dir": str(embedded_tasks()), "limit": 2, "tasks": TASKS,
-              "runs": "runs", "reports": "reports",
-              "models": [{"name": name, "path": str(path), "kind": "instruct", "role": "reference" if i == 0 else "candidate"}
-                         for i, (name, path) in enumerate(models.items())], **settings}
+    config = {
+        "name": "sweep",
+        "suites": ["ru-open"],
+        "backend": "hf",
+        "data_dir": str(embedded_tasks()),
+        "limit": 2,
+        "tasks": TASKS,
+        "runs": "runs",
+        "reports": "reports",
+        "models": [
+            {"name": name, "path": str(path), "kind": "instruct", "role": "reference" if i == 0 else "candidate"}
+            for i, (name, path) in enumerate(models.items())
+        ],
+        **settings,
+    }
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "exp.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     return folder / "exp.yaml"
@@ -89,8 +103,12 @@ def _store(runs: Path) -> dict[str, dict]:
     out = {}
     for summary_path in runs.glob("*/ru-open/*/summary.json"):
         summary = json.loads(summary_path.read_text())
-        samples = {p.stem: [(s["doc_id"], s["score"], s["filtered_resps"]) for s in map(json.loads, p.read_text().splitlines())]
-                   for p in sorted((summary_path.parent / "samples").glob("*.jsonl"))}
+        samples = {
+            p.stem: [
+                (s["doc_id"], s["score"], s["filtered_resps"]) for s in map(json.loads, p.read_text().splitlines())
+            ]
+            for p in sorted((summary_path.parent / "samples").glob("*.jsonl"))
+        }
         out[summary["model"]] = {"tasks": summary["tasks"], "samples": samples}
     return out
 
@@ -117,16 +135,24 @@ def test_executor_settings_are_checked(tmp_path, capsys):
     assert experiment.executor == "ray" and experiment.ray == sweep.RaySettings(address="auto", retries=5)
     assert experiment.resources["a"] == sweep.Resources(tensor_parallel_size=2)
     config.write_text(yaml.safe_dump(raw))
-    for args, message in ((["--address", "auto"], "--address and --retries are settings of the ray executor"),
-                          (["--executor", "ray", "--retries", "-1"], "ray retries must be a whole number >= 0")):
+    for args, message in (
+        (["--address", "auto"], "--address and --retries are settings of the ray executor"),
+        (["--executor", "ray", "--retries", "-1"], "ray retries must be a whole number >= 0"),
+    ):
         assert main(["compare", str(config), *args]) == 2
         assert message in capsys.readouterr().err
 
 
 def test_tensor_parallel_size_reaches_vllm_and_the_fingerprint_only_when_above_one(tmp_path, monkeypatch):
     spec = ModelSpec(name="m", path=str(tmp_path))
-    single, split = BackendSettings(backend="vllm-server"), BackendSettings(backend="vllm-server", tensor_parallel_size=2)
-    assert "tensor_parallel_size" not in json.dumps(single.record(spec)) and split.record(spec)["server"]["tensor_parallel_size"] == 2
+    single, split = (
+        BackendSettings(backend="vllm-server"),
+        BackendSettings(backend="vllm-server", tensor_parallel_size=2),
+    )
+    assert (
+        "tensor_parallel_size" not in json.dumps(single.record(spec))
+        and split.record(spec)["server"]["tensor_parallel_size"] == 2
+    )
     assert BackendSettings(backend="vllm", tensor_parallel_size=4).record(spec)["tensor_parallel_size"] == 4
     monkeypatch.setattr(serving, "_vllm_command", lambda: ["vllm"])
     command = serving.VllmServer(tmp_path, "m", serving.ServerSettings(tensor_parallel_size=2)).command()
@@ -151,7 +177,13 @@ def test_a_job_no_node_can_run_is_refused_before_it_waits_forever(tmp_path, tiny
     raw = yaml.safe_load(config.read_text())
     raw["models"][0]["tensor_parallel_size"] = 1
     config.write_text(yaml.safe_dump(raw))
-    with ProcessWatch(os.getpid()) as watch, pytest.raises(InputError, match="asks for 1 GPU\\(s\\) and 1 CPU\\(s\\), but the largest node of the Ray cluster has 0 GPU"):
+    with (
+        ProcessWatch(os.getpid()) as watch,
+        pytest.raises(
+            InputError,
+            match="asks for 1 GPU\\(s\\) and 1 CPU\\(s\\), but the largest node of the Ray cluster has 0 GPU",
+        ),
+    ):
         run_experiment(load_experiment(config))
     assert watch.seen and not watch.left_behind()
 
@@ -169,7 +201,9 @@ def test_ray_gives_the_local_scores_and_a_second_compare_reuses_everything(tmp_p
     assert any("raylet" in command for _, command in watch.seen.values())
     expected, got = _store(tmp_path / "local" / "runs"), _store(tmp_path / "ray" / "runs")
     assert set(got) == set(models) and got == expected
-    assert len({json.dumps(v, sort_keys=True) for v in got.values()}) == 4, "the models should differ (outputs, log-likelihoods)"
+    assert len({json.dumps(v, sort_keys=True) for v in got.values()}) == 4, (
+        "the models should differ (outputs, log-likelihoods)"
+    )
     logs = [(run_dir / sweep.LOG_NAME).read_text() for run_dir, _ in runs]
     assert all(log.count("=== attempt") == 1 for log in logs), "each model is one Ray task, run once"
 
@@ -191,10 +225,20 @@ def test_a_failing_job_is_retried_then_reported_and_a_killed_worker_resumes(tmp_
     for file in tiny_models[1].iterdir():
         if file.suffix != ".safetensors":  # config and tokenizer pass the up-front checks; loading the weights fails
             (broken / file.name).write_bytes(file.read_bytes())
-    config = _experiment(tmp_path / "exp", {"victim": tiny_models[0], "broken": broken}, executor="ray", ray={"local_cpus": 2, "retries": 2})
+    config = _experiment(
+        tmp_path / "exp",
+        {"victim": tiny_models[0], "broken": broken},
+        executor="ray",
+        ray={"local_cpus": 2, "retries": 2},
+    )
     runs = tmp_path / "exp" / "runs"
-    process = subprocess.Popen([sys.executable, "-m", "harness.cli", "compare", str(config), "--iterations", "50"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "compare", str(config), "--iterations", "50"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     with ProcessWatch(process.pid) as watch:
         deadline, killed = time.monotonic() + 300, None
         while time.monotonic() < deadline and killed is None and process.poll() is None:
@@ -212,10 +256,14 @@ def test_a_failing_job_is_retried_then_reported_and_a_killed_worker_resumes(tmp_
 
     victim = next(runs.glob("victim/ru-open/*"))
     assert set(json.loads((victim / "summary.json").read_text())["tasks"]) == set(TASKS)
-    assert all((victim / "tasks" / f"{task}.json").read_bytes() == data for task, data in killed.items()), "a finished task was recomputed"
+    assert all((victim / "tasks" / f"{task}.json").read_bytes() == data for task, data in killed.items()), (
+        "a finished task was recomputed"
+    )
     attempts = _attempts((victim / sweep.LOG_NAME).read_text())
     assert len(attempts) == 2
-    assert not any(f"victim · {task}" in attempts[1] for task in killed) and all(f"victim · {task}" in attempts[1] for task in set(TASKS) - set(killed))
+    assert not any(f"victim · {task}" in attempts[1] for task in killed) and all(
+        f"victim · {task}" in attempts[1] for task in set(TASKS) - set(killed)
+    )
 
     broken_log = next(runs.glob("broken/ru-open/*/sweep.log"))
     assert len(_attempts(broken_log.read_text())) == 3

@@ -55,7 +55,13 @@ def test_multiq_gold_segment_answered_exactly_scores_one():
         ("multiple_choice_based_on_text", "3", "1, 3", "1,3", 1),
         ("multiple_choice_based_on_text", "3", "1,3,4", "1,3", 0),
         ("multiple_choice_independent_options", "16", "1,3", "1,3", 2),  # |{1,3}| - 2 + 2
-        ("multiple_choice_independent_options", "16", "1,4", "1,3", 1),  # |{1}| - 2 + 2 = 1 (symmetric difference rule: 0)
+        (
+            "multiple_choice_independent_options",
+            "16",
+            "1,4",
+            "1,3",
+            1,
+        ),  # |{1}| - 2 + 2 = 1 (symmetric difference rule: 0)
         ("multiple_choice_independent_options", "16", "1", "1,3", 1),  # padded [1, -1]: 1 - 2 + 2
         ("multiple_choice_independent_options", "16", "1,3,5", "1,3", 1),  # 2 - 3 + 2
         ("multiple_choice_independent_options", "16", "1,3,4,5", "1,3", 0),  # 2 - 4 + 2
@@ -97,7 +103,10 @@ def test_gazeta_candidates_are_cut_to_the_shortest_in_tokens(reference_tokenizer
     tok = reference_tokenizer("llama-3")
     path = tmp_path / "tok"
     tok.save_pretrained(path)
-    prefix, sentences = "Наиболее важные предложения статьи: ", ["Короткое.", "Гораздо более длинное предложение о погоде."]
+    prefix, sentences = (
+        "Наиболее важные предложения статьи: ",
+        ["Короткое.", "Гораздо более длинное предложение о погоде."],
+    )
     cut = cut_to_tokens(str(path), prefix, sentences)
     assert cut[0] == sentences[0] and sentences[1].startswith(cut[1]) and len(cut[1]) < len(sentences[1])
     assert count_tokens(str(path), prefix + cut[1]) == count_tokens(str(path), prefix + sentences[0])
@@ -159,7 +168,9 @@ def test_micro_avg_weights_groups_3_8_2_2_2():
     scores = {t: rng.random() for tasks in SUITES["darumeru"].values() for t in tasks}
     summary = summarise("darumeru", scores)
     g = summary
-    expected = (3 * g["DaruMMLU"] + 8 * g["DaruMERA"] + 2 * g["DaruSum"] + 2 * g["DaruCopy EN"] + 2 * g["DaruCopy RU"]) / 17
+    expected = (
+        3 * g["DaruMMLU"] + 8 * g["DaruMERA"] + 2 * g["DaruSum"] + 2 * g["DaruCopy EN"] + 2 * g["DaruCopy RU"]
+    ) / 17
     assert summary["Micro-Avg"] == pytest.approx(expected)
     only_mmlu = {t: float(t in SUITES["darumeru"]["DaruMMLU"]) for t in scores}
     assert summarise("darumeru", only_mmlu)["Micro-Avg"] == pytest.approx(3 / 17)
@@ -178,5 +189,11 @@ def test_mmlu_categories_are_nlpcoreteams_anatomy_is_health():
     # STEM: algebra 1.0; other: anatomy 0.0; humanities: philosophy 1.0 -> mean of categories 2/3
     items = [(0, 0, "abstract_algebra"), (0, 1, "anatomy"), (2, 2, "philosophy"), (3, 3, "philosophy")]
     assert hooks.score_category_mean(items) == pytest.approx(2 / 3)
-    assert headline("high_school_us_history", "ru") == "Ниже приведены вопросы с множественным выбором (с ответами) по истории США в старшей школе.\n\n"
-    assert headline("high_school_us_history", "en") == "The following are multiple choice questions (with answers) about high school us history.\n\n"
+    assert (
+        headline("high_school_us_history", "ru")
+        == "Ниже приведены вопросы с множественным выбором (с ответами) по истории США в старшей школе.\n\n"
+    )
+    assert (
+        headline("high_school_us_history", "en")
+        == "The following are multiple choice questions (with answers) about high school us history.\n\n"
+    )

@@ -20,7 +20,9 @@ def tiny_lm(tmp_path_factory, reference_tokenizer):
     """A 2-layer Mistral-architecture model around the real OpenChat-3.5 tokenizer, through lm-eval's hf backend."""
     from lm_eval.models.huggingface import HFLM
 
-    model = build_small_model(reference_tokenizer("openchat-3.5"), tmp_path_factory.mktemp("tiny") / "model", architecture="mistral")
+    model = build_small_model(
+        reference_tokenizer("openchat-3.5"), tmp_path_factory.mktemp("tiny") / "model", architecture="mistral"
+    )
     return model, HFLM(pretrained=str(model), dtype="float32", device="cpu", batch_size=8, max_length=2048)
 
 
@@ -48,10 +50,18 @@ def test_darumeru_runs_end_to_end_on_hub_schema_files(tiny_lm, fixture_dir):
     assert set(summary) == set(SUITES["darumeru"]) | {"Micro-Avg"}  # the five groups, DaruSum among them
     # PARus is asked in both orders, the options swapped in the second (limit 2: the first item twice)
     parus = results["darumeru_parus"]["samples"]
-    assert len(parus) == 2 and "Вариант 1: первый 0" in _prompt(results["darumeru_parus"], 0) and "Вариант 1: второй 0" in _prompt(results["darumeru_parus"], 1)
-    assert [s["doc"]["order"] for s in parus[:2]] == ["original", "swapped"] and parus[0]["doc"]["key"] == parus[1]["doc"]["key"] == "0"
+    assert (
+        len(parus) == 2
+        and "Вариант 1: первый 0" in _prompt(results["darumeru_parus"], 0)
+        and "Вариант 1: второй 0" in _prompt(results["darumeru_parus"], 1)
+    )
+    assert [s["doc"]["order"] for s in parus[:2]] == ["original", "swapped"] and parus[0]["doc"]["key"] == parus[1][
+        "doc"
+    ]["key"] == "0"
     assert all(r["data_hash"] and r["version"] == 1.0 for r in results.values())
-    assert {r["config"]["metadata"]["scoring"] for r in results.values()} == {"authors"}  # the profile, in each task's record
+    assert {r["config"]["metadata"]["scoring"] for r in results.values()} == {
+        "authors"
+    }  # the profile, in each task's record
     assert "chars_per_token" in results["darumeru_cp_sent_ru"]["metrics"]
     # the open bot turn is the assistant's; the choice is scored as " 1" after it
     assert _prompt(results["darumeru_rcb"]).endswith("<|end_of_turn|>GPT4 Correct Assistant: Ответ:")
@@ -60,7 +70,9 @@ def test_darumeru_runs_end_to_end_on_hub_schema_files(tiny_lm, fixture_dir):
     extractive = _prompt(results["darumeru_gazeta_extractive"])
     assert "Твоя задача определить наиболее важные предложения.\nТекст: Первое важное предложение. Второе" in extractive
     assert extractive.endswith("GPT4 Correct Assistant: Наиболее важные предложения статьи:")
-    assert "Напиши краткую аннотацию на русском языке к следующему тексту.\nТекст: Первое" in _prompt(results["darumeru_gazeta_abstractive"])
+    assert "Напиши краткую аннотацию на русском языке к следующему тексту.\nТекст: Первое" in _prompt(
+        results["darumeru_gazeta_abstractive"]
+    )
 
 
 @pytest.mark.slow
@@ -70,25 +82,38 @@ def test_base_prompts_take_the_first_rows_prepended_with_their_answer_turns(tiny
     settings = PromptSettings(kind="base", num_fewshot=2, limit=1)
     multiq_result = evaluate_task(lm, "darumeru_multiq", settings, manager)
     multiq = _prompt(multiq_result)
-    assert multiq_result["data_hash"] == evaluate_task(lm, "darumeru_multiq", PromptSettings(limit=1), manager)["data_hash"]  # one hash for both kinds
+    assert (
+        multiq_result["data_hash"]
+        == evaluate_task(lm, "darumeru_multiq", PromptSettings(limit=1), manager)["data_hash"]
+    )  # one hash for both kinds
     # llmtf prepends prompt row i before rows 0..i-1: row 1, row 0, then the question; answers are bot turns
     assert multiq.count("Ответ: в лесу\n\n") == 2 and "segment" not in multiq
     assert multiq.index("Где стоит дом 1?") < multiq.index("Где стоит дом 0?") < multiq.rindex("Где стоит дом 0?")
     assert multiq.endswith("Где стоит дом 0?\nОтвет:")
     rucola = _prompt(evaluate_task(lm, "darumeru_rucola", settings, manager))
-    assert rucola.index("Текст: Предложение номер 30.") < rucola.index("Текст: Предложение номер 29.\nОтвет: 1\n\n")  # train from 29
+    assert rucola.index("Текст: Предложение номер 30.") < rucola.index(
+        "Текст: Предложение номер 29.\nОтвет: 1\n\n"
+    )  # train from 29
     mmlu = _prompt(evaluate_task(lm, "darumeru_nlpcoreteam_rummlu", settings, manager))
     # own subject's dev rows in order, the first under the subject headline; the question without it
-    assert mmlu.startswith("Ниже приведены вопросы с множественным выбором (с ответами) по абстрактной алгебре.\n\nСколько будет 0+1?")
-    assert mmlu.index("0+1?") < mmlu.index("0+2?") and mmlu.count("Ниже приведены") == 1 and mmlu.endswith("D. 7\nОтвет:")
+    assert mmlu.startswith(
+        "Ниже приведены вопросы с множественным выбором (с ответами) по абстрактной алгебре.\n\nСколько будет 0+1?"
+    )
+    assert (
+        mmlu.index("0+1?") < mmlu.index("0+2?") and mmlu.count("Ниже приведены") == 1 and mmlu.endswith("D. 7\nОтвет:")
+    )
     extractive = evaluate_task(lm, "darumeru_gazeta_extractive", settings, manager)
     assert "Ответ" not in _prompt(extractive) and extractive["config"]["num_fewshot"] == 0  # always zero-shot
-    assert evaluate_task(lm, "darumeru_use", settings, manager)["config"]["generation_kwargs"]["until"] == ["\n"]  # base: a newline stops
+    assert evaluate_task(lm, "darumeru_use", settings, manager)["config"]["generation_kwargs"]["until"] == [
+        "\n"
+    ]  # base: a newline stops
 
 
 def test_scoring_profile_is_chosen_per_run(tiny_lm, fixture_dir):
     model, lm = tiny_lm
-    result = evaluate_task(lm, "darumeru_cp_sent_ru", PromptSettings(limit=1, scoring="strict"), task_manager(fixture_dir, model))
+    result = evaluate_task(
+        lm, "darumeru_cp_sent_ru", PromptSettings(limit=1, scoring="strict"), task_manager(fixture_dir, model)
+    )
     assert result["config"]["metadata"]["scoring"] == "strict" and result["samples"][0]["doc"]["scoring"] == "strict"
     with pytest.raises(InputError, match="unknown scoring profile 'lenient'"):
         PromptSettings(scoring="lenient").check()
@@ -109,11 +134,30 @@ def test_ru_open_runs_on_the_offline_data(tiny_lm, data_dir, kind):
 
 
 def test_a_row_is_split_into_roles():
-    row = Row({"messages": [{"role": "system", "content": "Ты бот."}, {"role": "user", "content": "Вопрос {q}"}, {"role": "bot", "content": "Ответ: 2"}],
-               "inputs": {"q": "один"}}, "f.jsonl:1")
-    assert row_turns(row, "instruct") == {"description": "Ты бот.", "query": "Вопрос один", "sep": "", "prefix": "Ответ: ", "shot_answer": "2"}
+    row = Row(
+        {
+            "messages": [
+                {"role": "system", "content": "Ты бот."},
+                {"role": "user", "content": "Вопрос {q}"},
+                {"role": "bot", "content": "Ответ: 2"},
+            ],
+            "inputs": {"q": "один"},
+        },
+        "f.jsonl:1",
+    )
+    assert row_turns(row, "instruct") == {
+        "description": "Ты бот.",
+        "query": "Вопрос один",
+        "sep": "",
+        "prefix": "Ответ: ",
+        "shot_answer": "2",
+    }
     assert row_turns(row, "base")["sep"] == "\n"
-    assert split_bot_turn("Ответ:") == ("Ответ:", "") and split_bot_turn("TL;DR: Итог: да") == ("TL;DR: ", "Итог: да") and split_bot_turn("2") == ("", "2")
+    assert (
+        split_bot_turn("Ответ:") == ("Ответ:", "")
+        and split_bot_turn("TL;DR: Итог: да") == ("TL;DR: ", "Итог: да")
+        and split_bot_turn("2") == ("", "2")
+    )
 
 
 def test_bad_rows_are_named_by_file_row_and_field(tiny_lm, tmp_path):
@@ -121,17 +165,51 @@ def test_bad_rows_are_named_by_file_row_and_field(tiny_lm, tmp_path):
     root = write_darumeru_fixture(tmp_path / "d")
     good = json.loads((root / "rwsd" / "test.jsonl").read_text(encoding="utf-8").splitlines()[0])
     cases = [
-        ("rwsd", [good, {k: v for k, v in good.items() if k != "inputs"}], r"rwsd/test.jsonl:2: field 'inputs' is missing"),
+        (
+            "rwsd",
+            [good, {k: v for k, v in good.items() if k != "inputs"}],
+            r"rwsd/test.jsonl:2: field 'inputs' is missing",
+        ),
         ("rwsd", [{**good, "outputs": 1}], r"rwsd/test.jsonl:1: field 'outputs' should be a string, not int 1"),
-        ("rwsd", [{**good, "outputs": "Может быть"}], r"rwsd/test.jsonl:1: field 'outputs' 'Может быть' is not one of \['Да', 'Нет'\]"),
-        ("rwsd", [{**good, "messages": [{"role": "user", "content": "{missing}"}]}], r"rwsd/test.jsonl:1: field 'messages' item 0: placeholder 'missing'"),
-        ("rwsd", [{**good, "messages": good["messages"] * 2}], r"rwsd/test.jsonl:1: field 'messages' should be \[system\] user \[bot\]"),
-        ("multiq", [{**good, "outputs": ["в лесу"]}], r"multiq/test.jsonl:1: field 'outputs' should be a non-empty list of \{'segment'"),
-        ("daru_treeway_eval", [{"src_sents": ["А."], "summary_sents": "Б."}], r"daru_treeway_eval/test.jsonl:1: field 'summary_sents' should be a list, not str"),
-        ("cp_sent_ru", [{**good, "inputs": {"txt": "x"}}], r"cp_sent_ru/test.jsonl:1: field 'inputs.text' is missing \(inputs has \['txt'\]\)"),
+        (
+            "rwsd",
+            [{**good, "outputs": "Может быть"}],
+            r"rwsd/test.jsonl:1: field 'outputs' 'Может быть' is not one of \['Да', 'Нет'\]",
+        ),
+        (
+            "rwsd",
+            [{**good, "messages": [{"role": "user", "content": "{missing}"}]}],
+            r"rwsd/test.jsonl:1: field 'messages' item 0: placeholder 'missing'",
+        ),
+        (
+            "rwsd",
+            [{**good, "messages": good["messages"] * 2}],
+            r"rwsd/test.jsonl:1: field 'messages' should be \[system\] user \[bot\]",
+        ),
+        (
+            "multiq",
+            [{**good, "outputs": ["в лесу"]}],
+            r"multiq/test.jsonl:1: field 'outputs' should be a non-empty list of \{'segment'",
+        ),
+        (
+            "daru_treeway_eval",
+            [{"src_sents": ["А."], "summary_sents": "Б."}],
+            r"daru_treeway_eval/test.jsonl:1: field 'summary_sents' should be a list, not str",
+        ),
+        (
+            "cp_sent_ru",
+            [{**good, "inputs": {"txt": "x"}}],
+            r"cp_sent_ru/test.jsonl:1: field 'inputs.text' is missing \(inputs has \['txt'\]\)",
+        ),
         ("rcb", [], r"rcb/test.jsonl: the split is empty"),
     ]
-    tasks = {"rwsd": "darumeru_rwsd", "multiq": "darumeru_multiq", "daru_treeway_eval": "darumeru_gazeta_abstractive", "cp_sent_ru": "darumeru_cp_sent_ru", "rcb": "darumeru_rcb"}
+    tasks = {
+        "rwsd": "darumeru_rwsd",
+        "multiq": "darumeru_multiq",
+        "daru_treeway_eval": "darumeru_gazeta_abstractive",
+        "cp_sent_ru": "darumeru_cp_sent_ru",
+        "rcb": "darumeru_rcb",
+    }
     for i, (config, rows, message) in enumerate(cases):
         data = write_darumeru_fixture(tmp_path / str(i))
         write_rows(data / config / "test.jsonl", rows)
@@ -143,7 +221,10 @@ def test_a_missing_task_file_is_named(tiny_lm, tmp_path):
     model, lm = tiny_lm
     root = write_darumeru_fixture(tmp_path / "d")
     (root / "rcb" / "test.jsonl").unlink()
-    with pytest.raises(InputError, match=r"darumeru_rcb: task data file not found: .*rcb/test.jsonl \(a local copy is DIR/<config>/<split>.jsonl"):
+    with pytest.raises(
+        InputError,
+        match=r"darumeru_rcb: task data file not found: .*rcb/test.jsonl \(a local copy is DIR/<config>/<split>.jsonl",
+    ):
         evaluate_task(lm, "darumeru_rcb", PromptSettings(), task_manager(root, model))
 
 

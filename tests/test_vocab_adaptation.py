@@ -33,7 +33,9 @@ def build(tmp_path_factory, corpus):
         key = (base, method, tuple(sorted(sizes.items())))
         if key not in made:
             out = tmp_path_factory.mktemp("adapted") / f"{base}-{method}"
-            made[key] = adapt_tokenizer(AdaptationRequest(base=base, method=method, corpus=corpus, out=out, max_chars=MAX_CHARS, **sizes))
+            made[key] = adapt_tokenizer(
+                AdaptationRequest(base=base, method=method, corpus=corpus, out=out, max_chars=MAX_CHARS, **sizes)
+            )
         return made[key]
 
     return get
@@ -53,7 +55,9 @@ def test_extend_keeps_every_base_id_and_gains_on_russian(base, build, reference_
     out = build(base, "extend", new_vocab_size=4000)
     adapted, original = AutoTokenizer.from_pretrained(out), reference_tokenizer(base)
     assert len(adapted) > len(original)
-    assert adapted.convert_ids_to_tokens(list(range(len(original)))) == original.convert_ids_to_tokens(list(range(len(original))))
+    assert adapted.convert_ids_to_tokens(list(range(len(original)))) == original.convert_ids_to_tokens(
+        list(range(len(original)))
+    )
     _assert_lossless(adapted, flores_lines)
     russian = flores["ru"].read_text(encoding="utf-8").splitlines()
     assert _chars_per_token(adapted, russian) > 1.03 * _chars_per_token(original, russian)  # full-size gains: benchmark
@@ -79,7 +83,9 @@ def test_replacement_keeps_specials_roles_and_template(method, base, size, build
     assert bos == adapted.bos_token_id and adapted.convert_ids_to_tokens(bos) == original.bos_token
     _assert_lossless(adapted, flores_lines)
     messages = [{"role": "user", "content": "Привет"}]
-    assert adapted.apply_chat_template(messages, tokenize=False) == original.apply_chat_template(messages, tokenize=False)
+    assert adapted.apply_chat_template(messages, tokenize=False) == original.apply_chat_template(
+        messages, tokenize=False
+    )
 
 
 def test_optimize_writes_an_id_map_of_kept_tokens(build, reference_tokenizer, flores_lines):
@@ -101,7 +107,9 @@ def test_empty_corpus_writes_nothing(tmp_path):
     empty.write_text("\n\n", encoding="utf-8")
     out = tmp_path / "out"
     with pytest.raises(InputError, match="holds no text"):
-        adapt_tokenizer(AdaptationRequest(base="mistral-7b", method="extend", corpus=[empty], out=out, new_vocab_size=500))
+        adapt_tokenizer(
+            AdaptationRequest(base="mistral-7b", method="extend", corpus=[empty], out=out, new_vocab_size=500)
+        )
     assert not out.exists()
 
 
@@ -118,7 +126,11 @@ def test_extend_refuses_a_non_bpe_base(tmp_path, corpus):
     backend.save(str(tmp_path / "tokenizer.json"))
     out = tmp_path / "out"
     with pytest.raises(TokenizerError, match="not a BPE tokenizer"):
-        adapt_tokenizer(AdaptationRequest(base=str(tmp_path / "tokenizer.json"), method="extend", corpus=corpus, out=out, new_vocab_size=1000))
+        adapt_tokenizer(
+            AdaptationRequest(
+                base=str(tmp_path / "tokenizer.json"), method="extend", corpus=corpus, out=out, new_vocab_size=1000
+            )
+        )
     assert not out.exists()
 
 
@@ -126,7 +138,20 @@ def test_cli_refuses_to_overwrite_and_reports_one_line(tmp_path, corpus, capsys)
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("mine", encoding="utf-8")
-    args = ["adapt", "tokenizer", "--base", "mistral-7b", "--method", "extend", "--new-vocab-size", "500", "--corpus", str(corpus[0]), "--out", str(out)]
+    args = [
+        "adapt",
+        "tokenizer",
+        "--base",
+        "mistral-7b",
+        "--method",
+        "extend",
+        "--new-vocab-size",
+        "500",
+        "--corpus",
+        str(corpus[0]),
+        "--out",
+        str(out),
+    ]
     assert main(args) == 2
     assert "already exists" in capsys.readouterr().err
     assert (out / "keep.txt").read_text(encoding="utf-8") == "mine"
@@ -141,7 +166,9 @@ def test_sentencepiece_training_uses_the_authors_settings():
 
 
 @pytest.mark.parametrize(("base", "method"), [("llama-3", "bpe"), ("openchat-3.5", "unigram")])
-def test_sentencepiece_replacement_is_sentencepiece_style_and_lossless(base, method, build, reference_tokenizer, flores_lines):
+def test_sentencepiece_replacement_is_sentencepiece_style_and_lossless(
+    base, method, build, reference_tokenizer, flores_lines
+):
     out = build(base, method, vocab_size=6000, trainer="sentencepiece")
     adapted, original = AutoTokenizer.from_pretrained(out), reference_tokenizer(base)
     assert adapted.special_tokens_map == original.special_tokens_map and adapted.chat_template == original.chat_template
@@ -157,7 +184,14 @@ def test_optimize_keeps_the_lowest_ids_when_asked(build, reference_tokenizer):
     out = build("llama-3", "optimize", keep=3000, new_vocab_size=4000, vocab_size=4500, keep_by="lowest-ids")
     id_map = {int(k): v for k, v in json.loads((out / "old_to_new_ids.json").read_text(encoding="utf-8")).items()}
     assert all(i in id_map for i in range(3000))
-    frequent = {int(k) for k in json.loads((build("llama-3", "optimize", keep=3000, new_vocab_size=4000, vocab_size=4500) / "old_to_new_ids.json").read_text(encoding="utf-8"))}
+    frequent = {
+        int(k)
+        for k in json.loads(
+            (
+                build("llama-3", "optimize", keep=3000, new_vocab_size=4000, vocab_size=4500) / "old_to_new_ids.json"
+            ).read_text(encoding="utf-8")
+        )
+    }
     assert set(id_map) != frequent
 
 
