@@ -1,9 +1,11 @@
 """How much of a vllm-server evaluation is the harness: wall time per task against the engine's busy time.
 
-Busy time is sampled from vLLM's own metrics (harness/engine_metrics.BusyMonitor); the ratio wall /
-busy is 1.0 when the engine never waits for lm-eval, HTTP or tokenisation. Two walls per task: the
-whole evaluation (task building, prompts, requests, scoring) and the request phase alone (inside
-lm-eval's loglikelihood / generate_until calls). Printed per task and per task type.
+Busy time is the model-running thread's time on a CPU (harness/engine_metrics.server_times);
+the ratio wall / busy is 1.0 when the engine never waits for lm-eval, HTTP or tokenisation. Two walls per
+task: the whole evaluation (task building, prompts, requests, scoring) and the request phase alone (inside
+lm-eval's loglikelihood / generate_until calls). Where the rest goes: CPU seconds of the engine's other
+threads, of the API server process (HTTP, tokenising, detokenising, formatting logprobs) and of this
+process (lm-eval: building requests, the HTTP client, scoring). Printed per task and per task type.
 
     python benchmarks/harness_overhead.py --model out/models/smollm2-135m-instruct --data-dir ../shared/data --limit 8
 """
@@ -15,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from harness.backends import BackendSettings, open_backend
-from harness.engine_metrics import BusyMonitor
+from harness.engine_metrics import ServerTimes, server_times
 from harness.evaluation import PromptSettings, evaluate_task, task_manager
 from harness.model_spec import parse_spec
 from tasks_ru.suites import suite_tasks
@@ -52,32 +54,48 @@ def main() -> None:
     settings = BackendSettings(backend="vllm-server", num_concurrent=args.num_concurrent, batch_size=args.batch_size)
     manager = task_manager(args.data_dir, Path(spec.tokenizer_path))
     prompts = PromptSettings(kind=spec.kind, limit=args.limit)
-    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    columns = ("wall", "requests", "busy", "busy_wait", "engine_cpu", "api_cpu", "client_cpu")
+    totals: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(columns, 0.0))
     print(
-        f"{'task':28s} {'type':16s} {'wall s':>8s} {'requests s':>10s} {'busy s':>8s} {'wall/busy':>9s} {'req/busy':>9s} {'samples':>8s}"
+        f"{'task':28s} {'type':15s} "
+        + " ".join(f"{c + ' s':>12s}" for c in columns)
+        + f" {'wall/busy':>9s} {'req/busy':>9s}"
     )
+
+    def row(label: str, kind: str, figures: dict[str, float]) -> None:
+        busy = max(figures["busy"], 1e-9)
+        print(
+            f"{label:28s} {kind:15s} "
+            + " ".join(f"{figures[c]:12.2f}" for c in columns)
+            + f" {figures['wall'] / busy:9.2f} {figures['requests'] / busy:9.2f}"
+        )
+
     with open_backend(replace(spec), settings) as lm:
-        url = f"http://127.0.0.1:{lm.server.port}/metrics"
+        pgid = lm.server.process.pid
+        idle = server_times(pgid)
+        time.sleep(3.0)
+        print(f"idle server, 3 s: {server_times(pgid) - idle}")
         requests = time_requests(lm)
         for task in args.tasks or suite_tasks(args.suite):
             requests["seconds"] = 0.0
-            start = time.perf_counter()
-            with BusyMonitor(url, lm.server.api_key) as monitor:
-                result = evaluate_task(lm, task, prompts, manager)
-            wall = time.perf_counter() - start
-            kind = result["config"]["output_type"]
-            kind = "generation" if kind == "generate_until" else "log-likelihood"
-            busy = max(monitor.busy_seconds, 1e-9)
-            for i, value in enumerate((wall, requests["seconds"], monitor.busy_seconds)):
-                totals[kind][i] += value
-            print(
-                f"{task:28s} {kind:16s} {wall:8.2f} {requests['seconds']:10.2f} {monitor.busy_seconds:8.2f} {wall / busy:9.2f} "
-                f"{requests['seconds'] / busy:9.2f} {monitor.samples:8d}"
-            )
-    for kind, (wall, in_requests, busy) in totals.items():
-        print(
-            f"{'ALL ' + kind:45s} {wall:8.2f} {in_requests:10.2f} {busy:8.2f} {wall / busy:9.2f} {in_requests / busy:9.2f}"
-        )
+            start, client, before = time.perf_counter(), time.process_time(), server_times(pgid)
+            result = evaluate_task(lm, task, prompts, manager)
+            spent: ServerTimes = server_times(pgid) - before
+            figures = {
+                "wall": time.perf_counter() - start,
+                "requests": requests["seconds"],
+                "busy": spent.forward,
+                "busy_wait": spent.forward_wait,
+                "engine_cpu": spent.engine_cpu,
+                "api_cpu": spent.api_cpu,
+                "client_cpu": time.process_time() - client,
+            }
+            kind = "generation" if result["config"]["output_type"] == "generate_until" else "log-likelihood"
+            for column, value in figures.items():
+                totals[kind][column] += value
+            row(task, kind, figures)
+    for kind, figures in totals.items():
+        row("ALL", kind, figures)
     print(
         f"settings: num_concurrent={args.num_concurrent} batch_size={args.batch_size} limit={args.limit} model={spec.path}"
     )

@@ -2,16 +2,14 @@
 
 Speed figures come from the engine, not from wall clocks around HTTP calls: time to first token,
 time per output token and token counts are deltas of vLLM's histograms and counters between two
-scrapes. Engine busy time (for the harness-overhead ratio) is sampled: an interval between two
-scrapes counts as busy when the engine stepped in it (its per-step histogram grew) or still holds
-requests (running/waiting gauges). The step count is needed because a one-step request (a
-log-likelihood: prefill only) is already gone from the gauges when the step's stats arrive.
+scrapes. Engine busy time (for the harness-overhead ratio) is not among vLLM's metrics (no per-step
+time), and sampling its gauges misses one-step requests such as a log-likelihood's prefill, so it
+comes from the kernel's per-thread run times of the server's processes (`server_times`).
 """
 
-import threading
-import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass
+from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -20,9 +18,6 @@ TTFT = "vllm:time_to_first_token_seconds"
 TPOT = "vllm:inter_token_latency_seconds"
 GENERATED = "vllm:generation_tokens_total"
 PROMPT = "vllm:prompt_tokens_total"
-STEPS = "vllm:iteration_tokens_total_count"  # one observation per engine step
-RUNNING = "vllm:num_requests_running"
-WAITING = "vllm:num_requests_waiting"
 
 
 def scrape(metrics_url: str, api_key: str | None = None, timeout: float = 10.0) -> dict[str, float]:
@@ -54,48 +49,65 @@ class EngineDelta:
         return self.delta(f"{histogram}_sum") / count if count else float("nan")
 
 
-@dataclass
-class BusyMonitor:
-    """Samples the engine's step count and request gauges in a thread; `busy_seconds` is the time
-    in which it stepped or held requests.
+def _group_processes(pgid: int) -> dict[int, str]:
+    """pid -> process name of every live process in a process group (the server's)."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # gone since the listing
+            continue
+        name, fields = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+        if int(fields[2]) == pgid:
+            found[int(stat.parent.name)] = name
+    return found
 
-    Sampling (default every 50 ms) rather than summing per-request times, because requests overlap:
-    the sum of their durations over-counts a batched engine's busy time. The resolution is the
-    sampling interval (`samples` says how many were taken).
+
+def _schedstat(path: Path) -> tuple[float, float]:
+    """(seconds on a CPU, seconds runnable but waiting for one) of a thread or a whole task."""
+    try:
+        run_ns, wait_ns, _ = path.read_text().split()
+    except (OSError, ValueError):
+        return 0.0, 0.0
+    return int(run_ns) / 1e9, int(wait_ns) / 1e9
+
+
+def _process_cpu(pid: int) -> float:
+    return sum(_schedstat(task / "schedstat")[0] for task in Path(f"/proc/{pid}/task").glob("*"))
+
+
+@dataclass(frozen=True)
+class ServerTimes:
+    """Cumulative times of a local vLLM server's processes, from Linux's per-thread scheduler stats.
+
+    `forward` is the engine's busy time: the time on a CPU of the thread that runs the model (the
+    Worker's main thread, or EngineCore's with the in-process executor). That thread blocks, using no
+    time, while it has no work, so this counts every step, prefill-only ones included, at nanosecond
+    resolution; vLLM exports no per-step time. `forward_wait` is the time the same thread was
+    runnable but waiting for a CPU (other processes, the harness's included, held them).
+    `engine_cpu` (every engine thread) and `api_cpu` (the API server: HTTP, tokenising,
+    detokenising, formatting logprobs) are CPU seconds, to say where time outside the forward goes.
     """
 
-    metrics_url: str
-    api_key: str | None = None
-    interval: float = 0.05
-    busy_seconds: float = 0.0
-    samples: int = 0
-    failed: int = 0
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    forward: float = 0.0
+    forward_wait: float = 0.0
+    engine_cpu: float = 0.0
+    api_cpu: float = 0.0
 
-    def _poll(self) -> None:
-        last, steps = time.perf_counter(), None
-        while not self._stop.is_set():
-            try:
-                values = scrape(self.metrics_url, self.api_key, timeout=10.0)
-            except OSError:  # a busy server can answer late: the gap goes to the next sample's state
-                self.failed += 1
-                self._stop.wait(self.interval)
-                continue
-            now = time.perf_counter()
-            stepped = steps is not None and values.get(STEPS, 0.0) > steps
-            if stepped or values.get(RUNNING, 0.0) + values.get(WAITING, 0.0) > 0:
-                self.busy_seconds += now - last
-            self.samples += 1
-            last, steps = now, values.get(STEPS, 0.0)
-            self._stop.wait(self.interval)
+    def __sub__(self, other: "ServerTimes") -> "ServerTimes":
+        return ServerTimes(*(a - b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
-    def __enter__(self) -> "BusyMonitor":
-        self._thread = threading.Thread(target=self._poll, name="vllm-busy-monitor", daemon=True)
-        self._thread.start()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+def server_times(pgid: int) -> ServerTimes:
+    """Read `ServerTimes` now for the server whose process group is `pgid` (its leader's pid)."""
+    processes = _group_processes(pgid)
+    engines = {pid: name for pid, name in processes.items() if name.startswith("VLLM::")}
+    runner = next((pid for pid, name in engines.items() if name.startswith("VLLM::Worker")), None)
+    runner = runner or next(iter(engines), None)
+    forward, forward_wait = _schedstat(Path(f"/proc/{runner}/task/{runner}/schedstat")) if runner else (0.0, 0.0)
+    return ServerTimes(
+        forward=forward,
+        forward_wait=forward_wait,
+        engine_cpu=sum(_process_cpu(pid) for pid in engines),
+        api_cpu=sum(_process_cpu(pid) for pid in processes if pid not in engines),
+    )

@@ -11,7 +11,7 @@ import pytest
 
 import harness.speed as speed
 from harness.compare import load_experiment
-from harness.engine_metrics import GENERATED, TTFT, BusyMonitor, EngineDelta, scrape
+from harness.engine_metrics import GENERATED, TTFT, EngineDelta, scrape, server_times
 from harness.model_spec import parse_spec
 from harness.report import speed_figure, speed_section
 from harness.speed import Measurement, SpeedSettings, measure_speed, speed_table, summarise
@@ -132,9 +132,7 @@ def test_summaries_are_medians_and_ratios_are_taken_within_each_trial():
 
 
 class _FakeVllm(http.server.BaseHTTPRequestHandler):
-    running = 0.0
     generated = 0.0
-    steps = 0.0
 
     def do_GET(self):  # noqa: N802 (http.server's name)
         body = (
@@ -143,9 +141,6 @@ class _FakeVllm(http.server.BaseHTTPRequestHandler):
             f'vllm:time_to_first_token_seconds_bucket{{le="+Inf",model_name="m"}} {self.generated / 10}\n'
             f'vllm:time_to_first_token_seconds_sum{{model_name="m"}} {self.generated / 100}\n'
             f'vllm:time_to_first_token_seconds_count{{model_name="m"}} {self.generated / 10}\n'
-            f'# TYPE vllm:iteration_tokens_total histogram\nvllm:iteration_tokens_total_count{{model_name="m"}} {self.steps}\n'
-            f'vllm:iteration_tokens_total_sum{{model_name="m"}} {self.steps}\n'
-            f'# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{{model_name="m"}} {self.running}\n'
         ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
@@ -173,22 +168,34 @@ def test_engine_figures_are_deltas_of_vllm_counters_and_histograms(fake_vllm):
     assert delta.delta(GENERATED) == 200 and delta.mean(TTFT) == pytest.approx(2.0 / 20)
 
 
-def test_busy_time_counts_while_the_engine_steps_or_holds_requests(fake_vllm):
+# A process group shaped like `vllm serve`: the leader (the API server) starts a child named like vLLM's
+# worker, which computes for 0.4 s and then blocks for 3 s, as an engine does between requests.
+_WORKER = (
+    'open("/proc/self/comm", "w").write("VLLM::Worker")\n'
+    "import time\n"
+    "time.sleep(0.3)\n"
+    "stop = time.process_time() + 0.4\n"
+    "while time.process_time() < stop:\n"
+    "    pass\n"
+    "time.sleep(3)\n"
+)
+_FAKE_SERVER = f"import subprocess, sys\nsubprocess.run([sys.executable, '-c', {_WORKER!r}])\n"
+
+
+def test_engine_busy_time_counts_the_model_threads_compute_not_its_idle_waits():
+    import os
     import time
 
-    _FakeVllm.running = _FakeVllm.steps = 0.0
-    with BusyMonitor(fake_vllm, interval=0.01) as monitor:
-        time.sleep(0.3)
-        _FakeVllm.running = 1.0  # a long request: 0.6 s in the gauges
-        time.sleep(0.6)
-        _FakeVllm.running = 0.0
-        time.sleep(0.3)
-        stop = time.perf_counter() + 0.4  # one-step requests: never in the gauges, but the step count grows
-        while time.perf_counter() < stop:
-            _FakeVllm.steps += 1
-            time.sleep(0.005)
-        time.sleep(0.3)
-    assert 0.8 < monitor.busy_seconds < 1.3 and monitor.samples > 20
+    leader = subprocess.Popen([sys.executable, "-c", _FAKE_SERVER], start_new_session=True)
+    try:
+        time.sleep(0.25)  # the worker is up, sleeping
+        before, start = server_times(leader.pid), time.perf_counter()
+        time.sleep(2.5)  # it computes 0.4 CPU seconds (longer on a busy machine), then blocks
+        spent, wall = server_times(leader.pid) - before, time.perf_counter() - start
+    finally:
+        os.killpg(leader.pid, 9)
+    assert 0.3 < spent.forward < 0.6 and spent.forward + spent.forward_wait < wall - 0.5, (spent, wall)
+    assert spent.engine_cpu == pytest.approx(spent.forward, abs=0.1) and spent.api_cpu < 0.1, spent
 
 
 @pytest.mark.parametrize(
