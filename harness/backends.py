@@ -70,6 +70,8 @@ class BackendSettings:
             "max_length": spec.max_length,
             "add_bos_token": True,
         }
+        if self.backend == "hf":
+            out["device"] = _device(self.device)
         if self.backend == "vllm-server":
             server = ServerSettings(
                 dtype=spec.dtype,

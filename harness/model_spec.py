@@ -122,14 +122,28 @@ def directory_fingerprint(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _reference_fingerprint(name: str) -> str:
+    """A reference tokenizer by what builds it: its package file and the code and settings that convert it."""
+    from lep.reference_tokenizers import reference_sources
+
+    digest = hashlib.sha256()
+    for path in reference_sources(name):
+        digest.update(f"{path.name}:{_file_digest(path)}\n".encode())
+    return digest.hexdigest()
+
+
 def fingerprints(spec: ModelSpec) -> dict[str, str]:
-    """Model, tokenizer and chat-template fingerprints (hub ids are fingerprinted by name)."""
+    """Model, tokenizer and chat-template fingerprints by content (hub ids are fingerprinted by name)."""
+    from lep.reference_tokenizers import REFERENCE_TOKENIZERS
+
     out = {}
     for key, value in (("model", spec.path), ("tokenizer", spec.tokenizer_path), ("chat_template", spec.chat_template)):
-        if value:
-            out[key] = (
-                directory_fingerprint(Path(value))
-                if Path(value).exists()
-                else hashlib.sha256(value.encode()).hexdigest()
-            )
+        if not value:
+            continue
+        if Path(value).exists():
+            out[key] = directory_fingerprint(Path(value))
+        elif value in REFERENCE_TOKENIZERS:
+            out[key] = _reference_fingerprint(value)
+        else:
+            out[key] = hashlib.sha256(value.encode()).hexdigest()
     return out

@@ -96,9 +96,13 @@ def tiktoken_tokenizer(path: Path, special_tokens: list[str], pattern: str = LLA
     return TikTokenConverter(vocab_file=str(path), pattern=pattern, extra_special_tokens=special_tokens).converted()
 
 
+LLAMA3_FILE = ("llama_models", "llama3/tokenizer.model")
+MISTRAL_FILE = ("mistral_common", "data/tokenizer.model.v1")
+
+
 def llama3(eos_token: str = "<|end_of_text|>") -> PreTrainedTokenizerFast:
     """LLaMa-3 (base conventions) from `llama_models/llama3/tokenizer.model`."""
-    tokenizer = tiktoken_tokenizer(_package_file("llama_models", "llama3/tokenizer.model"), LLAMA3_SPECIAL_TOKENS)
+    tokenizer = tiktoken_tokenizer(_package_file(*LLAMA3_FILE), LLAMA3_SPECIAL_TOKENS)
     _with_bos(tokenizer, "<|begin_of_text|>")
     return PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
@@ -122,11 +126,11 @@ def sentencepiece_tokenizer(model_path: Path, config: dict) -> PreTrainedTokeniz
 
 
 def mistral7b() -> PreTrainedTokenizerFast:
-    return sentencepiece_tokenizer(_package_file("mistral_common", "data/tokenizer.model.v1"), MISTRAL_CONFIG)
+    return sentencepiece_tokenizer(_package_file(*MISTRAL_FILE), MISTRAL_CONFIG)
 
 
 def openchat35() -> PreTrainedTokenizerFast:
-    return sentencepiece_tokenizer(_package_file("mistral_common", "data/tokenizer.model.v1"), OPENCHAT_CONFIG)
+    return sentencepiece_tokenizer(_package_file(*MISTRAL_FILE), OPENCHAT_CONFIG)
 
 
 REFERENCE_TOKENIZERS: dict[str, Callable[[], PreTrainedTokenizerFast]] = {
@@ -135,6 +139,17 @@ REFERENCE_TOKENIZERS: dict[str, Callable[[], PreTrainedTokenizerFast]] = {
     "mistral-7b": mistral7b,
     "openchat-3.5": openchat35,
 }
+REFERENCE_FILES = {
+    "llama-3": LLAMA3_FILE,
+    "llama-3-instruct": LLAMA3_FILE,
+    "mistral-7b": MISTRAL_FILE,
+    "openchat-3.5": MISTRAL_FILE,
+}
+
+
+def reference_sources(name: str) -> list[Path]:
+    """What a reference tokenizer is built from: its package's file and this module (its settings and code)."""
+    return [_package_file(*REFERENCE_FILES[name]), Path(__file__)]
 
 
 def _is_tiktoken_file(path: Path) -> bool:

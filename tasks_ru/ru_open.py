@@ -5,7 +5,6 @@ same templates, hooks and metrics serve both suites.
 """
 
 import json
-import os
 import random
 import re
 from collections.abc import Callable
@@ -20,10 +19,10 @@ from tasks_ru.token_counts import copy_source_tokens
 
 
 def data_root(data_dir: str | None) -> Path:
-    root = data_dir or os.environ.get("LEP_DATA_DIR")
-    if not root:
+    """The data folder the runner resolved (--data-dir, else $LEP_DATA_DIR: tasks_ru/data_sources.py)."""
+    if not data_dir:
         raise TaskDataError("ru-open needs the offline data folder: pass --data-dir or set LEP_DATA_DIR")
-    return Path(root)
+    return Path(data_dir)
 
 
 def _turn(question: str, answer: str, kind: str, label: str = "Ответ:") -> dict[str, str]:
