@@ -16,12 +16,13 @@ Profiles (`lep-bench compare --profile NAME`):
 Training text and task data are the ones shipped with lep-bench, or with LEP_DATA_DIR set its
 Russian Wikipedia sentences and literature and the real ru-open task data (first 20 items per
 task); for SmolLM2, Latin-script words are removed from the training text first
-(harness/russian_corpus.py). Every step is skipped when its output exists and training resumes
-from its last checkpoint, so an interrupted demo resumes.
+(harness/russian_corpus.py). Every step is skipped while its output was made from the same settings
+and inputs (so a run with LEP_DATA_DIR after one without rebuilds what the other text changes), and
+training resumes from its last checkpoint, so an interrupted demo resumes.
 """
 
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Callable
@@ -33,11 +34,12 @@ from harness.gguf_import import named_model_dir
 from harness.model_spec import ModelSpec
 from harness.russian_corpus import write_russian_corpus
 from harness.speed import SpeedSettings
-from lep.embedding_training import TRAIN_MANIFEST, TrainSettings, train_embeddings
+from lep.embedding_training import TrainSettings, checkpoints_dir, train_embeddings
 from lep.errors import InputError
 from lep.pipeline import run_pipeline
 from lep.reference_tokenizers import load_tokenizer
 from lep.small_models import build_small_model, derive_instruct
+from lep.stage_record import StageInputs, run_stage
 
 SMOLLM2 = "smollm2-135m-instruct"
 SMOLLM2_NOTE = (
@@ -190,33 +192,45 @@ def _smollm2_experiment(
     )
 
 
-def _synthetic_models(work: Path, corpus: list[Path]) -> tuple[Path, Path]:
-    """The base model (built, then briefly pretrained) and its instruct stand-in; reused when present."""
-    base, instruct = work / "models" / "base", work / "models" / "instruct"
-    if not (base / TRAIN_MANIFEST).is_file():
-        build_small_model(
-            load_tokenizer("mistral-7b"),
-            work / "models" / "base-init",
-            architecture="mistral",
-            hidden_size=64,
-            layers=2,
-            seed=0,
-        )
-        settings = TrainSettings(
-            seq_len=64,
-            global_batch=8,
-            per_device_batch=8,
-            learning_rate=3e-3,
-            warmup_steps=5,
-            max_steps=60,
-            save_steps=20,
-            logging_steps=10,
-            full_model=True,
-            seed=0,
-        )
-        train_embeddings(work / "models" / "base-init", corpus, base, settings)
-    if not (instruct / "config.json").is_file():
-        derive_instruct(base, load_tokenizer("openchat-3.5"), instruct, noise=0.02, seed=1)
+BASE_SHAPE = {"architecture": "mistral", "hidden_size": 64, "layers": 2, "seed": 0}
+BASE_TRAINING = TrainSettings(
+    seq_len=64,
+    global_batch=8,
+    per_device_batch=8,
+    learning_rate=3e-3,
+    warmup_steps=5,
+    max_steps=60,
+    save_steps=20,
+    logging_steps=10,
+    full_model=True,
+    seed=0,
+)
+INSTRUCT_NOISE = {"noise": 0.02, "seed": 1}
+
+
+def _synthetic_models(work: Path, corpus: list[Path], say: Callable[[str], None]) -> tuple[Path, Path]:
+    """The base model (built, then briefly pretrained) and its instruct stand-in; reused while their
+    settings, tokenizers and corpus are unchanged (lep/stage_record.py)."""
+    models = work / "models"
+    base, instruct = models / "base", models / "instruct"
+
+    def build_base() -> None:
+        build_small_model(load_tokenizer("mistral-7b"), models / "base-init", **BASE_SHAPE)
+        train_embeddings(models / "base-init", corpus, base, BASE_TRAINING)
+
+    base_inputs = StageInputs(
+        "demo-base",
+        {**BASE_SHAPE, "training": asdict(BASE_TRAINING)},
+        {"tokenizer": "mistral-7b", "corpus": [str(p) for p in corpus]},
+    )
+    run_stage(base, base_inputs, build_base, say, also_clear=(models / "base-init", checkpoints_dir(base)))
+    instruct_inputs = StageInputs("demo-instruct", INSTRUCT_NOISE, {"base": str(base), "tokenizer": "openchat-3.5"})
+    run_stage(
+        instruct,
+        instruct_inputs,
+        lambda: derive_instruct(base, load_tokenizer("openchat-3.5"), instruct, **INSTRUCT_NOISE),
+        say,
+    )
     return base, instruct
 
 
@@ -226,7 +240,7 @@ def _synthetic_experiment(
     data = _data_dir()
     corpus = [data / "corpora" / "ru" / "wiki-leipzig-10k"] if data else embedded_text()
     progress("demo: base and instruct models")
-    base, instruct = _synthetic_models(work, embedded_text())
+    base, instruct = _synthetic_models(work, embedded_text(), progress)
     progress("demo: LEP pipeline (tokenizer, init, embeddings-only training, propagation)")
     config = {
         "workdir": str(work / "lep"),

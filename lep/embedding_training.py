@@ -153,6 +153,11 @@ def training_arguments(settings: TrainSettings, checkpoints: Path, world_size: i
     )
 
 
+def checkpoints_dir(out: Path) -> Path:
+    """Where a training run into `out` keeps its checkpoints (beside it, so `out` appears only when finished)."""
+    return out.parent / f"{out.name}.checkpoints"
+
+
 def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: TrainSettings) -> Path:
     """Train `model_dir`'s embeddings on `corpus`; write the finished HF model dir to `out`."""
     out = Path(out)
@@ -178,7 +183,7 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
     callbacks: list[TrainerCallback] = []
     if settings.new_rows_only:
         callbacks.append(KeepRows(parameters, copied_rows(load_operator(operator_path))))
-    checkpoints = out.parent / f"{out.name}.checkpoints"
+    checkpoints = checkpoints_dir(out)
     world_size = int(
         os.environ.get("WORLD_SIZE", "1")
     )  # set by torchrun / accelerate launch before the process group exists
