@@ -174,6 +174,7 @@ def test_empty_prompt_set_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.vllm
 def test_self_calibration_end_to_end_served_by_vllm(model, tmp_path, data_dir):
     from harness.self_calibration import answerer
     from harness.serving import ServerSettings, VllmServer
