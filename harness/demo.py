@@ -22,7 +22,7 @@ training resumes from its last checkpoint, so an interrupted demo resumes.
 """
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from importlib.resources import files
 from pathlib import Path
 from typing import Callable
@@ -30,6 +30,7 @@ from typing import Callable
 import yaml
 
 from harness.compare import Experiment
+from harness.demo_profiles import DEFAULT_PROFILE, PROFILES, SMOL_PROFILES
 from harness.gguf_import import named_model_dir
 from harness.model_spec import ModelSpec
 from harness.russian_corpus import write_russian_corpus
@@ -59,54 +60,16 @@ SYNTHETIC_NOTE = (
 MODES = ("swap", "overlap", "conversion")
 
 
-@dataclass(frozen=True)
-class SmolProfile:
-    """How much adaptation a SmolLM2 profile does."""
-
-    new_vocab_size: int
-    train: dict
-
-
-# The vocabulary size comes from the measured FLORES curve (README "LEP on a real model",
-# benchmarks/smollm2_vocab_curve.py). With the few KB of embedded text the BPE ends far below it.
-SMOL_PROFILES = {
-    # ~6k tokens of training: what a few minutes of this 2-core CPU allow (about 30 s a step under load)
-    "smollm2": SmolProfile(
-        16000,
-        {
-            "seq_len": 128,
-            "global_batch": 4,
-            "per_device_batch": 4,
-            "max_steps": 12,
-            "warmup_steps": 2,
-            "save_steps": 4,
-            "logging_steps": 2,
-            "learning_rate": 2e-3,
-            "seed": 0,
-        },
-    ),
-    # 100x the tokens (1.2M): for a GPU, or hours of CPU
-    "smollm2-long": SmolProfile(
-        16000,
-        {
-            "seq_len": 256,
-            "global_batch": 16,
-            "per_device_batch": 8,
-            "max_steps": 300,
-            "warmup_steps": 20,
-            "save_steps": 50,
-            "logging_steps": 10,
-            "learning_rate": 1e-3,
-            "seed": 0,
-        },
-    ),
-}
-PROFILES = (*SMOL_PROFILES, "synthetic")
 CORPUS_CHARS = 20_000_000  # of LEP_DATA_DIR's Russian text: what the FLORES curve was measured with
-# synthetic until a complete smollm2 run has been timed and its run-to-run spread measured on this CPU
-DEFAULT_PROFILE = "synthetic"
 # generation speed (lep-bench speed) in every demo report: hf, so that the demo starts no further servers
 DEMO_SPEED = SpeedSettings(backend="hf", new_tokens=16, trials=5, warmup=1, batch=4, prompts=1)
+
+
+def demo_backend(choice: str | None) -> str:
+    """The demo's backend: the one chosen, else the vLLM server when vLLM is installed, else hf."""
+    from importlib.util import find_spec
+
+    return choice or ("vllm-server" if find_spec("vllm") else "hf")
 
 
 def embedded_text() -> list[Path]:

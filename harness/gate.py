@@ -26,6 +26,7 @@ from scipy.stats import norm
 from harness.bootstrap import MIN_UNITS, Delta, paired_bootstrap, suite_groups
 from harness.store import load_runs
 from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, measure
+from lep.atomic_write import write_json
 from lep.errors import InputError, LepError
 
 ALPHA = 0.05
@@ -111,6 +112,11 @@ def baseline_json(run_dirs: list[Path]) -> dict:
             "tokenizer": tokenizer_figures(run_dir)
         }
     return {"models": models}
+
+
+def write_baseline(path: Path, run_dirs: list[Path]) -> None:
+    """The runs' scores and tokenizer figures as a gate baseline (commit it after a deliberate change)."""
+    write_json(path, baseline_json(run_dirs))
 
 
 def _items(run_dir: Path) -> dict[str, dict[int, object]]:

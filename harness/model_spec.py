@@ -15,6 +15,7 @@ from pathlib import Path
 from harness.gguf_import import NAMED_MODELS, named_model_dir
 from lep.content_digest import file_digest, path_digest
 from lep.errors import InputError
+from lep.reference_sources import REFERENCE_FILES, reference_sources
 
 KINDS = ("base", "instruct")
 
@@ -100,8 +101,6 @@ def validate(spec: ModelSpec) -> None:
 
 def _reference_fingerprint(name: str) -> str:
     """A reference tokenizer by what builds it: its package file and the code and settings that convert it."""
-    from lep.reference_tokenizers import reference_sources
-
     digest = hashlib.sha256()
     for path in reference_sources(name):
         digest.update(f"{path.name}:{file_digest(path)}\n".encode())
@@ -110,15 +109,13 @@ def _reference_fingerprint(name: str) -> str:
 
 def fingerprints(spec: ModelSpec) -> dict[str, str]:
     """Model, tokenizer and chat-template fingerprints by content (hub ids are fingerprinted by name)."""
-    from lep.reference_tokenizers import REFERENCE_TOKENIZERS
-
     out = {}
     for key, value in (("model", spec.path), ("tokenizer", spec.tokenizer_path), ("chat_template", spec.chat_template)):
         if not value:
             continue
         if Path(value).exists():
             out[key] = path_digest(Path(value))
-        elif value in REFERENCE_TOKENIZERS:
+        elif value in REFERENCE_FILES:
             out[key] = _reference_fingerprint(value)
         else:
             out[key] = hashlib.sha256(value.encode()).hexdigest()

@@ -17,15 +17,17 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
 from harness.model_spec import validate
-from harness.runner import RunRequest, run
 from lep.errors import InputError, LepError
+
+if TYPE_CHECKING:  # the runner (lm-eval, torch) is imported when a job runs, not with the CLI
+    from harness.runner import RunRequest
 
 EXECUTORS = ("local", "ray")
 EXIT_INCOMPLETE = 3  # `lep-bench compare`: the report was built, but some runs failed
@@ -122,7 +124,7 @@ class JobFailure:
 class Job:
     """One model × suite run of the sweep; `run_dir` is computed once, on the driver."""
 
-    request: RunRequest
+    request: "RunRequest"
     role: str
     resources: Resources
     run_dir: Path = field(init=False)
@@ -195,12 +197,14 @@ def _output_to(log: Path) -> Iterator[None]:
             os.close(saved[0]), os.close(saved[1])
 
 
-def run_job(request: RunRequest, key: str, run_dir: Path, board) -> str:
+def run_job(request: "RunRequest", key: str, run_dir: Path, board) -> str:
     """The body of one Ray task: `runner.run` with its output in the job log; returns the run dir.
 
     An InputError (a mistake in the experiment) is returned as "error: ..." rather than raised: trying
     again cannot fix it. Anything else raises, and Ray tries the job again."""
     import ray
+
+    from harness.runner import run
 
     where = f"pid {os.getpid()} on {socket.gethostname()}"
     attempt = ray.get(board.started.remote(key, where))

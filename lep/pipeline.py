@@ -24,19 +24,20 @@ precision, ...); an unknown key is an error before anything runs.
 """
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import yaml
 from rich.console import Console
 
-from lep.calibration import PRESETS, calibrate
+from lep.calibration import calibrate
 from lep.calibration_data import calibration_examples
 from lep.embedding_init import INIT_MANIFEST, initialise
 from lep.embedding_training import TRAIN_MANIFEST, TrainSettings, checkpoints_dir, train_embeddings
 from lep.errors import InputError
 from lep.propagation import MODES, PROPAGATE_MANIFEST, propagate
 from lep.stage_record import StageInputs, run_stage
+from lep.stage_settings import PRESETS, calibration_preset
 from lep.vocab_adaptation import MANIFEST, AdaptationRequest, adapt_tokenizer
 
 STAGES = ("tokenizer", "init", "train", "propagate", "calibrate")
@@ -245,7 +246,7 @@ def _calibrate_stage(
                 config.instruct_model, judge, settings.get("min_grade", 4), settings.get("max_new_tokens", 512)
             )
         examples, record = calibration_examples(mode, data, copy_corpus, settings.get("copy_examples", 0), answer)
-        preset = replace(PRESETS[mode], **{k: v for k, v in settings.items() if k not in CALIBRATE_KEYS})
+        preset = calibration_preset(mode, {k: v for k, v in settings.items() if k not in CALIBRATE_KEYS})
         calibrate(source, examples, out, preset, record, overwrite=True)
 
     return out, StageInputs("calibrate", settings, paths), build

@@ -6,7 +6,6 @@ downloaded. `load_tokenizer` also takes an HF tokenizer dir, a tokenizer.json, a
 a SentencePiece .model, or a hub id (when online).
 """
 
-import importlib.resources
 import json
 import re
 import shutil
@@ -20,6 +19,7 @@ from transformers import AutoTokenizer, PreTrainedTokenizerFast
 from transformers.convert_slow_tokenizer import TikTokenConverter
 
 from lep.errors import TokenizerError
+from lep.reference_sources import LLAMA3_FILE, MISTRAL_FILE, package_file
 
 LLAMA3_PATTERN = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
@@ -73,16 +73,6 @@ OPENCHAT_CONFIG = {
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
-def _package_file(package: str, relative: str) -> Path:
-    try:
-        path = Path(str(importlib.resources.files(package).joinpath(relative)))
-    except ModuleNotFoundError:
-        raise TokenizerError(f"the package {package} is not installed; run ./setup.sh to install lep-bench") from None
-    if not path.is_file():
-        raise TokenizerError(f"{package} does not ship {relative}; reinstall it with ./setup.sh")
-    return path
-
-
 def _with_bos(tokenizer: Tokenizer, bos: str) -> None:
     """Prepend BOS on encode, as the published LLaMa-3 tokenizer.json does."""
     bos_id = tokenizer.token_to_id(bos)
@@ -96,13 +86,9 @@ def tiktoken_tokenizer(path: Path, special_tokens: list[str], pattern: str = LLA
     return TikTokenConverter(vocab_file=str(path), pattern=pattern, extra_special_tokens=special_tokens).converted()
 
 
-LLAMA3_FILE = ("llama_models", "llama3/tokenizer.model")
-MISTRAL_FILE = ("mistral_common", "data/tokenizer.model.v1")
-
-
 def llama3(eos_token: str = "<|end_of_text|>") -> PreTrainedTokenizerFast:
     """LLaMa-3 (base conventions) from `llama_models/llama3/tokenizer.model`."""
-    tokenizer = tiktoken_tokenizer(_package_file(*LLAMA3_FILE), LLAMA3_SPECIAL_TOKENS)
+    tokenizer = tiktoken_tokenizer(package_file(*LLAMA3_FILE), LLAMA3_SPECIAL_TOKENS)
     _with_bos(tokenizer, "<|begin_of_text|>")
     return PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
@@ -126,11 +112,11 @@ def sentencepiece_tokenizer(model_path: Path, config: dict) -> PreTrainedTokeniz
 
 
 def mistral7b() -> PreTrainedTokenizerFast:
-    return sentencepiece_tokenizer(_package_file(*MISTRAL_FILE), MISTRAL_CONFIG)
+    return sentencepiece_tokenizer(package_file(*MISTRAL_FILE), MISTRAL_CONFIG)
 
 
 def openchat35() -> PreTrainedTokenizerFast:
-    return sentencepiece_tokenizer(_package_file(*MISTRAL_FILE), OPENCHAT_CONFIG)
+    return sentencepiece_tokenizer(package_file(*MISTRAL_FILE), OPENCHAT_CONFIG)
 
 
 REFERENCE_TOKENIZERS: dict[str, Callable[[], PreTrainedTokenizerFast]] = {
@@ -139,17 +125,6 @@ REFERENCE_TOKENIZERS: dict[str, Callable[[], PreTrainedTokenizerFast]] = {
     "mistral-7b": mistral7b,
     "openchat-3.5": openchat35,
 }
-REFERENCE_FILES = {
-    "llama-3": LLAMA3_FILE,
-    "llama-3-instruct": LLAMA3_FILE,
-    "mistral-7b": MISTRAL_FILE,
-    "openchat-3.5": MISTRAL_FILE,
-}
-
-
-def reference_sources(name: str) -> list[Path]:
-    """What a reference tokenizer is built from: its package's file and this module (its settings and code)."""
-    return [_package_file(*REFERENCE_FILES[name]), Path(__file__)]
 
 
 def _is_tiktoken_file(path: Path) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 
 from lep.atomic_write import write_json
 from lep.content_digest import path_digest
+from lep.reference_sources import REFERENCE_FILES, reference_sources
 
 RECORD = "lep_stage.json"
 
@@ -29,9 +30,7 @@ def input_digest(value: str | Path) -> str:
         return f"stage:{record['key']}"
     if path.exists():
         return path_digest(path)
-    from lep.reference_tokenizers import REFERENCE_TOKENIZERS, reference_sources
-
-    if str(value) in REFERENCE_TOKENIZERS:
+    if str(value) in REFERENCE_FILES:
         return hashlib.sha256("".join(path_digest(p) for p in reference_sources(str(value))).encode()).hexdigest()
     return f"name:{value}"
 

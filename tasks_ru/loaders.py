@@ -11,9 +11,7 @@ hub or from a local mirror of it (rows.py). Every doc has the chat fields of mes
 """
 
 from pathlib import Path
-from typing import Any
-
-import datasets
+from typing import TYPE_CHECKING, Any
 
 from tasks_ru.data_sources import DARUMERU_HUB, GAZETA_HUB, MMLU_HUB, RUCOLA_HUB
 from tasks_ru.messages import chat_fields, row_turns
@@ -21,7 +19,10 @@ from tasks_ru.mmlu_categories import ANSWER_PREFIX, SUBJECTS, headline
 from tasks_ru.rows import Row, read_local_rows, read_split
 from tasks_ru.token_counts import copy_source_tokens, cut_to_tokens
 
-Docs = dict[str, datasets.Dataset]
+if TYPE_CHECKING:  # `datasets` (pyarrow, pandas) is imported when docs are built, not with the harness
+    import datasets
+
+Docs = dict[str, "datasets.Dataset"]
 NON_DATA_FIELDS = (
     "tokenizer",
     "src_tokens",
@@ -31,7 +32,9 @@ NON_DATA_FIELDS = (
 DEFAULT_KIND = "instruct"
 
 
-def dataset(docs: list[dict]) -> datasets.Dataset:
+def dataset(docs: list[dict]) -> "datasets.Dataset":
+    import datasets
+
     return datasets.Dataset.from_list(docs)
 
 

@@ -114,7 +114,7 @@ def test_gate_passes_on_an_identical_run_and_catches_an_injected_regression(fini
         "200",
     )
     assert (
-        result.returncode == 1 and "ru_open_rubq: dropped 1.0000 > 0.01 on too few items (n=20 < 30)" in result.stderr
+        result.returncode == 1 and "ru_open_rubq: dropped 1.0000 > 0.01 on too few items (n=12 < 30)" in result.stderr
     )
     verdict = json.loads((tmp_path / "w.json").read_text())
     assert verdict["passed"] is False and {r["row"] for r in verdict["rows"] if r["failed"]} == {

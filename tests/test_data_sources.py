@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from darumeru_fixture import write_darumeru_fixture
+
 from harness.demo import embedded_tasks
 from tasks_ru.data_sources import TASK_DATA, files_digest, resolve_data_dir
 from tasks_ru.suites import TASKS_DIR, suite_tasks

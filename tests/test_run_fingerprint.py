@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import harness.runner as runner
-import lep.reference_tokenizers as reference_tokenizers
+import lep.reference_sources as reference_sources
 import tasks_ru.data_sources as data_sources
 from harness.backends import BackendSettings
 from harness.demo import embedded_tasks
@@ -106,8 +106,8 @@ def test_a_new_scoring_package_version_is_a_new_run(tiny_model, tmp_path, data, 
 
 def test_a_reference_tokenizer_is_fingerprinted_by_its_files(tiny_model, tmp_path, data, monkeypatch):
     source = tmp_path / "tokenizer.model"
-    shutil.copyfile(reference_tokenizers.reference_sources("openchat-3.5")[0], source)
-    monkeypatch.setattr(reference_tokenizers, "reference_sources", lambda name: [source])
+    shutil.copyfile(reference_sources.reference_sources("openchat-3.5")[0], source)
+    monkeypatch.setattr(reference_sources, "reference_sources", lambda name: [source])
     same = _request(tiny_model, tmp_path, data, tokenizer="openchat-3.5").run_dir()
     assert _request(tiny_model, tmp_path, data, tokenizer="openchat-3.5").run_dir() == same
     with source.open("ab") as handle:

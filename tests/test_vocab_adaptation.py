@@ -4,13 +4,13 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import SAMPLE_TEXT
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import AutoTokenizer
 
 from harness.cli import main
 from lep.errors import InputError, TokenizerError
 from lep.tokenizer_training import train_sentencepiece
-from conftest import SAMPLE_TEXT
 from lep.vocab_adaptation import AdaptationRequest, adapt_tokenizer
 
 MAX_CHARS = 600_000
