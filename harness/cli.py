@@ -259,8 +259,8 @@ def _run_calibrate(args: argparse.Namespace, console: Console) -> int:
     from harness.self_calibration import served_answerer
     from lep.calibration import calibrate
     from lep.calibration_data import calibration_examples
-    from lep.staging import check_free
     from lep.stage_settings import calibration_preset
+    from lep.staging import check_free
 
     settings = calibration_preset(args.mode, {name: getattr(args, name, None) for name in vars(PRESETS[args.mode])})
     check_free(args.out, args.overwrite)
@@ -283,7 +283,8 @@ def _run_propagate(args: argparse.Namespace, console: Console) -> int:
         console.print(f"{name} embeddings: relative residual {fit['relative_residual']:.3e} over {fit['rows']} rows")
     if report.argmax_agreement is not None:
         console.print(
-            f"next-token argmax agreement with the instruct model: {report.argmax_agreement:.0%} of {report.prompts_checked} English prompts"
+            f"next-token argmax agreement with the instruct model: {report.argmax_agreement:.0%} of "
+            f"{report.prompts_checked} English prompts"
         )
     if report.copied_special_tokens:
         console.print(f"instruct-only tokens copied: {', '.join(report.copied_special_tokens)}")
@@ -380,7 +381,8 @@ def _run_import(args: argparse.Namespace, console: Console) -> int:
         )
     manifest = json.loads((out / "lep_import.json").read_text(encoding="utf-8"))
     console.print(
-        f"Wrote {out}: {manifest['model_class']}, {manifest['parameters']:,} parameters, {manifest['vocab_size']} tokens, "
+        f"Wrote {out}: {manifest['model_class']}, {manifest['parameters']:,} parameters, "
+        f"{manifest['vocab_size']} tokens, "
         f"GGUF sha256 {manifest['gguf_sha256'][:16]}… ({manifest['source']})"
     )
     return 0
@@ -472,7 +474,8 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
         "--profile",
         choices=DEMO_PROFILES,
         default=DEFAULT_PROFILE,
-        help="demo: smollm2 (the real model, minutes), smollm2-long (100x the training tokens: a GPU, or hours of CPU), synthetic (demo-scale base/instruct pair, all propagation modes)",
+        help="demo: smollm2 (the real model, minutes), smollm2-long (100x the training tokens: a GPU, or "
+        "hours of CPU), synthetic (demo-scale base/instruct pair, all propagation modes)",
     )
     parser.add_argument(
         "--workdir",
@@ -484,14 +487,17 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
         "--gate",
         type=Path,
         metavar="BASELINE_JSON",
-        help="after the report, exit 1 when any run's task or group score moved by more than --max-drop from this baseline, a baseline row or model is missing, or a tokenizer changed (for deterministic runs such as the demo)",
+        help="after the report, exit 1 when any run's task or group score moved by more than --max-drop "
+        "from this baseline, a baseline row or model is missing, or a tokenizer changed (for deterministic runs "
+        "such as the demo)",
     )
     parser.add_argument("--max-drop", type=float, default=0.01, help="with --gate: tolerance, either direction")
     parser.add_argument("--write-baseline", type=Path, metavar="JSON", help="write the runs' scores as a gate baseline")
     parser.add_argument(
         "--executor",
         choices=EXECUTORS,
-        help="local: one run after another here (default); ray: each missing run is a Ray task (README: sweeps on a Ray cluster)",
+        help="local: one run after another here (default); ray: each missing run is a Ray task (README: "
+        "sweeps on a Ray cluster)",
     )
     parser.add_argument(
         "--address",
@@ -548,7 +554,8 @@ def _run_compare(args: argparse.Namespace, console: Console) -> int:
 def _add_gate(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "gate",
-        help="exit 1 when a candidate run drops beyond tolerance (and noise), lacks a baseline row or model, or its tokenizer changed",
+        help="exit 1 when a candidate run drops beyond tolerance (and noise), lacks a baseline row or "
+        "model, or its tokenizer changed",
     )
     parser.add_argument("--baseline", required=True, type=Path, metavar="RUN_OR_JSON")
     parser.add_argument("--candidate", required=True, type=Path, metavar="RUN")

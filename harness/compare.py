@@ -1,16 +1,18 @@
 """`lep-bench compare`: an experiment config (or finished run dirs) → one comparison of models.
 
 The comparison holds measured scores (tasks, groups, total), each model's paired-bootstrap deltas
-against each reference, efficiency (tokenizer; generation speed from a `lep-bench speed` run), the paper's published rows (shown
-apart, never used in statistics), warnings when runs are not like for like, and disagreement examples.
+against each reference, efficiency (tokenizer; generation speed from a `lep-bench speed` run), the
+paper's published rows (shown apart, never used in statistics), warnings when runs are not like for
+like, and disagreement examples.
 """
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -30,7 +32,10 @@ from lep.reference_tokenizers import REFERENCE_TOKENIZERS
 from tasks_ru.suites import SUITES, suite_tasks
 
 ROLES = ("reference", "baseline", "candidate")
-PUBLISHED_CITATION = "Tikhomirov & Chernyshev 2024, Facilitating large language model Russian adaptation with Learned Embedding Propagation, arXiv:2412.21140"
+PUBLISHED_CITATION = (
+    "Tikhomirov & Chernyshev 2024, Facilitating large language model Russian adaptation with Learned Embedding "
+    "Propagation, arXiv:2412.21140"
+)
 PUBLISHED_COLUMNS = {
     "micro_avg": "Micro-Avg",
     "daru_mmlu": "DaruMMLU",
@@ -91,7 +96,8 @@ def load_experiment(path: Path) -> Experiment:
     }
     if unknown := set(raw) - known:
         raise InputError(
-            f"experiment config {path}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
+            f"experiment config {path}: unknown setting(s) {', '.join(sorted(unknown))}; known: "
+            f"{', '.join(sorted(known))}"
         )
     models, resources = [], {}
     for entry in raw["models"]:
@@ -121,11 +127,13 @@ def load_experiment(path: Path) -> Experiment:
     tasks = tuple(raw.get("tasks", ()))
     if unknown_tasks := [t for t in tasks if not any(t in suite_tasks(s) for s in suites)]:
         raise InputError(
-            f"experiment config {path}: task(s) {', '.join(unknown_tasks)} are in none of the suites {', '.join(suites)}"
+            f"experiment config {path}: task(s) {', '.join(unknown_tasks)} are in none of the suites "
+            f"{', '.join(suites)}"
         )
     if tasks and (untouched := [s for s in suites if not set(tasks) & set(suite_tasks(s))]):
         raise InputError(
-            f"experiment config {path}: 'tasks' lists none of suite {', '.join(untouched)}'s tasks; list some or drop the suite"
+            f"experiment config {path}: 'tasks' lists none of suite {', '.join(untouched)}'s tasks; list "
+            "some or drop the suite"
         )
     executor, ray = settings_from_config(raw, f"experiment config {path}")
     return Experiment(
@@ -153,7 +161,8 @@ def _speed_settings(value: Any, where: str) -> SpeedSettings | None:
         return None
     if not isinstance(value, dict):
         raise InputError(
-            f"{where}: 'speed' must be a mapping of speed settings (e.g. speed: {{backend: hf, trials: 5}}), not {value!r}"
+            f"{where}: 'speed' must be a mapping of speed settings (e.g. speed: "
+            f"{{backend: hf, trials: 5}}), not {value!r}"
         )
     return SpeedSettings.from_mapping(value, where)
 

@@ -5,9 +5,10 @@ roles and the report's name, folder, published tables, note, failures and speed 
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from rich.console import Console
 
@@ -66,7 +67,8 @@ def run_what_is_missing(
     experiment.executor = options.executor or experiment.executor
     if experiment.executor != "ray" and (options.address or options.retries is not None):
         raise InputError(
-            "--address and --retries are settings of the ray executor: add --executor ray (or executor: ray in the experiment)"
+            "--address and --retries are settings of the ray executor: add --executor ray (or executor: ray "
+            "in the experiment)"
         )
     overrides = {k: v for k, v in (("address", options.address), ("retries", options.retries)) if v is not None}
     experiment.ray = replace(experiment.ray, **overrides)

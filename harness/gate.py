@@ -204,7 +204,8 @@ def gate(
             model,
             [],
             [
-                f"baseline {baseline} has no entry for model {model}: add it (compare --write-baseline) or gate another baseline"
+                f"baseline {baseline} has no entry for model {model}: add it (compare --write-baseline) or "
+                "gate another baseline"
             ],
         )
     if base["suite"] != cand["suite"]:

@@ -95,7 +95,8 @@ def validate(spec: ModelSpec) -> None:
         )
     if spec.kind == "instruct" and not (spec.chat_template or tokenizer.chat_template):
         raise InputError(
-            f"model {spec.name}: an instruct model needs a chat template (the tokenizer has none): add chat_template=FILE or kind=base"
+            f"model {spec.name}: an instruct model needs a chat template (the tokenizer has none): add "
+            "chat_template=FILE or kind=base"
         )
 
 

@@ -22,9 +22,10 @@ import importlib.metadata
 import json
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from harness.backends import BackendSettings, GenerationTimer, open_backend
 from harness.bootstrap import score_intervals, suite_groups

@@ -15,9 +15,10 @@ import socket
 import sys
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.live import Live
@@ -42,9 +43,9 @@ INSTALL_HINT = (
 class RaySettings:
     """Where the sweep runs and how often a failed job is tried again."""
 
-    address: str | None = (
-        None  # None: a private cluster on this machine for this sweep; "auto": the one running here (else a new one); ray://HOST:PORT or HOST:PORT
-    )
+    # None: a private cluster on this machine for this sweep; "auto": the one running here (else a new one);
+    # ray://HOST:PORT or HOST:PORT
+    address: str | None = None
     retries: int = 2  # further attempts after a job fails or its worker dies
     local_cpus: int | None = None  # a cluster this sweep starts: CPUs it offers (default: all of this machine's)
 
@@ -117,7 +118,10 @@ class JobFailure:
 
     def report_line(self) -> str:
         """How the report marks the missing model."""
-        return f"{self.model} is missing from this report: its {self.suite} run failed after {self.attempts} attempt(s) ({self.error}); log: {self.log}"
+        return (
+            f"{self.model} is missing from this report: its {self.suite} run failed after {self.attempts} "
+            f"attempt(s) ({self.error}); log: {self.log}"
+        )
 
 
 @dataclass
@@ -272,9 +276,11 @@ def _check_placeable(ray, jobs: list[Job]) -> None:
         if not any(n.get("CPU", 0) >= need.cpus and n.get("GPU", 0) >= need.tensor_parallel_size for n in nodes):
             largest = max(((n.get("GPU", 0), n.get("CPU", 0)) for n in nodes), default=(0, 0))
             raise InputError(
-                f"model {job.request.spec.name} asks for {need.tensor_parallel_size} GPU(s) and {need.cpus} CPU(s), but the "
+                f"model {job.request.spec.name} asks for {need.tensor_parallel_size} GPU(s) and {need.cpus} "
+                "CPU(s), but the "
                 f"largest node of the Ray cluster has {largest[0]:g} GPU(s) and {largest[1]:g} CPU(s); lower its "
-                "tensor_parallel_size / cpus in the experiment (tensor_parallel_size: 0 is a CPU-only run) or add a node"
+                "tensor_parallel_size / cpus in the experiment (tensor_parallel_size: 0 is a CPU-only run) "
+                "or add a node"
             )
 
 
@@ -328,7 +334,8 @@ def run_sweep(jobs: list[Job], settings: RaySettings, console: Console | None = 
                             states[job.key] = f"done ({tries} attempt{'s' if tries > 1 else ''})"
                             if Path(outcome) != job.run_dir:
                                 states[job.key] += (
-                                    f", but in {outcome}, not {job.run_dir}: that worker's lep-bench, task code or packages differ from this machine's"
+                                    f", but in {outcome}, not {job.run_dir}: that worker's lep-bench, task "
+                                    "code or packages differ from this machine's"
                                 )
                         else:
                             failures.append(

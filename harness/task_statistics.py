@@ -240,7 +240,8 @@ def unit_table(
     for items in items_per_model[1:]:
         if [statistic.unit_key(item) for item in items] != keys:
             raise InputError(
-                f"{task}: the runs group the same documents into different {statistic.unit}s; were they scored on the same data?"
+                f"{task}: the runs group the same documents into different {statistic.unit}s; were they "
+                "scored on the same data?"
             )
     docs = statistic.doc_features(items_per_model)
     sums = np.zeros((docs.shape[0], len(labels), docs.shape[2]))
@@ -253,6 +254,7 @@ def unit_table(
         reported = aggregation(list(items))
         if not np.isclose(point, reported, rtol=1e-9, atol=1e-12):
             raise RuntimeError(
-                f"{task}: resampling statistic {type(statistic).__name__} gives {point} but the task's aggregation gives {reported}"
+                f"{task}: resampling statistic {type(statistic).__name__} gives {point} but the task's "
+                f"aggregation gives {reported}"
             )
     return table

@@ -154,7 +154,8 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
     dataset = training_dataset(tokenizer, corpus, settings)
     if len(dataset) == 0:
         raise InputError(
-            f"corpus {corpus} gave no training sequences of {settings.seq_len} tokens; pass more text or a smaller --seq-len"
+            f"corpus {corpus} gave no training sequences of {settings.seq_len} tokens; pass more text or a "
+            "smaller --seq-len"
         )
     model = AutoModelForCausalLM.from_pretrained(checkpoint.path, dtype=weight_dtype(settings.precision))
     parameters = list(model.parameters()) if settings.full_model else trainable_embeddings(model)

@@ -147,7 +147,8 @@ def _from_file(path: Path) -> PreTrainedTokenizerFast:
     if path.suffix == ".model":
         return sentencepiece_tokenizer(path, MISTRAL_CONFIG)
     raise TokenizerError(
-        f"{path} is not a tokenizer file; pass a tokenizer dir, tokenizer.json, a tiktoken file or a SentencePiece .model"
+        f"{path} is not a tokenizer file; pass a tokenizer dir, tokenizer.json, a tiktoken file or a "
+        "SentencePiece .model"
     )
 
 

@@ -40,7 +40,10 @@ def terra(data_dir: str | None = None, kind: str = DEFAULT_KIND, **_: Any) -> Do
             label = row.get("label", str)
             if label not in labels:
                 raise row.fail(f"field 'label' {label!r} is not one of {sorted(labels)}")
-            question = f"Текст: {row.get('premise', str)}\nГипотеза: {row.get('hypothesis', str)}\nСледует ли гипотеза из текста?"
+            question = (
+                f"Текст: {row.get('premise', str)}\nГипотеза: {row.get('hypothesis', str)}\n"
+                "Следует ли гипотеза из текста?"
+            )
             docs.append(
                 {**_turn(question, choices[labels[label]], kind), "choices": choices, "gold": labels[label], "key": ""}
             )
@@ -70,7 +73,10 @@ def xwinograd_ru(data_dir: str | None = None, kind: str = DEFAULT_KIND, **_: Any
         if len(options) != 2 or sum(ok for _, ok in options) != 1:
             raise TaskDataError(f"{path}:{line_no}: expected two candidates, one correct")
         gold = 0 if options[0][1] else 1
-        question = f"Предложение: {sentence}\nК кому или чему относится «{pronoun_text}»?\n1) {options[0][0]}\n2) {options[1][0]}"
+        question = (
+            f"Предложение: {sentence}\nК кому или чему относится «{pronoun_text}»?\n"
+            f"1) {options[0][0]}\n2) {options[1][0]}"
+        )
         docs.append({**_turn(question, str(gold + 1), kind), "choices": ["1", "2"], "gold": gold, "key": ""})
     return _shots_first(docs, XWINOGRAD_SHOTS)
 

@@ -12,7 +12,8 @@ import torch
 from safetensors.torch import load_file
 
 from harness.cli import main
-from lep.calibration import PRESETS, assistant_mask_tokens, calibrate
+from lep.calibration import assistant_mask_tokens, calibrate
+from lep.stage_settings import PRESETS
 from lep.calibration_data import calibration_examples, copy_examples, load_chat_data
 from lep.errors import InputError
 from lep.packing import IGNORE
