@@ -65,8 +65,8 @@ class Experiment:
     speed: SpeedSettings | None = None  # measure generation speed over the models (lep-bench speed)
 
 
-def _resolve(base: Path, value: str | None) -> Path | None:
-    return None if value is None else (base / value).resolve() if not Path(value).is_absolute() else Path(value)
+def _resolve(base: Path, value: str) -> Path:
+    return Path(value) if Path(value).is_absolute() else (base / value).resolve()
 
 
 def load_experiment(path: Path) -> Experiment:
@@ -99,10 +99,11 @@ def load_experiment(path: Path) -> Experiment:
             f"experiment config {path}: unknown setting(s) {', '.join(sorted(unknown))}; known: "
             f"{', '.join(sorted(known))}"
         )
-    models, resources = [], {}
+    models: list[tuple[ModelSpec, str]] = []
+    resources: dict[str, Resources] = {}
     for entry in raw["models"]:
         entry = dict(entry)
-        resources[entry.get("name")] = resources_from_entry(entry, str(path))
+        resources[str(entry.get("name"))] = resources_from_entry(entry, str(path))
         role = entry.pop("role", "candidate")
         if role not in ROLES:
             raise InputError(
@@ -141,7 +142,7 @@ def load_experiment(path: Path) -> Experiment:
         models=models,
         suites=suites,
         backend=raw.get("backend", DEFAULT_BACKEND),
-        data_dir=_resolve(base, raw.get("data_dir")),
+        data_dir=_resolve(base, raw["data_dir"]) if raw.get("data_dir") else None,
         limit=raw.get("limit"),
         runs=_resolve(base, raw.get("runs", "runs")),
         reports=_resolve(base, raw.get("reports", "reports")),

@@ -70,7 +70,9 @@ def run_what_is_missing(
             "--address and --retries are settings of the ray executor: add --executor ray (or executor: ray "
             "in the experiment)"
         )
-    overrides = {k: v for k, v in (("address", options.address), ("retries", options.retries)) if v is not None}
+    overrides: dict[str, Any] = {
+        k: v for k, v in (("address", options.address), ("retries", options.retries)) if v is not None
+    }
     experiment.ray = replace(experiment.ray, **overrides)
     try:
         runs, incomplete = run_experiment(experiment, progress=progress), None

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -159,7 +160,7 @@ def _smollm2_experiment(
     )
 
 
-BASE_SHAPE = {"architecture": "mistral", "hidden_size": 64, "layers": 2, "seed": 0}
+BASE_SHAPE: dict[str, Any] = {"architecture": "mistral", "hidden_size": 64, "layers": 2, "seed": 0}
 BASE_TRAINING = TrainSettings(
     seq_len=64,
     global_batch=8,
@@ -172,7 +173,7 @@ BASE_TRAINING = TrainSettings(
     full_model=True,
     seed=0,
 )
-INSTRUCT_NOISE = {"noise": 0.02, "seed": 1}
+INSTRUCT_NOISE: dict[str, Any] = {"noise": 0.02, "seed": 1}
 
 
 def _synthetic_models(work: Path, corpus: list[Path], say: Callable[[str], None]) -> tuple[Path, Path]:

@@ -96,7 +96,7 @@ def _figures(name: str) -> tuple[tuple[str, float], ...]:
         {
             "ru chars/token": report.languages["ru"].chars_per_token,
             "en chars/token": report.languages["en"].chars_per_token,
-            "ru/en parity": report.parity_ru_en,
+            "ru/en parity": float(report.parity_ru_en or 0.0),  # the embedded sample is parallel: never None
             "vocab size": float(report.vocab_size),
         }.items()
     )

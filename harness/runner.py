@@ -62,7 +62,7 @@ PACKAGES = (
 
 
 def package_versions() -> dict[str, str | None]:
-    out = {}
+    out: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             out[name] = importlib.metadata.version(name)
@@ -210,7 +210,7 @@ def run(request: RunRequest, progress: Callable[[str], None] = print) -> Path:
     settings = request.settings_record()
     run_dir = request.run_dir(settings)
     provenance_path = run_dir / "provenance.json"
-    provenance = (
+    provenance: dict[str, Any] = (
         json.loads(provenance_path.read_text(encoding="utf-8"))
         if provenance_path.exists()
         else {

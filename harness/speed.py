@@ -396,7 +396,7 @@ def measure_speed(
             progress(f"speed · {'trial ' + str(trial - settings.warmup + 1) if kept else 'warm-up ' + str(trial + 1)}")
             orders.append(names[trial % len(names) :] + names[: trial % len(names)])
             for name in orders[-1]:
-                engine, result = engines[name], {}
+                engine, result = engines[name], dict[str, Any]()
                 for regime in REGIMES:
                     result[regime] = {}
                     for lang in LANGUAGES:

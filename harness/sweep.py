@@ -196,9 +196,12 @@ def _output_to(log: Path) -> Iterator[None]:
         try:
             yield
         finally:
-            sys.stdout.flush(), sys.stderr.flush()
-            os.dup2(saved[0], 1), os.dup2(saved[1], 2)
-            os.close(saved[0]), os.close(saved[1])
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
 
 
 def run_job(request: "RunRequest", key: str, run_dir: Path, board) -> str:
@@ -328,7 +331,7 @@ def run_sweep(jobs: list[Job], settings: RaySettings, console: Console | None = 
                         except ray.exceptions.RayError as crash:
                             outcome, error = None, _last_line(crash)
                         if outcome is not None and outcome.startswith("error: "):
-                            outcome, error = None, outcome.removeprefix("error: ")
+                            outcome, error = None, str(outcome).removeprefix("error: ")
                         if error is None:
                             finished[job.key] = Path(outcome)
                             states[job.key] = f"done ({tries} attempt{'s' if tries > 1 else ''})"

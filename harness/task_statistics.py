@@ -245,7 +245,7 @@ def unit_table(
             )
     docs = statistic.doc_features(items_per_model)
     sums = np.zeros((docs.shape[0], len(labels), docs.shape[2]))
-    np.add.at(sums, (slice(None), units), docs)
+    np.add.at(sums, (slice(None), units), docs)  # type: ignore[arg-type]  # numpy's stub rejects the index tuple
     strata_of_doc = [statistic.stratum_key(item) for item in first]
     strata = np.zeros(len(labels), dtype=int)
     strata[units] = _index(strata_of_doc)[0]

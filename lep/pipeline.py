@@ -59,6 +59,12 @@ class PipelineConfig:
         path = Path(value).expanduser()
         return (path if path.is_absolute() else self.folder / path).resolve()
 
+    def instruct(self) -> Path:
+        """The instruct model, which validate() has checked the stages that need it have."""
+        if self.instruct_model is None:
+            raise InputError("the propagate and self-calibrate stages need instruct_model")
+        return self.instruct_model
+
     def output(self, stage: str, mode: str | None = None) -> Path:
         return self.workdir / (f"propagate-{mode}" if mode else stage)
 
@@ -129,10 +135,10 @@ def validate(config: PipelineConfig) -> None:
     if "init" in config.stages:
         _input(config, "init", "tokenizer", "tokenizer")
     if "train" in config.stages:
-        known = {f.name for f in fields(TrainSettings)}
-        extra = set(config.stages["train"]) - known - {"model"}
-        if extra:
-            raise InputError(f"stage 'train': unknown settings {sorted(extra)}; known: {sorted(known)}")
+        train_keys = {f.name for f in fields(TrainSettings)}
+        unknown = set(config.stages["train"]) - train_keys - {"model"}
+        if unknown:
+            raise InputError(f"stage 'train': unknown settings {sorted(unknown)}; known: {sorted(train_keys)}")
         _input(config, "train", "model", "init")
     if "propagate" in config.stages:
         _input(config, "propagate", "adapted", "train")
@@ -215,7 +221,7 @@ def _propagate_stage(config: PipelineConfig, mode: str, console: Console) -> tup
             mode,
             config.base_model,
             adapted,
-            config.instruct_model,
+            config.instruct(),
             config.output("propagate", mode),
             check=check,
             overwrite=True,
@@ -243,7 +249,7 @@ def _calibrate_stage(
         answer = None
         if mode == "self" and self_answerer is not None:
             answer = self_answerer(
-                config.instruct_model, judge, settings.get("min_grade", 4), settings.get("max_new_tokens", 512)
+                config.instruct(), judge, settings.get("min_grade", 4), settings.get("max_new_tokens", 512)
             )
         examples, record = calibration_examples(mode, data, copy_corpus, settings.get("copy_examples", 0), answer)
         preset = calibration_preset(mode, {k: v for k, v in settings.items() if k not in CALIBRATE_KEYS})

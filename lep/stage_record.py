@@ -88,7 +88,7 @@ def run_stage(
     `also_clear`, e.g. training checkpoints made from other inputs), build, record: 'ran'."""
     record, old = inputs.record(), _read(out)
     same = old is not None and old["key"] == record["key"]
-    if same and old["finished"]:
+    if old is not None and same and old["finished"]:
         return "skipped"
     if old and not same:
         say(f"{inputs.stage}: rebuilding {out}, changed since it was made: {', '.join(changes(old, record))}")

@@ -2,6 +2,7 @@
 pipeline's schema come from here, the stages themselves (which import torch and transformers) use them."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
 # adapt tokenizer (lep/vocab_adaptation.py)
 METHODS = ("bpe", "unigram", "extend", "optimize")
@@ -80,7 +81,7 @@ PRESETS = {
 }
 
 
-def calibration_preset(mode: str, overrides: dict[str, object]) -> CalibrationSettings:
+def calibration_preset(mode: str, overrides: dict[str, Any]) -> CalibrationSettings:
     """A mode's preset with the given settings replaced (None values keep the preset's)."""
     from dataclasses import replace
 

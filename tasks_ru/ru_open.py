@@ -65,7 +65,7 @@ def xwinograd_ru(data_dir: str | None = None, kind: str = DEFAULT_KIND, **_: Any
     docs = []
     for line_no, line in enumerate(_lines(path), 1):
         try:
-            _lang, _src, _, sentence, _tokens, pronoun, candidates = line.split("\t")
+            _lang, _src, _label, sentence, _tokens, pronoun, candidates = line.split("\t")
             pronoun_text = json.loads(pronoun)[0]
             options = [(c[0], bool(c[3])) for c in json.loads(candidates)]
         except (ValueError, IndexError, json.JSONDecodeError) as e:
