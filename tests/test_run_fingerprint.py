@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import harness.model_spec as model_spec
 import harness.runner as runner
 import lep.reference_sources as reference_sources
 import tasks_ru.data_sources as data_sources
@@ -107,7 +108,7 @@ def test_a_new_scoring_package_version_is_a_new_run(tiny_model, tmp_path, data, 
 def test_a_reference_tokenizer_is_fingerprinted_by_its_files(tiny_model, tmp_path, data, monkeypatch):
     source = tmp_path / "tokenizer.model"
     shutil.copyfile(reference_sources.reference_sources("openchat-3.5")[0], source)
-    monkeypatch.setattr(reference_sources, "reference_sources", lambda name: [source])
+    monkeypatch.setattr(model_spec, "reference_sources", lambda name: [source])  # where the fingerprint looks
     same = _request(tiny_model, tmp_path, data, tokenizer="openchat-3.5").run_dir()
     assert _request(tiny_model, tmp_path, data, tokenizer="openchat-3.5").run_dir() == same
     with source.open("ab") as handle:
