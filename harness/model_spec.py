@@ -13,11 +13,11 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from harness.gguf_import import NAMED_MODELS, named_model_dir
+from lep.content_digest import file_digest, path_digest
 from lep.errors import InputError
+from lep.reference_sources import REFERENCE_FILES, reference_sources
 
 KINDS = ("base", "instruct")
-FINGERPRINT_FULL_HASH_BYTES = 64 << 20  # larger weight files: size, mtime, header and both ends
-SAMPLE_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -95,41 +95,29 @@ def validate(spec: ModelSpec) -> None:
         )
     if spec.kind == "instruct" and not (spec.chat_template or tokenizer.chat_template):
         raise InputError(
-            f"model {spec.name}: an instruct model needs a chat template (the tokenizer has none): add chat_template=FILE or kind=base"
+            f"model {spec.name}: an instruct model needs a chat template (the tokenizer has none): add "
+            "chat_template=FILE or kind=base"
         )
 
 
-def _file_digest(path: Path) -> str:
+def _reference_fingerprint(name: str) -> str:
+    """A reference tokenizer by what builds it: its package file and the code and settings that convert it."""
     digest = hashlib.sha256()
-    size = path.stat().st_size
-    with path.open("rb") as f:
-        if size <= FINGERPRINT_FULL_HASH_BYTES:
-            digest.update(f.read())
-        else:
-            digest.update(f"{size}:{path.stat().st_mtime_ns}".encode())
-            digest.update(f.read(SAMPLE_BYTES))
-            f.seek(size - SAMPLE_BYTES)
-            digest.update(f.read())
-    return digest.hexdigest()
-
-
-def directory_fingerprint(path: Path) -> str:
-    """sha256 over the files of a model or tokenizer dir (weights over 64 MiB: size, mtime and both ends)."""
-    digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
-        digest.update(f"{file.relative_to(path) if path.is_dir() else file.name}:{_file_digest(file)}\n".encode())
+    for path in reference_sources(name):
+        digest.update(f"{path.name}:{file_digest(path)}\n".encode())
     return digest.hexdigest()
 
 
 def fingerprints(spec: ModelSpec) -> dict[str, str]:
-    """Model, tokenizer and chat-template fingerprints (hub ids are fingerprinted by name)."""
+    """Model, tokenizer and chat-template fingerprints by content (hub ids are fingerprinted by name)."""
     out = {}
     for key, value in (("model", spec.path), ("tokenizer", spec.tokenizer_path), ("chat_template", spec.chat_template)):
-        if value:
-            out[key] = (
-                directory_fingerprint(Path(value))
-                if Path(value).exists()
-                else hashlib.sha256(value.encode()).hexdigest()
-            )
+        if not value:
+            continue
+        if Path(value).exists():
+            out[key] = path_digest(Path(value))
+        elif value in REFERENCE_FILES:
+            out[key] = _reference_fingerprint(value)
+        else:
+            out[key] = hashlib.sha256(value.encode()).hexdigest()
     return out

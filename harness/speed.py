@@ -18,11 +18,12 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -155,7 +156,8 @@ class Engine(Protocol):
 def _expect_tokens(name: str, got: int, expected: int) -> None:
     if got != expected:
         raise RuntimeError(
-            f"{name} generated {got} tokens where exactly {expected} were asked for; the timing would not be like for like"
+            f"{name} generated {got} tokens where exactly {expected} were asked for; the timing would not "
+            "be like for like"
         )
 
 
@@ -317,7 +319,8 @@ def summarise(
                     cell[figure] = _spread(values)
                     if figure == "decode_tokens_per_s" and cell[figure]["cv"] > CV_WARNING:
                         warnings.append(
-                            f"{model} {regime} {lang}: decode tokens/s varies by {cell[figure]['cv']:.1%} across trials (> {CV_WARNING:.0%})"
+                            f"{model} {regime} {lang}: decode tokens/s varies by {cell[figure]['cv']:.1%} "
+                            f"across trials (> {CV_WARNING:.0%})"
                         )
                 summary[model][f"{regime}/{lang}"] = cell
     ratios: dict[str, Any] = {}
@@ -393,7 +396,7 @@ def measure_speed(
             progress(f"speed · {'trial ' + str(trial - settings.warmup + 1) if kept else 'warm-up ' + str(trial + 1)}")
             orders.append(names[trial % len(names) :] + names[: trial % len(names)])
             for name in orders[-1]:
-                engine, result = engines[name], {}
+                engine, result = engines[name], dict[str, Any]()
                 for regime in REGIMES:
                     result[regime] = {}
                     for lang in LANGUAGES:

@@ -33,7 +33,8 @@ def _read_json(path: Path) -> dict:
 
 
 def _run_labels(infos: list[tuple[str, str, str]]) -> list[str]:
-    """One distinct label per (model, backend, run id): the model name, plus the backend (then the run id) where names repeat."""
+    """One distinct label per (model, backend, run id): the model name, plus the backend (then the run id)
+    where names repeat."""
     labels = [m for m, _, _ in infos]
     if len(set(labels)) < len(labels):
         labels = [f"{m} ({b})" if labels.count(m) > 1 else m for m, b, _ in infos]

@@ -15,17 +15,20 @@ import socket
 import sys
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
 from harness.model_spec import validate
-from harness.runner import RunRequest, run
 from lep.errors import InputError, LepError
+
+if TYPE_CHECKING:  # the runner (lm-eval, torch) is imported when a job runs, not with the CLI
+    from harness.runner import RunRequest
 
 EXECUTORS = ("local", "ray")
 EXIT_INCOMPLETE = 3  # `lep-bench compare`: the report was built, but some runs failed
@@ -40,9 +43,9 @@ INSTALL_HINT = (
 class RaySettings:
     """Where the sweep runs and how often a failed job is tried again."""
 
-    address: str | None = (
-        None  # None: a private cluster on this machine for this sweep; "auto": the one running here (else a new one); ray://HOST:PORT or HOST:PORT
-    )
+    # None: a private cluster on this machine for this sweep; "auto": the one running here (else a new one);
+    # ray://HOST:PORT or HOST:PORT
+    address: str | None = None
     retries: int = 2  # further attempts after a job fails or its worker dies
     local_cpus: int | None = None  # a cluster this sweep starts: CPUs it offers (default: all of this machine's)
 
@@ -115,14 +118,17 @@ class JobFailure:
 
     def report_line(self) -> str:
         """How the report marks the missing model."""
-        return f"{self.model} is missing from this report: its {self.suite} run failed after {self.attempts} attempt(s) ({self.error}); log: {self.log}"
+        return (
+            f"{self.model} is missing from this report: its {self.suite} run failed after {self.attempts} "
+            f"attempt(s) ({self.error}); log: {self.log}"
+        )
 
 
 @dataclass
 class Job:
     """One model × suite run of the sweep; `run_dir` is computed once, on the driver."""
 
-    request: RunRequest
+    request: "RunRequest"
     role: str
     resources: Resources
     run_dir: Path = field(init=False)
@@ -190,17 +196,22 @@ def _output_to(log: Path) -> Iterator[None]:
         try:
             yield
         finally:
-            sys.stdout.flush(), sys.stderr.flush()
-            os.dup2(saved[0], 1), os.dup2(saved[1], 2)
-            os.close(saved[0]), os.close(saved[1])
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
 
 
-def run_job(request: RunRequest, key: str, run_dir: Path, board) -> str:
+def run_job(request: "RunRequest", key: str, run_dir: Path, board) -> str:
     """The body of one Ray task: `runner.run` with its output in the job log; returns the run dir.
 
     An InputError (a mistake in the experiment) is returned as "error: ..." rather than raised: trying
     again cannot fix it. Anything else raises, and Ray tries the job again."""
     import ray
+
+    from harness.runner import run
 
     where = f"pid {os.getpid()} on {socket.gethostname()}"
     attempt = ray.get(board.started.remote(key, where))
@@ -268,9 +279,11 @@ def _check_placeable(ray, jobs: list[Job]) -> None:
         if not any(n.get("CPU", 0) >= need.cpus and n.get("GPU", 0) >= need.tensor_parallel_size for n in nodes):
             largest = max(((n.get("GPU", 0), n.get("CPU", 0)) for n in nodes), default=(0, 0))
             raise InputError(
-                f"model {job.request.spec.name} asks for {need.tensor_parallel_size} GPU(s) and {need.cpus} CPU(s), but the "
+                f"model {job.request.spec.name} asks for {need.tensor_parallel_size} GPU(s) and {need.cpus} "
+                "CPU(s), but the "
                 f"largest node of the Ray cluster has {largest[0]:g} GPU(s) and {largest[1]:g} CPU(s); lower its "
-                "tensor_parallel_size / cpus in the experiment (tensor_parallel_size: 0 is a CPU-only run) or add a node"
+                "tensor_parallel_size / cpus in the experiment (tensor_parallel_size: 0 is a CPU-only run) "
+                "or add a node"
             )
 
 
@@ -318,13 +331,14 @@ def run_sweep(jobs: list[Job], settings: RaySettings, console: Console | None = 
                         except ray.exceptions.RayError as crash:
                             outcome, error = None, _last_line(crash)
                         if outcome is not None and outcome.startswith("error: "):
-                            outcome, error = None, outcome.removeprefix("error: ")
+                            outcome, error = None, str(outcome).removeprefix("error: ")
                         if error is None:
                             finished[job.key] = Path(outcome)
                             states[job.key] = f"done ({tries} attempt{'s' if tries > 1 else ''})"
                             if Path(outcome) != job.run_dir:
                                 states[job.key] += (
-                                    f", but in {outcome}, not {job.run_dir}: that worker's lep-bench, task code or packages differ from this machine's"
+                                    f", but in {outcome}, not {job.run_dir}: that worker's lep-bench, task "
+                                    "code or packages differ from this machine's"
                                 )
                         else:
                             failures.append(

@@ -240,11 +240,12 @@ def unit_table(
     for items in items_per_model[1:]:
         if [statistic.unit_key(item) for item in items] != keys:
             raise InputError(
-                f"{task}: the runs group the same documents into different {statistic.unit}s; were they scored on the same data?"
+                f"{task}: the runs group the same documents into different {statistic.unit}s; were they "
+                "scored on the same data?"
             )
     docs = statistic.doc_features(items_per_model)
     sums = np.zeros((docs.shape[0], len(labels), docs.shape[2]))
-    np.add.at(sums, (slice(None), units), docs)
+    np.add.at(sums, (slice(None), units), docs)  # type: ignore[arg-type]  # numpy's stub rejects the index tuple
     strata_of_doc = [statistic.stratum_key(item) for item in first]
     strata = np.zeros(len(labels), dtype=int)
     strata[units] = _index(strata_of_doc)[0]
@@ -253,6 +254,7 @@ def unit_table(
         reported = aggregation(list(items))
         if not np.isclose(point, reported, rtol=1e-9, atol=1e-12):
             raise RuntimeError(
-                f"{task}: resampling statistic {type(statistic).__name__} gives {point} but the task's aggregation gives {reported}"
+                f"{task}: resampling statistic {type(statistic).__name__} gives {point} but the task's "
+                f"aggregation gives {reported}"
             )
     return table

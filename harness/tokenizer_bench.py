@@ -6,6 +6,7 @@ and chars_per_token.png (the chart).
 
 import io
 from dataclasses import dataclass
+from functools import partial
 from importlib.resources import files
 from pathlib import Path
 
@@ -78,7 +79,7 @@ def measure(spec: TokenizerBenchSpec) -> list[TokenizerReport]:
                 report.languages[lang] = count_corpus(
                     tokenizer,
                     iter_corpus(paths),
-                    on_batch=lambda n, task=task: progress.advance(task, n),
+                    on_batch=partial(progress.advance, task),
                     encoder=encoder,
                 )
             if spec.parallel:

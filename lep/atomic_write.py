@@ -1,9 +1,20 @@
-"""Atomic file writes: a killed process leaves the old file or the new one, never half of one."""
+"""Atomic file writes: a killed process leaves the old file or the new one, never half of one.
+
+Written files get the permissions an ordinary `open()` would give them (0666 less the umask), not the
+owner-only 0600 of the temporary file they start as.
+"""
 
 import json
 import os
 import tempfile
 from pathlib import Path
+
+
+def _current_umask() -> int:
+    """The process umask (reading it means setting it; it is restored at once)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_bytes(path: Path, data: bytes) -> None:
@@ -14,6 +25,7 @@ def write_bytes(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
+            os.fchmod(handle.fileno(), 0o666 & ~_current_umask())
             os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException:

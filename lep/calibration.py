@@ -10,7 +10,7 @@ The loss is on assistant tokens only. The merged model is saved as safetensors b
 the data actually used.
 """
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
 
@@ -25,50 +25,10 @@ from lep.checkpoint_io import Checkpoint
 from lep.errors import InputError
 from lep.packing import IGNORE
 from lep.reference_tokenizers import load_tokenizer
+from lep.stage_settings import CalibrationSettings
 from lep.staging import check_free, staged_dir
 
 CALIBRATE_MANIFEST = "lep_calibrate.json"
-PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-
-
-@dataclass
-class CalibrationSettings:
-    rank: int
-    alpha: float
-    learning_rate: float
-    weight_decay: float
-    edge_layers_only: bool
-    train_embeddings: bool
-    max_length: int = 4096
-    epochs: float = 1.0
-    per_device_batch: int = 4
-    global_batch: int = 64
-    scheduler: str = "cosine"
-    seed: int = 0
-    max_steps: int = -1
-    target_modules: list[str] = field(default_factory=lambda: list(PROJECTIONS))
-
-
-PRESETS = {
-    "self": CalibrationSettings(
-        rank=8,
-        alpha=1,
-        learning_rate=2.5e-5,
-        weight_decay=0.1,
-        edge_layers_only=True,
-        train_embeddings=True,
-        global_batch=64,
-    ),
-    "sft": CalibrationSettings(
-        rank=32,
-        alpha=16,
-        learning_rate=5e-5,
-        weight_decay=0.05,
-        edge_layers_only=False,
-        train_embeddings=False,
-        global_batch=128,
-    ),
-}
 
 
 def assistant_mask_tokens(

@@ -90,7 +90,8 @@ def copy_examples(
     pool = [t for t in iter_corpus(corpus, max_chars=50 * count * max_chars) if min_chars <= len(t) <= max_chars]
     if len(pool) < count:
         raise InputError(
-            f"corpus {[str(p) for p in corpus]} has only {len(pool)} passages of {min_chars}-{max_chars} characters; {count} requested"
+            f"corpus {[str(p) for p in corpus]} has only {len(pool)} passages of {min_chars}-{max_chars} "
+            f"characters; {count} requested"
         )
     chosen = rng.sample(pool, count)
     return [

@@ -116,7 +116,8 @@ def _conllu_units(lines: Iterator[str]) -> Iterator[str]:
 def _texts(
     path: Path, conllu: Callable[[Iterator[str]], Iterator[str]], plain: Callable[[Iterator[str]], Iterator[str]]
 ) -> Iterator[str]:
-    """The raw texts of one file by its suffix: JSONL records, TSV rows, CoNLL-U (`conllu`), else plain text (`plain`)."""
+    """The raw texts of one file by its suffix: JSONL records, TSV rows, CoNLL-U (`conllu`), else plain
+    text (`plain`)."""
     lines = _raw_lines(path)
     suffix = path.suffix.lower()
     if suffix == ".jsonl":

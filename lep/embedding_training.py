@@ -15,7 +15,7 @@ configs/accelerate/fsdp-8gpu.yaml is a starting point).
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
 
@@ -31,34 +31,12 @@ from lep.embedding_init import OPERATOR_FILE
 from lep.errors import InputError
 from lep.packing import PACKINGS, PackedSequences, ParagraphBlocks
 from lep.reference_tokenizers import load_tokenizer
+from lep.stage_settings import TrainSettings
 
 TRAIN_MANIFEST = "lep_train.json"
 # auto: float32 weights, bf16 autocast where the GPU has bf16; bf16-autocast: the same, forced (CPU
 # too); bf16-weights: weights loaded and updated in bf16 (the authors' run); fp32: no bf16 at all.
 PRECISIONS = ("auto", "bf16-autocast", "bf16-weights", "fp32")
-
-
-@dataclass
-class TrainSettings:
-    """Paper defaults (METHOD.md §4) at 256 x 1024 tokens a step; scale them with the flags."""
-
-    seq_len: int = 1024
-    global_batch: int = 256
-    per_device_batch: int = 8
-    learning_rate: float = 2e-4
-    weight_decay: float = 0.1
-    warmup_steps: int = 100
-    epochs: float = 1.0
-    max_steps: int = -1
-    new_rows_only: bool = False
-    full_model: bool = False  # train every weight (the demo's brief pretraining of its small base model)
-    gradient_checkpointing: bool = False
-    save_steps: int = 500
-    logging_steps: int = 10
-    max_chars: int | None = None
-    seed: int = 0
-    packing: str = "paragraphs"  # or "documents": BOS + line + EOS per sequence, padded (the earlier packing)
-    precision: str = "auto"
 
 
 def trainable_embeddings(model: torch.nn.Module) -> list[torch.nn.Parameter]:
@@ -153,6 +131,11 @@ def training_arguments(settings: TrainSettings, checkpoints: Path, world_size: i
     )
 
 
+def checkpoints_dir(out: Path) -> Path:
+    """Where a training run into `out` keeps its checkpoints (beside it, so `out` appears only when finished)."""
+    return out.parent / f"{out.name}.checkpoints"
+
+
 def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: TrainSettings) -> Path:
     """Train `model_dir`'s embeddings on `corpus`; write the finished HF model dir to `out`."""
     out = Path(out)
@@ -171,14 +154,15 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
     dataset = training_dataset(tokenizer, corpus, settings)
     if len(dataset) == 0:
         raise InputError(
-            f"corpus {corpus} gave no training sequences of {settings.seq_len} tokens; pass more text or a smaller --seq-len"
+            f"corpus {corpus} gave no training sequences of {settings.seq_len} tokens; pass more text or a "
+            "smaller --seq-len"
         )
     model = AutoModelForCausalLM.from_pretrained(checkpoint.path, dtype=weight_dtype(settings.precision))
     parameters = list(model.parameters()) if settings.full_model else trainable_embeddings(model)
     callbacks: list[TrainerCallback] = []
     if settings.new_rows_only:
         callbacks.append(KeepRows(parameters, copied_rows(load_operator(operator_path))))
-    checkpoints = out.parent / f"{out.name}.checkpoints"
+    checkpoints = checkpoints_dir(out)
     world_size = int(
         os.environ.get("WORLD_SIZE", "1")
     )  # set by torchrun / accelerate launch before the process group exists

@@ -1,7 +1,9 @@
 """`lep-bench adapt pipeline CONFIG`: every LEP stage from one YAML file, resumable.
 
-A stage is finished when its output dir holds its manifest; finished stages are skipped, a
-killed training stage resumes from its last checkpoint. Each stage reads the previous
+A stage is finished when its output dir holds a finished record of the settings and inputs it
+was made from (lep/stage_record.py): it is skipped while they are unchanged and rebuilt, with
+everything downstream of it, when any changed; a killed training stage resumes from its last
+checkpoint. Each stage reads the previous
 stage's output unless the config names another input; every input is checked before anything
 runs. Relative paths are resolved against the config file's folder.
 
@@ -22,18 +24,20 @@ precision, ...); an unknown key is an error before anything runs.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import yaml
 from rich.console import Console
 
-from lep.calibration import CALIBRATE_MANIFEST, PRESETS, calibrate
+from lep.calibration import calibrate
 from lep.calibration_data import calibration_examples
 from lep.embedding_init import INIT_MANIFEST, initialise
-from lep.embedding_training import TRAIN_MANIFEST, TrainSettings, train_embeddings
+from lep.embedding_training import TRAIN_MANIFEST, TrainSettings, checkpoints_dir, train_embeddings
 from lep.errors import InputError
 from lep.propagation import MODES, PROPAGATE_MANIFEST, propagate
+from lep.stage_record import StageInputs, run_stage
+from lep.stage_settings import PRESETS, calibration_preset
 from lep.vocab_adaptation import MANIFEST, AdaptationRequest, adapt_tokenizer
 
 STAGES = ("tokenizer", "init", "train", "propagate", "calibrate")
@@ -54,6 +58,12 @@ class PipelineConfig:
     def resolve(self, value: str | Path) -> Path:
         path = Path(value).expanduser()
         return (path if path.is_absolute() else self.folder / path).resolve()
+
+    def instruct(self) -> Path:
+        """The instruct model, which validate() has checked the stages that need it have."""
+        if self.instruct_model is None:
+            raise InputError("the propagate and self-calibrate stages need instruct_model")
+        return self.instruct_model
 
     def output(self, stage: str, mode: str | None = None) -> Path:
         return self.workdir / (f"propagate-{mode}" if mode else stage)
@@ -125,10 +135,10 @@ def validate(config: PipelineConfig) -> None:
     if "init" in config.stages:
         _input(config, "init", "tokenizer", "tokenizer")
     if "train" in config.stages:
-        known = {f.name for f in fields(TrainSettings)}
-        extra = set(config.stages["train"]) - known - {"model"}
-        if extra:
-            raise InputError(f"stage 'train': unknown settings {sorted(extra)}; known: {sorted(known)}")
+        train_keys = {f.name for f in fields(TrainSettings)}
+        unknown = set(config.stages["train"]) - train_keys - {"model"}
+        if unknown:
+            raise InputError(f"stage 'train': unknown settings {sorted(unknown)}; known: {sorted(train_keys)}")
         _input(config, "train", "model", "init")
     if "propagate" in config.stages:
         _input(config, "propagate", "adapted", "train")
@@ -160,105 +170,122 @@ def validate(config: PipelineConfig) -> None:
 SelfAnswerer = Callable[[Path, Path | None, int, int], Callable]
 
 
+def _tokenizer_stage(config: PipelineConfig) -> tuple[StageInputs, Callable[[], object]]:
+    settings = config.stages["tokenizer"]
+    base = settings.get("base", str(config.base_model))
+    request = AdaptationRequest(
+        base=base,
+        method=settings.get("method", "extend"),
+        corpus=config.corpus,
+        out=config.output("tokenizer"),
+        vocab_size=settings.get("vocab_size"),
+        new_vocab_size=settings.get("new_vocab_size"),
+        keep=settings.get("keep"),
+        max_chars=settings.get("max_chars"),
+        overwrite=True,
+        trainer=settings.get("trainer", "hf"),
+        keep_by=settings.get("keep_by", "frequency"),
+        ignore_merges=settings.get("ignore_merges"),
+    )
+    inputs = StageInputs("tokenizer", settings, {"base": base, "corpus": [str(p) for p in config.corpus]})
+    return inputs, lambda: adapt_tokenizer(request)
+
+
+def _init_stage(config: PipelineConfig) -> tuple[StageInputs, Callable[[], object]]:
+    settings = config.stages["init"]
+    tokenizer = _input(config, "init", "tokenizer", "tokenizer")
+    original = settings.get("original_tokenizer")
+    paths = {"model": str(config.base_model), "tokenizer": str(tokenizer)} | (
+        {"original": original} if original else {}
+    )
+    inputs = StageInputs("init", settings, paths)
+    return inputs, lambda: initialise(config.base_model, tokenizer, config.output("init"), original, overwrite=True)
+
+
+def _train_stage(config: PipelineConfig) -> tuple[StageInputs, Callable[[], object]]:
+    model = _input(config, "train", "model", "init")
+    settings = TrainSettings(**{k: v for k, v in config.stages["train"].items() if k != "model"})
+    inputs = StageInputs("train", asdict(settings), {"model": str(model), "corpus": [str(p) for p in config.corpus]})
+    return inputs, lambda: train_embeddings(model, config.corpus, config.output("train"), settings)
+
+
+def _propagate_stage(config: PipelineConfig, mode: str, console: Console) -> tuple[StageInputs, Callable[[], object]]:
+    settings = config.stages["propagate"]
+    adapted = _input(config, "propagate", "adapted", "train")
+    check = settings.get("check", True)
+    models = {"base": str(config.base_model), "adapted": str(adapted), "instruct": str(config.instruct_model)}
+    inputs = StageInputs(f"propagate-{mode}", {"mode": mode, "check": check}, models)
+
+    def build() -> None:
+        report = propagate(
+            mode,
+            config.base_model,
+            adapted,
+            config.instruct(),
+            config.output("propagate", mode),
+            check=check,
+            overwrite=True,
+        )
+        console.print(f"propagate {mode}: fits {report.fits}, argmax agreement {report.argmax_agreement}")
+
+    return inputs, build
+
+
+def _calibrate_stage(
+    config: PipelineConfig, self_answerer: SelfAnswerer | None
+) -> tuple[Path, StageInputs, Callable[[], object]]:
+    settings = config.stages["calibrate"]
+    mode = settings["mode"]
+    source = config.output("propagate", settings.get("from_mode", "conversion"))
+    copy_corpus = [config.resolve(p) for p in settings.get("copy_corpus", [])] or config.corpus
+    judge = config.resolve(settings["judge"]) if settings.get("judge") else None
+    data = config.resolve(settings["data"])
+    paths = {"model": str(source), "data": str(data), "copy_corpus": [str(p) for p in copy_corpus]}
+    if mode == "self":
+        paths |= {"instruct": str(config.instruct_model)} | ({"judge": str(judge)} if judge else {})
+    out = config.workdir / f"calibrate-{mode}"
+
+    def build() -> None:
+        answer = None
+        if mode == "self" and self_answerer is not None:
+            answer = self_answerer(
+                config.instruct(), judge, settings.get("min_grade", 4), settings.get("max_new_tokens", 512)
+            )
+        examples, record = calibration_examples(mode, data, copy_corpus, settings.get("copy_examples", 0), answer)
+        preset = calibration_preset(mode, {k: v for k, v in settings.items() if k not in CALIBRATE_KEYS})
+        calibrate(source, examples, out, preset, record, overwrite=True)
+
+    return out, StageInputs("calibrate", settings, paths), build
+
+
 def run_pipeline(
     config_path: Path, console: Console | None = None, self_answerer: SelfAnswerer | None = None
 ) -> dict[str, str]:
-    """Run every configured stage that is not finished; returns stage -> 'ran' | 'skipped'.
+    """Run every configured stage that is not finished from its current inputs; returns stage -> 'ran' | 'skipped'.
 
-    `self_answerer(instruct, judge, min_grade, max_new_tokens)` serves models for self-calibration;
-    the harness passes it in, since serving is the harness's job.
+    A stage re-runs when its settings or inputs changed since its output was made (lep/stage_record.py),
+    and so does everything downstream of it. `self_answerer(instruct, judge, min_grade, max_new_tokens)`
+    serves models for self-calibration; the harness passes it in, since serving is the harness's job.
     """
     console = console or Console()
+    say = console.print
     config = load_config(config_path)
     validate(config)
     status: dict[str, str] = {}
-    if "tokenizer" in config.stages:
-        settings = config.stages["tokenizer"]
-        if _finished(config, "tokenizer"):
-            status["tokenizer"] = "skipped"
-        else:
-            base = settings.get("base", str(config.base_model))
-            adapt_tokenizer(
-                AdaptationRequest(
-                    base=base,
-                    method=settings.get("method", "extend"),
-                    corpus=config.corpus,
-                    out=config.output("tokenizer"),
-                    vocab_size=settings.get("vocab_size"),
-                    new_vocab_size=settings.get("new_vocab_size"),
-                    keep=settings.get("keep"),
-                    max_chars=settings.get("max_chars"),
-                    overwrite=True,
-                    trainer=settings.get("trainer", "hf"),
-                    keep_by=settings.get("keep_by", "frequency"),
-                    ignore_merges=settings.get("ignore_merges"),
-                )
-            )
-            status["tokenizer"] = "ran"
-    if "init" in config.stages:
-        if _finished(config, "init"):
-            status["init"] = "skipped"
-        else:
-            initialise(
-                config.base_model,
-                _input(config, "init", "tokenizer", "tokenizer"),
-                config.output("init"),
-                config.stages["init"].get("original_tokenizer"),
-                overwrite=True,
-            )
-            status["init"] = "ran"
+    for stage, make in (("tokenizer", _tokenizer_stage), ("init", _init_stage)):
+        if stage in config.stages:
+            inputs, build = make(config)
+            status[stage] = run_stage(config.output(stage), inputs, build, say)
     if "train" in config.stages:
-        if _finished(config, "train"):
-            status["train"] = "skipped"
-        else:
-            settings = {k: v for k, v in config.stages["train"].items() if k != "model"}
-            train_embeddings(
-                _input(config, "train", "model", "init"),
-                config.corpus,
-                config.output("train"),
-                TrainSettings(**settings),
-            )
-            status["train"] = "ran"
-    if "propagate" in config.stages:
-        settings = config.stages["propagate"]
-        adapted = _input(config, "propagate", "adapted", "train")
-        for mode in settings.get("modes", ["conversion"]):
-            out = config.output("propagate", mode)
-            if (out / PROPAGATE_MANIFEST).is_file():
-                status[f"propagate-{mode}"] = "skipped"
-                continue
-            report = propagate(
-                mode,
-                config.base_model,
-                adapted,
-                config.instruct_model,
-                out,
-                check=settings.get("check", True),
-                overwrite=True,
-            )
-            console.print(f"propagate {mode}: fits {report.fits}, argmax agreement {report.argmax_agreement}")
-            status[f"propagate-{mode}"] = "ran"
+        inputs, build = _train_stage(config)
+        out = config.output("train")
+        status["train"] = run_stage(out, inputs, build, say, also_clear=(checkpoints_dir(out),))
+    for mode in config.stages["propagate"].get("modes", ["conversion"]) if "propagate" in config.stages else []:
+        inputs, build = _propagate_stage(config, mode, console)
+        status[f"propagate-{mode}"] = run_stage(config.output("propagate", mode), inputs, build, say)
     if "calibrate" in config.stages:
-        settings = config.stages["calibrate"]
-        mode = settings["mode"]
-        out = config.workdir / f"calibrate-{mode}"
-        if (out / CALIBRATE_MANIFEST).is_file():
-            status["calibrate"] = "skipped"
-        else:
-            answer = None
-            if mode == "self" and self_answerer is not None:
-                judge = config.resolve(settings["judge"]) if settings.get("judge") else None
-                answer = self_answerer(
-                    config.instruct_model, judge, settings.get("min_grade", 4), settings.get("max_new_tokens", 512)
-                )
-            copy_corpus = [config.resolve(p) for p in settings.get("copy_corpus", [])] or config.corpus
-            examples, record = calibration_examples(
-                mode, config.resolve(settings["data"]), copy_corpus, settings.get("copy_examples", 0), answer
-            )
-            preset = replace(PRESETS[mode], **{k: v for k, v in settings.items() if k not in CALIBRATE_KEYS})
-            source = config.output("propagate", settings.get("from_mode", "conversion"))
-            calibrate(source, examples, out, preset, record, overwrite=True)
-            status["calibrate"] = "ran"
+        out, inputs, build = _calibrate_stage(config, self_answerer)
+        status["calibrate"] = run_stage(out, inputs, build, say)
     for stage, state in status.items():
         console.print(f"{stage}: {state}")
     return status

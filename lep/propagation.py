@@ -24,11 +24,11 @@ from lep.embedding_init import OPERATOR_FILE, check_tokenizer_fits
 from lep.errors import InputError
 from lep.least_squares import Fit, solve
 from lep.reference_tokenizers import load_tokenizer
+from lep.stage_settings import MODES
 from lep.staging import check_free, staged_dir
 from lep.token_bytes import vocabulary_bytes
 from lep.tokenizer_json import wrap_like
 
-MODES = ("swap", "overlap", "conversion", "bypass", "chat-vector")
 PROPAGATE_MANIFEST = "lep_propagate.json"
 CHECK_PROMPTS = [
     "The capital of France is",

@@ -6,7 +6,6 @@ downloaded. `load_tokenizer` also takes an HF tokenizer dir, a tokenizer.json, a
 a SentencePiece .model, or a hub id (when online).
 """
 
-import importlib.resources
 import json
 import re
 import shutil
@@ -20,6 +19,7 @@ from transformers import AutoTokenizer, PreTrainedTokenizerFast
 from transformers.convert_slow_tokenizer import TikTokenConverter
 
 from lep.errors import TokenizerError
+from lep.reference_sources import LLAMA3_FILE, MISTRAL_FILE, package_file
 
 LLAMA3_PATTERN = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
@@ -73,16 +73,6 @@ OPENCHAT_CONFIG = {
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
-def _package_file(package: str, relative: str) -> Path:
-    try:
-        path = Path(str(importlib.resources.files(package).joinpath(relative)))
-    except ModuleNotFoundError:
-        raise TokenizerError(f"the package {package} is not installed; run ./setup.sh to install lep-bench") from None
-    if not path.is_file():
-        raise TokenizerError(f"{package} does not ship {relative}; reinstall it with ./setup.sh")
-    return path
-
-
 def _with_bos(tokenizer: Tokenizer, bos: str) -> None:
     """Prepend BOS on encode, as the published LLaMa-3 tokenizer.json does."""
     bos_id = tokenizer.token_to_id(bos)
@@ -98,7 +88,7 @@ def tiktoken_tokenizer(path: Path, special_tokens: list[str], pattern: str = LLA
 
 def llama3(eos_token: str = "<|end_of_text|>") -> PreTrainedTokenizerFast:
     """LLaMa-3 (base conventions) from `llama_models/llama3/tokenizer.model`."""
-    tokenizer = tiktoken_tokenizer(_package_file("llama_models", "llama3/tokenizer.model"), LLAMA3_SPECIAL_TOKENS)
+    tokenizer = tiktoken_tokenizer(package_file(*LLAMA3_FILE), LLAMA3_SPECIAL_TOKENS)
     _with_bos(tokenizer, "<|begin_of_text|>")
     return PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
@@ -122,11 +112,11 @@ def sentencepiece_tokenizer(model_path: Path, config: dict) -> PreTrainedTokeniz
 
 
 def mistral7b() -> PreTrainedTokenizerFast:
-    return sentencepiece_tokenizer(_package_file("mistral_common", "data/tokenizer.model.v1"), MISTRAL_CONFIG)
+    return sentencepiece_tokenizer(package_file(*MISTRAL_FILE), MISTRAL_CONFIG)
 
 
 def openchat35() -> PreTrainedTokenizerFast:
-    return sentencepiece_tokenizer(_package_file("mistral_common", "data/tokenizer.model.v1"), OPENCHAT_CONFIG)
+    return sentencepiece_tokenizer(package_file(*MISTRAL_FILE), OPENCHAT_CONFIG)
 
 
 REFERENCE_TOKENIZERS: dict[str, Callable[[], PreTrainedTokenizerFast]] = {
@@ -157,7 +147,8 @@ def _from_file(path: Path) -> PreTrainedTokenizerFast:
     if path.suffix == ".model":
         return sentencepiece_tokenizer(path, MISTRAL_CONFIG)
     raise TokenizerError(
-        f"{path} is not a tokenizer file; pass a tokenizer dir, tokenizer.json, a tiktoken file or a SentencePiece .model"
+        f"{path} is not a tokenizer file; pass a tokenizer dir, tokenizer.json, a tiktoken file or a "
+        "SentencePiece .model"
     )
 
 

@@ -11,6 +11,7 @@ trains with the SentencePiece library itself, as the paper's authors did (ruadap
 import io
 import os
 from collections.abc import Iterable
+from typing import Any
 
 import sentencepiece as spm
 from sentencepiece import sentencepiece_model_pb2
@@ -48,7 +49,7 @@ def train_bpe(base: PreTrainedTokenizerFast, texts: Iterable[str], vocab_size: i
     byte_level = is_byte_level(base)
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = training_pre_tokenizer(base, byte_level)
-    options = {} if byte_level else {"limit_alphabet": SENTENCEPIECE_ALPHABET_LIMIT}
+    options: dict[str, Any] = {} if byte_level else {"limit_alphabet": SENTENCEPIECE_ALPHABET_LIMIT}
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
         min_frequency=MIN_FREQUENCY,
@@ -75,7 +76,7 @@ def train_unigram(base: PreTrainedTokenizerFast, texts: Iterable[str], vocab_siz
     return tokenizer
 
 
-SENTENCEPIECE_SETTINGS = {  # the authors' train_spm.py settings; the rest are SentencePiece's defaults
+SENTENCEPIECE_SETTINGS: dict[str, Any] = {  # the authors' train_spm.py settings; the rest are SentencePiece's defaults
     "normalization_rule_name": "nmt_nfkc",
     "split_digits": True,
     "byte_fallback": True,

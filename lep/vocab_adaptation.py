@@ -28,6 +28,7 @@ from lep.atomic_write import write_json
 from lep.corpus import batched, iter_corpus, require_text
 from lep.errors import InputError, TokenizerError
 from lep.reference_tokenizers import load_tokenizer
+from lep.stage_settings import KEEP_BY, METHODS, TRAINERS
 from lep.staging import check_free, staged_dir
 from lep.token_bytes import byte_fallback_ids, is_byte_level, vocabulary_bytes
 from lep.tokenizer_json import Merge, TokenizerParts, parse_merges, rebind_special_ids, wrap_like
@@ -39,9 +40,6 @@ from lep.tokenizer_training import (
     training_pre_tokenizer,
 )
 
-METHODS = ("bpe", "unigram", "extend", "optimize")
-TRAINERS = ("hf", "sentencepiece")
-KEEP_BY = ("frequency", "lowest-ids")
 MANIFEST = "lep_tokenizer.json"
 ID_MAP = "old_to_new_ids.json"
 BYTE_TOKENS = 256

@@ -11,16 +11,18 @@ hub or from a local mirror of it (rows.py). Every doc has the chat fields of mes
 """
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import datasets
-
+from tasks_ru.data_sources import DARUMERU_HUB, GAZETA_HUB, MMLU_HUB, RUCOLA_HUB
 from tasks_ru.messages import chat_fields, row_turns
 from tasks_ru.mmlu_categories import ANSWER_PREFIX, SUBJECTS, headline
 from tasks_ru.rows import Row, read_local_rows, read_split
 from tasks_ru.token_counts import copy_source_tokens, cut_to_tokens
 
-Docs = dict[str, datasets.Dataset]
+if TYPE_CHECKING:  # `datasets` (pyarrow, pandas) is imported when docs are built, not with the harness
+    import datasets
+
+Docs = dict[str, "datasets.Dataset"]
 NON_DATA_FIELDS = (
     "tokenizer",
     "src_tokens",
@@ -30,8 +32,15 @@ NON_DATA_FIELDS = (
 DEFAULT_KIND = "instruct"
 
 
-def dataset(docs: list[dict]) -> datasets.Dataset:
+def dataset(docs: list[dict]) -> "datasets.Dataset":
+    import datasets
+
     return datasets.Dataset.from_list(docs)
+
+
+def _pinned(hub_id: str, hub_revisions: dict[str, str] | None) -> str | None:
+    """The hub commit the run pinned for this dataset (the runner resolves and records it)."""
+    return (hub_revisions or {}).get(hub_id)
 
 
 # --- Darumeru (RefalMachine/darumeru: messages, inputs, outputs, meta) --------------------------
@@ -110,7 +119,8 @@ def _copy_doc(row: Row, config: str, kind: str, tokenizer: str | None, scoring: 
 
 def darumeru(
     config: str,
-    hub_id: str = "RefalMachine/darumeru",
+    hub_id: str = DARUMERU_HUB,
+    hub_revisions: dict[str, str] | None = None,
     data_dir: str | None = None,
     tokenizer: str | None = None,
     kind: str = DEFAULT_KIND,
@@ -121,7 +131,7 @@ def darumeru(
     out = {}
     for split in ("test", "prompt"):
         docs: list[dict] = []
-        for row in read_split(hub_id, config, split, data_dir):
+        for row in read_split(hub_id, config, split, data_dir, _pinned(hub_id, hub_revisions)):
             if config == "parus":
                 docs += _parus_docs(row, kind)
             elif config in DARUMERU_CHOICES:
@@ -161,17 +171,26 @@ def _mmlu_doc(row: Row, subject: str, lang: str, kind: str) -> dict:
 
 
 def nlpcoreteam_mmlu(
-    lang: str, hub_id: str = "NLPCoreTeam/mmlu_ru", data_dir: str | None = None, kind: str = DEFAULT_KIND, **_: Any
+    lang: str,
+    hub_id: str = MMLU_HUB,
+    hub_revisions: dict[str, str] | None = None,
+    data_dir: str | None = None,
+    kind: str = DEFAULT_KIND,
+    **_: Any,
 ) -> Docs:
     """57 subjects; each test doc carries its subject's first dev rows as `shots`, the first with the headline."""
     folder = str(Path(data_dir) / "mmlu_ru") if data_dir else None
     docs = []
     for subject in SUBJECTS:
-        shots = [_mmlu_doc(r, subject, lang, kind) for r in read_split(hub_id, subject, "dev", folder)[:MMLU_SHOTS]]
+        shots = [
+            _mmlu_doc(r, subject, lang, kind)
+            for r in read_split(hub_id, subject, "dev", folder, _pinned(hub_id, hub_revisions))[:MMLU_SHOTS]
+        ]
         if shots:
             shots[0] = {**shots[0], "query": headline(subject, lang) + shots[0]["query"]}
         docs += [
-            {**_mmlu_doc(r, subject, lang, kind), "shots": shots} for r in read_split(hub_id, subject, "test", folder)
+            {**_mmlu_doc(r, subject, lang, kind), "shots": shots}
+            for r in read_split(hub_id, subject, "test", folder, _pinned(hub_id, hub_revisions))
         ]
     return {"test": dataset(docs)}
 
@@ -180,7 +199,8 @@ def nlpcoreteam_mmlu(
 
 RUCOLA_PROMPT = (
     "Твоя задача определить приемлемость текста для русского языка с точки зрения синтаксиса, морфологии и семантики. "
-    "Ответом должно служить одно число: 0 или 1, где 0 - предложение не приемлемо с точки зрения русского языка, 1 - приемлемо."
+    "Ответом должно служить одно число: 0 или 1, где 0 - предложение не приемлемо с точки зрения русского "
+    "языка, 1 - приемлемо."
     "\nТекст: {}"
 )
 RUCOLA_SHOTS_FROM = 29  # llmtf: the train rows after index 29 are balanced in labels
@@ -200,7 +220,8 @@ def _rucola_doc(row: Row, label_field: str, kind: str) -> dict:
 
 
 def rucola(
-    hub_id: str = "RussianNLP/rucola",
+    hub_id: str = RUCOLA_HUB,
+    hub_revisions: dict[str, str] | None = None,
     data_dir: str | None = None,
     local_layout: str = "darumeru",
     kind: str = DEFAULT_KIND,
@@ -217,7 +238,10 @@ def rucola(
         }
         label = "acceptable"
     else:
-        rows = {s: read_split(hub_id, "rucola", s, data_dir) for s in ("validation", "train")}
+        rows = {
+            s: read_split(hub_id, "rucola", s, data_dir, _pinned(hub_id, hub_revisions))
+            for s in ("validation", "train")
+        }
         label = "label"
     rows["train"] = rows["train"][RUCOLA_SHOTS_FROM:]
     return {s: dataset([_rucola_doc(r, label, kind) for r in split_rows]) for s, split_rows in rows.items()}
@@ -240,13 +264,17 @@ def _sentences(row: Row, field: str) -> list[str]:
 
 
 def gazeta_abstractive(
-    hub_id: str = "dichspace/daru_treeway_eval", data_dir: str | None = None, kind: str = DEFAULT_KIND, **_: Any
+    hub_id: str = GAZETA_HUB,
+    hub_revisions: dict[str, str] | None = None,
+    data_dir: str | None = None,
+    kind: str = DEFAULT_KIND,
+    **_: Any,
 ) -> Docs:
     """Summary of a news text: the source and gold summary are the joined `src_sents` / `summary_sents`."""
     out = {}
     for split in ("test", "prompt"):
         docs = []
-        for r in read_split(hub_id, GAZETA, split, data_dir):
+        for r in read_split(hub_id, GAZETA, split, data_dir, _pinned(hub_id, hub_revisions)):
             summary = " ".join(_sentences(r, "summary_sents"))
             docs.append(
                 {
@@ -262,7 +290,8 @@ def gazeta_abstractive(
 
 
 def gazeta_extractive(
-    hub_id: str = "dichspace/daru_treeway_eval",
+    hub_id: str = GAZETA_HUB,
+    hub_revisions: dict[str, str] | None = None,
     data_dir: str | None = None,
     tokenizer: str | None = None,
     kind: str = DEFAULT_KIND,
@@ -270,7 +299,7 @@ def gazeta_extractive(
 ) -> Docs:
     """Each source sentence is a candidate answer turn; zero-shot; the first 500 documents."""
     docs = []
-    for r in read_split(hub_id, GAZETA, "test", data_dir)[:EXTRACTIVE_MAX_DOCS]:
+    for r in read_split(hub_id, GAZETA, "test", data_dir, _pinned(hub_id, hub_revisions))[:EXTRACTIVE_MAX_DOCS]:
         sentences = _sentences(r, "src_sents")
         gold = r.get("extractive_summary", list)
         if not gold or not all(isinstance(i, int) and 0 <= i < len(sentences) for i in gold):

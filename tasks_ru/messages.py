@@ -57,7 +57,8 @@ def row_turns(row: Row, kind: str, inputs: dict | None = None) -> dict[str, str]
             or message.get("role") not in ROLES
         ):
             raise row.fail(
-                f"field 'messages' item {i} should be {{'role': one of {list(ROLES)}, 'content': a string}}, not {message!r:.80}"
+                f"field 'messages' item {i} should be "
+                f"{{'role': one of {list(ROLES)}, 'content': a string}}, not {message!r:.80}"
             )
         role = message["role"]
         expected = [

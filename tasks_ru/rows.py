@@ -66,14 +66,15 @@ def _read_jsonl(path: Path) -> list[Row]:
     return rows
 
 
-def read_split(hub_id: str, config: str, split: str, data_dir: str | None) -> list[Row]:
-    """The rows of one split: `data_dir/<config>/<split>.jsonl` when a data dir is given, else the hub."""
+def read_split(hub_id: str, config: str, split: str, data_dir: str | None, revision: str | None = None) -> list[Row]:
+    """The rows of one split: `data_dir/<config>/<split>.jsonl` when a data dir is given, else the hub at
+    `revision` (the commit the run pinned and recorded; None: the hub's current one)."""
     if data_dir:
         return _read_jsonl(Path(data_dir) / config / f"{split}.jsonl")
     import datasets
 
     name = None if config == hub_id.split("/")[-1] else config
-    loaded = datasets.load_dataset(hub_id, name, split=split)
+    loaded = datasets.load_dataset(hub_id, name, split=split, revision=revision)
     rows = [Row(r, f"{hub_id}/{config}/{split} row {i}") for i, r in enumerate(loaded.to_list(), 1)]
     if not rows:
         raise TaskDataError(f"{hub_id}/{config}/{split}: the split is empty (no rows)")

@@ -5,7 +5,6 @@ same templates, hooks and metrics serve both suites.
 """
 
 import json
-import os
 import random
 import re
 from collections.abc import Callable
@@ -20,10 +19,10 @@ from tasks_ru.token_counts import copy_source_tokens
 
 
 def data_root(data_dir: str | None) -> Path:
-    root = data_dir or os.environ.get("LEP_DATA_DIR")
-    if not root:
+    """The data folder the runner resolved (--data-dir, else $LEP_DATA_DIR: tasks_ru/data_sources.py)."""
+    if not data_dir:
         raise TaskDataError("ru-open needs the offline data folder: pass --data-dir or set LEP_DATA_DIR")
-    return Path(root)
+    return Path(data_dir)
 
 
 def _turn(question: str, answer: str, kind: str, label: str = "Ответ:") -> dict[str, str]:
@@ -41,7 +40,10 @@ def terra(data_dir: str | None = None, kind: str = DEFAULT_KIND, **_: Any) -> Do
             label = row.get("label", str)
             if label not in labels:
                 raise row.fail(f"field 'label' {label!r} is not one of {sorted(labels)}")
-            question = f"Текст: {row.get('premise', str)}\nГипотеза: {row.get('hypothesis', str)}\nСледует ли гипотеза из текста?"
+            question = (
+                f"Текст: {row.get('premise', str)}\nГипотеза: {row.get('hypothesis', str)}\n"
+                "Следует ли гипотеза из текста?"
+            )
             docs.append(
                 {**_turn(question, choices[labels[label]], kind), "choices": choices, "gold": labels[label], "key": ""}
             )
@@ -63,7 +65,7 @@ def xwinograd_ru(data_dir: str | None = None, kind: str = DEFAULT_KIND, **_: Any
     docs = []
     for line_no, line in enumerate(_lines(path), 1):
         try:
-            _lang, _src, _, sentence, _tokens, pronoun, candidates = line.split("\t")
+            _lang, _src, _label, sentence, _tokens, pronoun, candidates = line.split("\t")
             pronoun_text = json.loads(pronoun)[0]
             options = [(c[0], bool(c[3])) for c in json.loads(candidates)]
         except (ValueError, IndexError, json.JSONDecodeError) as e:
@@ -71,7 +73,10 @@ def xwinograd_ru(data_dir: str | None = None, kind: str = DEFAULT_KIND, **_: Any
         if len(options) != 2 or sum(ok for _, ok in options) != 1:
             raise TaskDataError(f"{path}:{line_no}: expected two candidates, one correct")
         gold = 0 if options[0][1] else 1
-        question = f"Предложение: {sentence}\nК кому или чему относится «{pronoun_text}»?\n1) {options[0][0]}\n2) {options[1][0]}"
+        question = (
+            f"Предложение: {sentence}\nК кому или чему относится «{pronoun_text}»?\n"
+            f"1) {options[0][0]}\n2) {options[1][0]}"
+        )
         docs.append({**_turn(question, str(gold + 1), kind), "choices": ["1", "2"], "gold": gold, "key": ""})
     return _shots_first(docs, XWINOGRAD_SHOTS)
 

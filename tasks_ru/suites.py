@@ -4,8 +4,8 @@ Darumeru's total is the paper's Micro-Avg, the mean of the 17 task scores, which
 3/8/2/2/2 (METHOD.md §7); ru-open's total is the mean of its task scores in the same way.
 """
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import yaml
 

@@ -12,7 +12,8 @@ import torch
 from safetensors.torch import load_file
 
 from harness.cli import main
-from lep.calibration import PRESETS, assistant_mask_tokens, calibrate
+from lep.calibration import assistant_mask_tokens, calibrate
+from lep.stage_settings import PRESETS
 from lep.calibration_data import calibration_examples, copy_examples, load_chat_data
 from lep.errors import InputError
 from lep.packing import IGNORE
@@ -174,6 +175,7 @@ def test_empty_prompt_set_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.vllm
 def test_self_calibration_end_to_end_served_by_vllm(model, tmp_path, data_dir):
     from harness.self_calibration import answerer
     from harness.serving import ServerSettings, VllmServer

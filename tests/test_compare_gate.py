@@ -53,7 +53,7 @@ def _inject(run_dir: Path, summary: dict, task: str = "ru_open_rubq") -> None:
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory, reference_tokenizer, data_dir) -> Path:
+def finished_run(tmp_path_factory, reference_tokenizer, demo_data) -> Path:
     """One real hf run of a tiny model with rubq answered perfectly (its samples rewritten), for gate tests."""
     from harness.backends import BackendSettings
     from harness.evaluation import PromptSettings
@@ -68,7 +68,7 @@ def finished_run(tmp_path_factory, reference_tokenizer, data_dir) -> Path:
         suite="ru-open",
         tasks=("ru_open_rubq", "ru_open_terra"),
         out=root,
-        data_dir=data_dir,
+        data_dir=demo_data,
         backend=BackendSettings(),
         prompts=PromptSettings(limit=20),
     )
@@ -114,7 +114,7 @@ def test_gate_passes_on_an_identical_run_and_catches_an_injected_regression(fini
         "200",
     )
     assert (
-        result.returncode == 1 and "ru_open_rubq: dropped 1.0000 > 0.01 on too few items (n=20 < 30)" in result.stderr
+        result.returncode == 1 and "ru_open_rubq: dropped 1.0000 > 0.01 on too few items (n=12 < 30)" in result.stderr
     )
     verdict = json.loads((tmp_path / "w.json").read_text())
     assert verdict["passed"] is False and {r["row"] for r in verdict["rows"] if r["failed"]} == {

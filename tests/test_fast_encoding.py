@@ -13,12 +13,13 @@ def _hf(tokenizer, texts):
     return [e.ids for e in tokenizer.backend_tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
 
 
-def test_llama3_takes_the_fast_path_with_identical_ids(reference_tokenizer, flores):
+def test_llama3_takes_the_fast_path_with_identical_ids(reference_tokenizer, demo_flores):
     tokenizer = reference_tokenizer("llama-3")
     encode, engine = batch_encoder(tokenizer)
     assert engine == "tiktoken"
     lines = (
-        flores["ru"].read_text(encoding="utf-8").splitlines() + flores["en"].read_text(encoding="utf-8").splitlines()
+        demo_flores["ru"].read_text(encoding="utf-8").splitlines()
+        + demo_flores["en"].read_text(encoding="utf-8").splitlines()
     )
     lines += ["spelled special <|eot_id|> inside text", "  leading spaces\n\nand 12345 digits", "🦜 emoji"]
     assert encode(lines) == _hf(tokenizer, lines)

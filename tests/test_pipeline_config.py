@@ -99,6 +99,7 @@ def test_bad_configs_give_one_clear_error(models, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.vllm
 def test_vllm_serves_the_propagated_model_with_hf_greedy_tokens(finished):
     from harness.serving import ServerSettings, VllmServer
 

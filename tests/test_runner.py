@@ -50,12 +50,13 @@ def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     )
 
 
-def test_a_run_writes_results_provenance_and_tables(tiny_model, tmp_path, data_dir):
-    run_dir = run(_request(tiny_model, tmp_path, data_dir), progress=lambda _: None)
+def test_a_run_writes_results_provenance_and_tables(tiny_model, tmp_path, demo_data):
+    run_dir = run(_request(tiny_model, tmp_path, demo_data), progress=lambda _: None)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert set(summary["tasks"]) == set(TASKS) and summary["speed"]["copy_task_wall_seconds"] > 0
     provenance = json.loads((run_dir / "provenance.json").read_text())
     settings = provenance["settings"]
+    assert settings["backend"].pop("device") in ("cpu", "cuda")  # auto, resolved and recorded
     assert settings["backend"] == {
         "backend": "hf",
         "batch_size": 8,
@@ -65,6 +66,7 @@ def test_a_run_writes_results_provenance_and_tables(tiny_model, tmp_path, data_d
         "add_bos_token": True,
     }
     assert settings["fingerprints"]["model"] and settings["packages"]["lm_eval"] and provenance["git_revision"]
+    assert settings["data"]["data_dir"] == str(demo_data.resolve()) and set(settings["data"]["files"]) == set(TASKS)
     task = json.loads((run_dir / "tasks" / "ru_open_terra.json").read_text())
     assert task["data_hash"] and task["version"] == 1.0 and task["n_samples"]["effective"] == 2
     tables = load_runs([run_dir])
@@ -72,7 +74,7 @@ def test_a_run_writes_results_provenance_and_tables(tiny_model, tmp_path, data_d
     assert set(tables.groups["group"]) == {"Knowledge"}  # the only group whose tasks all ran
 
 
-def test_a_killed_run_resumes_with_only_the_missing_tasks(tiny_model, tmp_path, data_dir, monkeypatch):
+def test_a_killed_run_resumes_with_only_the_missing_tasks(tiny_model, tmp_path, demo_data, monkeypatch):
     args = [
         "run",
         "--model",
@@ -86,7 +88,7 @@ def test_a_killed_run_resumes_with_only_the_missing_tasks(tiny_model, tmp_path, 
         "--backend",
         "hf",
         "--data-dir",
-        str(data_dir),
+        str(demo_data),
         "--out",
         str(tmp_path),
     ]
@@ -107,22 +109,22 @@ def test_a_killed_run_resumes_with_only_the_missing_tasks(tiny_model, tmp_path, 
     evaluated = []
     original = runner.evaluate_task
     monkeypatch.setattr(runner, "evaluate_task", lambda lm, task, *a: evaluated.append(task) or original(lm, task, *a))
-    run_dir = run(_request(tiny_model, tmp_path, data_dir), progress=lambda _: None)
+    run_dir = run(_request(tiny_model, tmp_path, demo_data), progress=lambda _: None)
     assert set(evaluated) == set(TASKS) - finished
     assert set(json.loads((run_dir / "summary.json").read_text())["tasks"]) == set(TASKS)
     assert not list(run_dir.rglob("*.tmp"))
 
 
-def test_a_changed_model_or_setting_gets_a_new_run_dir(tiny_model, tmp_path, data_dir, reference_tokenizer):
-    same = _request(tiny_model, tmp_path, data_dir).run_dir()
-    assert _request(tiny_model, tmp_path, data_dir).run_dir() == same
-    assert _request(tiny_model, tmp_path, data_dir, max_length=1024).run_dir() != same
+def test_a_changed_model_or_setting_gets_a_new_run_dir(tiny_model, tmp_path, demo_data, reference_tokenizer):
+    same = _request(tiny_model, tmp_path, demo_data).run_dir()
+    assert _request(tiny_model, tmp_path, demo_data).run_dir() == same
+    assert _request(tiny_model, tmp_path, demo_data, max_length=1024).run_dir() != same
     other = build_small_model(reference_tokenizer("openchat-3.5"), tmp_path / "other", architecture="mistral", seed=1)
-    assert _request(other, tmp_path, data_dir, name="tiny").run_dir() != same
+    assert _request(other, tmp_path, demo_data, name="tiny").run_dir() != same
 
 
-def test_bad_inputs_are_one_line_errors(tiny_model, tmp_path, data_dir):
-    base = ["--suite", "ru-open", "--data-dir", str(data_dir), "--out", str(tmp_path)]
+def test_bad_inputs_are_one_line_errors(tiny_model, tmp_path, demo_data):
+    base = ["--suite", "ru-open", "--data-dir", str(demo_data), "--out", str(tmp_path)]
     cases = [
         (["--model", str(tmp_path / "nope")], "does not exist"),
         (
@@ -139,7 +141,8 @@ def test_bad_inputs_are_one_line_errors(tiny_model, tmp_path, data_dir):
         assert message in result.stderr and "Traceback" not in result.stderr
 
 
-def test_a_taken_port_is_a_clear_error(tiny_model, tmp_path, data_dir):
+@pytest.mark.vllm
+def test_a_taken_port_is_a_clear_error(tiny_model, tmp_path, demo_data):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         port = taken.getsockname()[1]
@@ -154,7 +157,7 @@ def test_a_taken_port_is_a_clear_error(tiny_model, tmp_path, data_dir):
             "--port",
             str(port),
             "--data-dir",
-            str(data_dir),
+            str(demo_data),
             "--out",
             str(tmp_path),
         )
@@ -167,10 +170,11 @@ def _vllm_processes(model: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_the_vllm_server_path_matches_hf(tiny_model, tmp_path, data_dir):
+@pytest.mark.vllm
+def test_the_vllm_server_path_matches_hf(tiny_model, tmp_path, demo_data):
     """One server for the whole suite; scores identical to hf and log-likelihoods within 1e-3 nats."""
-    served = run(_request(tiny_model, tmp_path, data_dir, backend="vllm-server"), progress=lambda _: None)
-    local = run(_request(tiny_model, tmp_path, data_dir, backend="hf"), progress=lambda _: None)
+    served = run(_request(tiny_model, tmp_path, demo_data, backend="vllm-server"), progress=lambda _: None)
+    local = run(_request(tiny_model, tmp_path, demo_data, backend="hf"), progress=lambda _: None)
     tables = load_runs([served, local])
     scores = tables.tasks.pivot(index="task", columns="backend", values="score")
     assert (scores["vllm-server"] == scores["hf"]).all(), scores
@@ -184,7 +188,8 @@ def test_the_vllm_server_path_matches_hf(tiny_model, tmp_path, data_dir):
 
 
 @pytest.mark.slow
-def test_a_server_that_dies_mid_run_is_reported_and_leaves_no_process(tiny_model, tmp_path, data_dir, monkeypatch):
+@pytest.mark.vllm
+def test_a_server_that_dies_mid_run_is_reported_and_leaves_no_process(tiny_model, tmp_path, demo_data, monkeypatch):
     original = runner.evaluate_task
 
     def kill_then_evaluate(lm, task, *args):
@@ -194,10 +199,10 @@ def test_a_server_that_dies_mid_run_is_reported_and_leaves_no_process(tiny_model
 
     monkeypatch.setattr(runner, "evaluate_task", kill_then_evaluate)
     with pytest.raises(ServerError, match="the vLLM server died during ru_open_terra"):
-        run(_request(tiny_model, tmp_path, data_dir, backend="vllm-server"), progress=lambda _: None)
+        run(_request(tiny_model, tmp_path, demo_data, backend="vllm-server"), progress=lambda _: None)
     assert not _vllm_processes(tiny_model)
 
 
-def test_run_refuses_an_unknown_backend(tiny_model, tmp_path, data_dir):
+def test_run_refuses_an_unknown_backend(tiny_model, tmp_path, demo_data):
     with pytest.raises(InputError, match="unknown backend"):
-        run(_request(tiny_model, tmp_path, data_dir, backend="tgi"), progress=lambda _: None)
+        run(_request(tiny_model, tmp_path, demo_data, backend="tgi"), progress=lambda _: None)

@@ -227,8 +227,8 @@ def test_the_cli_reports_a_bad_setting_on_one_line(two_models, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.vllm
 def test_vllm_server_speed_comes_from_the_engine_metrics(two_models, tmp_path):
-    pytest.importorskip("vllm", reason="vLLM is not installed (./setup.sh cpu)")
     settings = SpeedSettings(backend="vllm-server", new_tokens=8, trials=5, warmup=1, batch=4, prompts=2)
     record = json.loads(
         (

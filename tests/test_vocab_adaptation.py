@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import SAMPLE_TEXT
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import AutoTokenizer
 
@@ -17,7 +18,14 @@ MAX_CHARS = 600_000
 
 @pytest.fixture(scope="module")
 def corpus(data_dir: Path) -> list[Path]:
+    """Real Russian text: the size-4000-6000 vocabularies trained below need 600k characters of it."""
     return [data_dir / "corpora" / "ru" / "wiki-leipzig-10k"]
+
+
+@pytest.fixture(scope="module")
+def sample_corpus() -> list[Path]:
+    """The Russian text the repository ships: enough for the tests that stop before or just after training."""
+    return [SAMPLE_TEXT / "ru.txt"]
 
 
 @pytest.fixture(scope="module")
@@ -113,14 +121,14 @@ def test_empty_corpus_writes_nothing(tmp_path):
     assert not out.exists()
 
 
-def test_vocab_size_below_special_tokens_writes_nothing(tmp_path, corpus):
+def test_vocab_size_below_special_tokens_writes_nothing(tmp_path, sample_corpus):
     out = tmp_path / "out"
     with pytest.raises(InputError, match="too small: the base has 256 special tokens"):
-        adapt_tokenizer(AdaptationRequest(base="llama-3", method="bpe", corpus=corpus, out=out, vocab_size=200))
+        adapt_tokenizer(AdaptationRequest(base="llama-3", method="bpe", corpus=sample_corpus, out=out, vocab_size=200))
     assert not out.exists()
 
 
-def test_extend_refuses_a_non_bpe_base(tmp_path, corpus):
+def test_extend_refuses_a_non_bpe_base(tmp_path, sample_corpus):
     backend = Tokenizer(models.WordLevel({"[UNK]": 0, "да": 1}, unk_token="[UNK]"))
     backend.pre_tokenizer = pre_tokenizers.Whitespace()
     backend.save(str(tmp_path / "tokenizer.json"))
@@ -128,13 +136,17 @@ def test_extend_refuses_a_non_bpe_base(tmp_path, corpus):
     with pytest.raises(TokenizerError, match="not a BPE tokenizer"):
         adapt_tokenizer(
             AdaptationRequest(
-                base=str(tmp_path / "tokenizer.json"), method="extend", corpus=corpus, out=out, new_vocab_size=1000
+                base=str(tmp_path / "tokenizer.json"),
+                method="extend",
+                corpus=sample_corpus,
+                out=out,
+                new_vocab_size=1000,
             )
         )
     assert not out.exists()
 
 
-def test_cli_refuses_to_overwrite_and_reports_one_line(tmp_path, corpus, capsys):
+def test_cli_refuses_to_overwrite_and_reports_one_line(tmp_path, sample_corpus, capsys):
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("mine", encoding="utf-8")
@@ -148,7 +160,7 @@ def test_cli_refuses_to_overwrite_and_reports_one_line(tmp_path, corpus, capsys)
         "--new-vocab-size",
         "500",
         "--corpus",
-        str(corpus[0]),
+        str(sample_corpus[0]),
         "--out",
         str(out),
     ]
@@ -214,8 +226,8 @@ def test_ignore_merges_is_inherited_or_set(build):
         ({"method": "unigram", "vocab_size": 500, "ignore_merges": True}, "ignore_merges is a BPE setting"),
     ],
 )
-def test_bad_tokenizer_options_write_nothing(settings, message, tmp_path, corpus):
+def test_bad_tokenizer_options_write_nothing(settings, message, tmp_path, sample_corpus):
     out = tmp_path / "out"
     with pytest.raises(InputError, match=message):
-        adapt_tokenizer(AdaptationRequest(base="mistral-7b", corpus=corpus, out=out, **settings))
+        adapt_tokenizer(AdaptationRequest(base="mistral-7b", corpus=sample_corpus, out=out, **settings))
     assert not out.exists()
