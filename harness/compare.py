@@ -54,6 +54,7 @@ class Experiment:
     backend: str = DEFAULT_BACKEND
     data_dir: Path | None = None
     limit: int | None = None
+    shots: int | None = None  # few-shot examples; None: 5 for base models, 0 for instruct (the paper's setting)
     runs: Path = Path("runs")
     reports: Path = Path("reports")
     published: list[str] = field(default_factory=list)  # table names of reference_scores.csv, e.g. table1
@@ -85,6 +86,7 @@ def load_experiment(path: Path) -> Experiment:
         "backend",
         "data_dir",
         "limit",
+        "shots",
         "runs",
         "reports",
         "published",
@@ -144,6 +146,7 @@ def load_experiment(path: Path) -> Experiment:
         backend=raw.get("backend", DEFAULT_BACKEND),
         data_dir=_resolve(base, raw["data_dir"]) if raw.get("data_dir") else None,
         limit=raw.get("limit"),
+        shots=raw.get("shots"),
         runs=_resolve(base, raw.get("runs", "runs")),
         reports=_resolve(base, raw.get("reports", "reports")),
         published=raw.get("published", []),
@@ -192,7 +195,7 @@ def run_experiment(experiment: Experiment, progress: Callable[[str], None] = pri
                 backend=backend,
                 out=experiment.runs,
                 data_dir=experiment.data_dir,
-                prompts=PromptSettings(kind=spec.kind, limit=experiment.limit),
+                prompts=PromptSettings(kind=spec.kind, num_fewshot=experiment.shots, limit=experiment.limit),
                 tasks=tasks,
             )
             requests.append((request, role))
