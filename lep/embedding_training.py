@@ -12,16 +12,18 @@ that set-up for comparison). Multi-GPU runs go through
 configs/accelerate/fsdp-8gpu.yaml is a starting point).
 """
 
+import logging
 import os
 import shutil
 import time
 from dataclasses import asdict, dataclass
 from importlib.metadata import version
 from pathlib import Path
+from typing import Annotated, Literal
 
 import torch
+from pydantic import ConfigDict, Field, Strict
 from transformers import AutoModelForCausalLM, Trainer, TrainerCallback, TrainingArguments, default_data_collator
-from transformers.trainer_utils import get_last_checkpoint
 
 from lep.atomic_write import write_json
 from lep.averaging_operator import copied_rows, load_operator
@@ -31,6 +33,18 @@ from lep.embedding_init import OPERATOR_FILE
 from lep.errors import InputError
 from lep.packing import PACKINGS, PackedSequences, ParagraphBlocks
 from lep.reference_tokenizers import load_tokenizer
+from lep.safetensors_header import check_safetensors
+from lep.validation import (
+    MAX_BATCH,
+    MAX_SEQ_LEN,
+    Fraction,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    check_fields,
+    check_output_dir,
+    raise_problems,
+)
 
 TRAIN_MANIFEST = "lep_train.json"
 # auto: float32 weights, bf16 autocast where the GPU has bf16; bf16-autocast: the same, forced (CPU
@@ -40,25 +54,31 @@ PRECISIONS = ("auto", "bf16-autocast", "bf16-weights", "fp32")
 
 @dataclass
 class TrainSettings:
-    """Paper defaults (METHOD.md §4) at 256 x 1024 tokens a step; scale them with the flags."""
+    """Paper defaults (METHOD.md §4) at 256 x 1024 tokens a step; scale them with the flags.
 
-    seq_len: int = 1024
-    global_batch: int = 256
-    per_device_batch: int = 8
-    learning_rate: float = 2e-4
-    weight_decay: float = 0.1
-    warmup_steps: int = 100
-    epochs: float = 1.0
-    max_steps: int = -1
-    new_rows_only: bool = False
-    full_model: bool = False  # train every weight (the demo's brief pretraining of its small base model)
-    gradient_checkpointing: bool = False
-    save_steps: int = 500
-    logging_steps: int = 10
-    max_chars: int | None = None
-    seed: int = 0
-    packing: str = "paragraphs"  # or "documents": BOS + line + EOS per sequence, padded (the earlier packing)
-    precision: str = "auto"
+    The annotations are the allowed ranges, checked by `check_settings` before anything is loaded."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    seq_len: Annotated[int, Strict(), Field(ge=8, le=MAX_SEQ_LEN)] = 1024
+    global_batch: Annotated[int, Strict(), Field(ge=1, le=1 << 20)] = 256
+    per_device_batch: Annotated[int, Strict(), Field(ge=1, le=MAX_BATCH)] = 8
+    learning_rate: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 2e-4
+    weight_decay: Fraction = 0.1
+    warmup_steps: NonNegativeInt = 100
+    epochs: PositiveFloat = 1.0
+    max_steps: Annotated[int, Strict(), Field(ge=-1)] = -1  # -1: as many as the epochs take
+    new_rows_only: Annotated[bool, Strict()] = False
+    full_model: Annotated[bool, Strict()] = (
+        False  # train every weight (the demo's brief pretraining of its small base model)
+    )
+    gradient_checkpointing: Annotated[bool, Strict()] = False
+    save_steps: PositiveInt = 500
+    logging_steps: PositiveInt = 10
+    max_chars: PositiveInt | None = None
+    seed: NonNegativeInt = 0
+    packing: Literal[PACKINGS] = "paragraphs"  # or "documents": BOS + line + EOS per sequence, padded
+    precision: Literal[PRECISIONS] = "auto"
 
 
 def trainable_embeddings(model: torch.nn.Module) -> list[torch.nn.Parameter]:
@@ -111,15 +131,23 @@ def training_dataset(tokenizer, corpus: list[Path], settings: TrainSettings) -> 
     return PackedSequences(tokenizer, iter_corpus(corpus, settings.max_chars), settings.seq_len)
 
 
-def check_settings(settings: TrainSettings) -> None:
-    for name, value, allowed in (
-        ("packing", settings.packing, PACKINGS),
-        ("precision", settings.precision, PRECISIONS),
-    ):
-        if value not in allowed:
-            raise InputError(f"unknown {name} {value!r}; use one of {', '.join(allowed)}")
-    if settings.new_rows_only and settings.full_model:
-        raise InputError("new_rows_only and full_model exclude each other: new rows only is an embeddings-only setting")
+def check_settings(settings: TrainSettings | dict, world_size: int = 1) -> TrainSettings:
+    """The settings checked against their ranges and each other (every problem at once), before any loading."""
+    values = asdict(settings) if isinstance(settings, TrainSettings) else settings
+    checked = check_fields(TrainSettings, values, "train settings")
+    problems = []
+    if checked.max_steps == 0:
+        problems.append("max_steps=0 would train nothing: give a positive number, or -1 for the epochs' steps")
+    if checked.global_batch % (checked.per_device_batch * world_size):
+        problems.append(
+            f"global_batch={checked.global_batch} is not a multiple of per_device_batch={checked.per_device_batch}"
+            + (f" x {world_size} processes" if world_size > 1 else "")
+            + ": the step would not hold the batch asked for"
+        )
+    if checked.new_rows_only and checked.full_model:
+        problems.append("new_rows_only and full_model exclude each other: new rows only is an embeddings-only setting")
+    raise_problems("train settings", problems)
+    return checked
 
 
 def training_arguments(settings: TrainSettings, checkpoints: Path, world_size: int = 1) -> TrainingArguments:
@@ -153,13 +181,35 @@ def training_arguments(settings: TrainSettings, checkpoints: Path, world_size: i
     )
 
 
+def last_good_checkpoint(checkpoints: Path) -> str | None:
+    """The newest checkpoint whose weights are complete; a corrupt newer one is skipped with a warning."""
+    numbered = [p for p in checkpoints.glob("checkpoint-*") if p.name.removeprefix("checkpoint-").isdigit()]
+    for candidate in sorted(numbered, key=lambda p: int(p.name.removeprefix("checkpoint-")), reverse=True):
+        try:
+            check_safetensors(sorted(candidate.glob("*.safetensors")) or [candidate / "model.safetensors"])
+        except (InputError, OSError) as problem:
+            logging.getLogger(__name__).warning(
+                "warning: skipping checkpoint %s, resuming from an earlier one: %s", candidate, problem
+            )
+            continue
+        return str(candidate)
+    return None
+
+
 def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: TrainSettings) -> Path:
     """Train `model_dir`'s embeddings on `corpus`; write the finished HF model dir to `out`."""
     out = Path(out)
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))  # set by torchrun / accelerate launch
+    settings = check_settings(settings, world_size)
+    check_output_dir(out)
     if (out / TRAIN_MANIFEST).is_file():
         raise InputError(f"{out} already holds a finished training run; choose another --out")
-    check_settings(settings)
     checkpoint = Checkpoint(model_dir)
+    positions = checkpoint.config.get("max_position_embeddings")
+    if positions and settings.seq_len > positions:
+        raise InputError(
+            f"seq_len {settings.seq_len} is longer than the model's {positions} positions: pass --seq-len {positions} or less"
+        )
     tokenizer = load_tokenizer(checkpoint.path)
     require_text(corpus)
     operator_path = checkpoint.path / OPERATOR_FILE
@@ -179,9 +229,6 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
     if settings.new_rows_only:
         callbacks.append(KeepRows(parameters, copied_rows(load_operator(operator_path))))
     checkpoints = out.parent / f"{out.name}.checkpoints"
-    world_size = int(
-        os.environ.get("WORLD_SIZE", "1")
-    )  # set by torchrun / accelerate launch before the process group exists
     trainer = Trainer(
         model=model,
         args=training_arguments(settings, checkpoints, world_size),
@@ -189,9 +236,13 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
         data_collator=default_data_collator,
         callbacks=callbacks,
     )
-    resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    resume = last_good_checkpoint(checkpoints)
     started = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=resume)
+    try:
+        result = trainer.train(resume_from_checkpoint=resume)
+    finally:
+        if checkpoints.is_dir() and not any(checkpoints.iterdir()):
+            checkpoints.rmdir()
     seconds = time.perf_counter() - started
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     # the Trainer's own running mean of non-padding tokens/s for this session, logged with each loss
