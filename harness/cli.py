@@ -8,6 +8,7 @@ import argparse
 from importlib.util import find_spec
 import json
 import os
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from harness.compare import build_comparison, load_experiment, run_experiment, r
 from harness.demo import DEFAULT_PROFILE, demo_experiment
 from harness.demo import PROFILES as DEMO_PROFILES
 from harness.gguf_import import NAMED_MODELS, import_gguf, named_model_dir
+from harness.interruption import exit_status, stop_on_signals
 from harness.gate import GateResult, baseline_json, gate, gate_runs, verdict_json
 from harness.model_spec import parse_spec
 from harness.report import write_report
@@ -667,14 +669,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(stderr=False, highlight=False)
-    try:
-        return args.run(args, console)
-    except LepError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    status = None
+    with stop_on_signals() as received:
+        try:
+            status = args.run(args, console)
+        except LepError as error:
+            if received() is None:
+                print(f"error: {error}", file=sys.stderr)
+                status = 2
+        except KeyboardInterrupt:
+            pass
+    if status is None or received() is not None:
+        print("interrupted: finished tasks are kept; run the same command again to resume", file=sys.stderr)
+        return exit_status(received() or signal.SIGINT)
+    return status
 
 
 if __name__ == "__main__":
