@@ -17,7 +17,7 @@ from rich.console import Console
 
 from harness.backends import BACKENDS, DEFAULT_BACKEND, BackendSettings, resolve_backend
 from harness.evaluation import GENERATION_PRESETS, PROFILES, PromptSettings
-from harness.compare import build_comparison, load_experiment, run_experiment, run_speed
+from harness.compare import build_comparison, check_report_options, load_experiment, run_experiment, run_speed
 from harness.demo import DEFAULT_PROFILE, demo_experiment
 from harness.demo import PROFILES as DEMO_PROFILES
 from harness.gguf_import import NAMED_MODELS, import_gguf, named_model_dir
@@ -550,6 +550,7 @@ def _compare_inputs(
 
 
 def _run_compare(args: argparse.Namespace, console: Console) -> int:
+    check_report_options(args.name, args.reports, args.published, args.iterations, args.max_drop, args.gate)
     runs, name, reports, published, note, incomplete, speed = _compare_inputs(args, console)
     name, reports = args.name or name, args.reports or reports
     published = published if args.published is None else args.published

@@ -19,6 +19,7 @@ from harness.backends import DEFAULT_BACKEND, BackendSettings, resolve_backend
 from harness.bootstrap import Delta, Estimate, adjust, comparison_statistics, suite_groups
 from harness.evaluation import PromptSettings
 from harness.experiment_file import ExperimentFile
+from harness.gate import load_baseline, option_problems
 from harness.gguf_import import NAMED_MODELS
 from harness.model_spec import ModelSpec, validate
 from harness.runner import RunRequest, check_request, run
@@ -28,7 +29,7 @@ from harness.sweep import Job, RaySettings, Resources, resources_from_entry, run
 from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, measure
 from lep.errors import InputError
 from lep.reference_tokenizers import REFERENCE_TOKENIZERS
-from lep.validation import check_fields, problems_of, raise_problems, safe_name
+from lep.validation import check_fields, check_output_dir, problems_of, raise_problems, safe_name
 from tasks_ru.suites import suite_tasks
 
 ROLES = ("reference", "baseline", "candidate")
@@ -77,7 +78,11 @@ def _model_entries(entries: list[dict[str, Any]], base: Path, where: str) -> tup
         if role not in ROLES:
             problems.append(f"role {role!r} of {label} is not one of {', '.join(ROLES)}")
         for key in ("path", "tokenizer", "chat_template"):
-            if isinstance(entry.get(key), str) and entry[key] not in REFERENCE_TOKENIZERS and entry[key] not in NAMED_MODELS:
+            if (
+                isinstance(entry.get(key), str)
+                and entry[key] not in REFERENCE_TOKENIZERS
+                and entry[key] not in NAMED_MODELS
+            ):
                 entry[key] = str(_resolve(base, entry[key]))
         if found := problems_of(ModelSpec, entry):
             problems += [f"{label}: {problem}" for problem in found]
@@ -139,6 +144,31 @@ def _speed_settings(value: Any, where: str) -> SpeedSettings | None:
             f"{where}: 'speed' must be a mapping of speed settings (e.g. speed: {{backend: hf, trials: 5}}), not {value!r}"
         )
     return SpeedSettings.from_mapping(value, where)
+
+
+def check_report_options(
+    name: str | None,
+    reports: Path | None,
+    published: list[str] | None,
+    iterations: int,
+    max_drop: float,
+    gate: Path | None,
+) -> None:
+    """compare's own options (all problems at once) and its --gate baseline, before any run or report."""
+    problems = option_problems(max_drop, iterations)
+    if published is not None:
+        problems += [
+            f"--published {t!r} is not one of {', '.join(published_tables())}"
+            for t in published
+            if t not in published_tables()
+        ]
+    raise_problems("compare", problems)
+    if name is not None:
+        safe_name(name, "--name")
+    if reports is not None:
+        check_output_dir(reports, "--reports")
+    if gate is not None:
+        load_baseline(gate)
 
 
 def run_speed(experiment: Experiment, progress: Callable[[str], None] = print) -> dict[str, Any] | None:

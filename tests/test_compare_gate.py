@@ -216,6 +216,7 @@ from harness.cli import main  # noqa: E402
 from harness.gate import decide, gate, gate_runs  # noqa: E402
 from tests.simulated_pairs import cases, coverage  # noqa: E402
 from tests.synthetic_runs import model_skills, set_items, write_run  # noqa: E402
+from lep.errors import InputError  # noqa: E402
 
 
 @pytest.mark.parametrize("case", cases(small=True), ids=lambda c: c.name)
@@ -269,7 +270,8 @@ def test_missing_rows_models_and_an_empty_baseline_fail_the_gate(tmp_path):
     }
     empty = tmp_path / "empty.json"
     empty.write_text(json.dumps({"models": {}}))
-    assert "an empty baseline gates nothing" in gate(empty, baseline, iterations=100).problems[0]
+    with pytest.raises(InputError, match="an empty baseline gates nothing"):
+        gate(empty, baseline, iterations=100)
     other = tmp_path / "other.json"
     other.write_text(
         json.dumps(
