@@ -188,7 +188,6 @@ class VllmServer:
         """When the leader dies on its own (killed, crashed), its engine and workers go at once."""
         while not self.stopped.wait(0.5):
             if self.process.poll() is not None:
-                self.known |= descendants(self.process.pid)
                 kill_all(self.process.pid, self.known, timeout_s=0)
                 return
 
@@ -209,10 +208,8 @@ class VllmServer:
             try:
                 os.killpg(self.process.pid, signal.SIGTERM)
                 self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                pass
-            except ProcessLookupError:
-                pass
+            except (subprocess.TimeoutExpired, ProcessLookupError):
+                pass  # the group is SIGKILLed below either way
         survivors = kill_all(self.process.pid, self.known)
         self.process.wait()
         if survivors:

@@ -39,7 +39,7 @@ def _describe(error: Mapping[str, Any]) -> str:
     if error["type"] == "missing":
         return f"{where} is missing"
     if error["type"] == "value_error":
-        return f"{where}={error['input']!r} {str(error['ctx']['error'])}"
+        return f"{where}={error['input']!r} {error['ctx']['error']!s}"
     shown = repr(error["input"])
     return f"{where}={shown if len(shown) <= 40 else shown[:37] + '...'}: {error['msg'].replace('Input should be', 'must be')}"
 
