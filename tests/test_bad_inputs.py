@@ -259,27 +259,31 @@ def _tree(*roots: Path) -> dict[str, tuple[int, int]]:
     }
 
 
-def _server_logs() -> set[Path]:
-    return set(Path(os.environ.get("TMPDIR", "/tmp")).glob("lep-vllm-*.log"))
-
-
 @pytest.mark.parametrize("case, kind, argv, config, message", CASES, ids=[c[0] for c in CASES])
-def test_bad_input_is_one_line_and_leaves_nothing(inputs, tmp_path, case, kind, argv, config, message):
+def test_bad_input_is_one_line_and_leaves_nothing(
+    inputs, tmp_path, tmp_path_factory, case, kind, argv, config, message
+):
     if case == "run-out-read-only" and os.geteuid() == 0:
         pytest.skip("root can write to a read-only folder, so there is no permission error to report")
     argv = [_fill(arg, inputs) for arg in argv]
     if config is not None:
         (tmp_path / "config.yaml").write_text(_fill(config, inputs))
-    before, logs = _tree(tmp_path, inputs["tiny"].parent), _server_logs()
+    temporary = tmp_path_factory.mktemp("tmpdir")  # the command's TMPDIR: a server log or staging file shows
+    before = _tree(tmp_path, inputs["tiny"].parent)
     result = subprocess.run(
-        [sys.executable, "-m", "harness.cli", *argv], cwd=tmp_path, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "harness.cli", *argv],
+        cwd=tmp_path,
+        env=os.environ | {"TMPDIR": str(temporary)},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2, (case, result.stderr)
     assert "Traceback" not in result.stderr and len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert message in lines[0], (case, lines[0])
     assert _tree(tmp_path, inputs["tiny"].parent) == before, f"{case} wrote or left something"
-    assert _server_logs() == logs
+    assert not list(temporary.iterdir()), f"{case} left temporary files"
     print(f"CASE {case} | class {kind} | exit {result.returncode} | {lines[0]}")
 
 
