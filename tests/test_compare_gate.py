@@ -179,12 +179,12 @@ def test_report_escapes_model_output_and_warns_on_mixed_settings(finished_run, t
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("models: []\n", "needs a 'models' list"),
-        ("models: [{name: a, path: m}]\ncolour: red\n", "unknown setting(s) colour"),
-        ("models: [{name: a, path: m, role: judge}]\n", "role 'judge' of a is not one of"),
-        ("models: [{name: a}]\n", "every model needs a name and a path"),
-        ("models: [{name: a, path: m, size: 7}]\n", "model a: "),
-        ("models: [{name: a, path: m}]\nsuites: [mmlu]\n", "unknown suite(s) mmlu"),
+        ("models: []\n", "models=[]: List should have at least 1 item"),
+        ("models: [{name: a, path: m}]\ncolour: red\n", "unknown setting 'colour'"),
+        ("models: [{name: a, path: m, role: judge}]\n", "role 'judge' of model a is not one of"),
+        ("models: [{name: a}]\n", "model a: path is missing"),
+        ("models: [{name: a, path: m, size: 7}]\n", "model a: unknown setting 'size'"),
+        ("models: [{name: a, path: m}]\nsuites: [mmlu]\n", "suites.0='mmlu': must be"),
         ("models: [unclosed\n", "cannot be read"),
     ],
 )
