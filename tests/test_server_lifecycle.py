@@ -69,7 +69,7 @@ def test_a_sigkilled_server_takes_its_engine_and_workers_with_it(tiny_model, tmp
             os.killpg(run.pid, signal.SIGKILL)
     errors = [line for line in stderr.splitlines() if line.startswith("error: ")]  # lm-eval's progress bars aside
     assert run.returncode == 2 and "Traceback" not in stderr, stderr
-    assert errors == [errors[0]] and errors[0].startswith("error: the vLLM server died during ru_open_"), stderr
+    assert len(errors) == 1 and errors[0].startswith("error: the vLLM server died during ru_open_"), stderr
     assert list(tmp_path.rglob("tasks/*.json")), "finished tasks are kept"
 
 
