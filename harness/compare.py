@@ -199,6 +199,8 @@ def run_experiment(experiment: Experiment, progress: Callable[[str], None] = pri
                 tasks=tasks,
             )
             requests.append((request, role))
+    if experiment.executor == "ray":
+        experiment.ray.check()  # settings given on the command line, before any model file is read
     for request, _ in requests:  # every model's settings and files, before the first run starts
         check_request(request)
     for spec, _ in experiment.models:
