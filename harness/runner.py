@@ -182,7 +182,7 @@ def _server_failure(lm: Any, task: str) -> ServerError | None:
     server = getattr(lm, "server", None)
     if server is None or (server.alive() and server.healthy()):
         return None
-    state = "died" if not server.alive() else "stopped answering"
+    state = "died" if server.exited(within_s=5) else "stopped answering"
     return ServerError(f"the vLLM server {state} during {task}:\n{server.log_tail()}")
 
 

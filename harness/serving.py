@@ -184,6 +184,14 @@ class VllmServer:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def exited(self, within_s: float = 0.0) -> bool:
+        """Whether the leader has exited, waiting up to `within_s` for a dying one (a reset connection comes first)."""
+        try:
+            self.process.wait(timeout=within_s)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
     def _watch(self) -> None:
         """When the leader dies on its own (killed, crashed), its engine and workers go at once."""
         while not self.stopped.wait(0.5):
