@@ -13,15 +13,19 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import ConfigDict, Field, Strict
 
 from harness.model_spec import ModelSpec
 from harness.serving import ServerSettings, VllmServer
 from lep.errors import InputError
+from lep.validation import MAX_BATCH, NonNegativeInt, Port, PositiveInt, problems_of
 
-BACKENDS = ("vllm-server", "vllm", "hf")
+Backend = Literal["vllm-server", "vllm", "hf"]
+BACKENDS: tuple[str, ...] = get_args(Backend)
 DEFAULT_BACKEND = "auto"
 # Measured on this project's CPU machine (benchmarks/backend_crossover.py, README "Backend choice"):
 # vLLM's 30-50 s start dominates below ~50M parameters, where HF generates as fast; above, vLLM's
@@ -54,16 +58,22 @@ def resolve_backend(choice: str, spec: ModelSpec) -> str:
 class BackendSettings:
     """Backend choice and the settings all backends share."""
 
-    backend: str = "hf"
-    batch_size: int = 8
-    seed: int = 1234
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    backend: Literal[BACKENDS] = "hf"  # type: ignore[valid-type]
+    batch_size: Annotated[int, Strict(), Field(ge=1, le=MAX_BATCH)] = 8
+    seed: NonNegativeInt = 1234
     device: str = "auto"  # hf only: auto = cuda when available, else cpu
-    num_concurrent: int = 4  # vllm-server: parallel HTTP requests
-    port: int | None = None  # vllm-server: fixed port (default: a free one); not a scoring setting
-    tensor_parallel_size: int = 1  # vllm, vllm-server: GPUs one model is split over (recorded when > 1)
+    num_concurrent: PositiveInt = 4  # vllm-server: parallel HTTP requests
+    port: Port | None = None  # vllm-server: fixed port (default: a free one); not a scoring setting
+    tensor_parallel_size: PositiveInt = 1  # vllm, vllm-server: GPUs one model is split over (recorded when > 1)
+
+    def problems(self) -> list[str]:
+        """Every setting outside its range (batch size 0, port 99999), as lines."""
+        return problems_of(BackendSettings, asdict(self))
 
     def record(self, spec: ModelSpec) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "backend": self.backend,
             "batch_size": self.batch_size,
             "seed": self.seed,
@@ -103,8 +113,8 @@ def _apply_chat_template(lm, spec: ModelSpec) -> None:
 
 
 @contextlib.contextmanager
-def open_backend(spec: ModelSpec, settings: BackendSettings) -> Iterator[Any]:
-    """Yield an lm-eval LM for the spec; a server is stopped on exit, error or Ctrl-C."""
+def open_backend(spec: ModelSpec, settings: BackendSettings, log_path: Path | None = None) -> Iterator[Any]:
+    """Yield an lm-eval LM for the spec; a server (logging to `log_path`) is stopped on exit, error or signal."""
     if settings.backend not in BACKENDS:
         raise InputError(f"unknown backend {settings.backend!r}: choose one of {', '.join(BACKENDS)}")
     if settings.backend == "hf" and settings.tensor_parallel_size != 1:
@@ -156,7 +166,9 @@ def open_backend(spec: ModelSpec, settings: BackendSettings) -> Iterator[Any]:
         port=settings.port,
         tensor_parallel_size=settings.tensor_parallel_size,
     )
-    with VllmServer(Path(spec.path), spec.name, server_settings, tokenizer=Path(spec.tokenizer_path)) as server:
+    with VllmServer(
+        Path(spec.path), spec.name, server_settings, tokenizer=Path(spec.tokenizer_path), log_path=log_path
+    ) as server:
         lm = _served_completions_class()(
             base_url=f"{server.base_url}/completions",
             model=spec.name,

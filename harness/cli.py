@@ -8,6 +8,7 @@ transformers, lm-eval), so `lep-bench --help` answers at once.
 import argparse
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -511,12 +512,13 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_compare(args: argparse.Namespace, console: Console) -> int:
-    from harness.compare import build_comparison
+    from harness.compare import build_comparison, check_report_options
     from harness.comparison_inputs import SweepOptions, comparison_inputs
     from harness.gate import write_baseline
     from harness.gate_verdicts import gate_experiment
     from harness.report import write_report
 
+    check_report_options(args.name, args.reports, args.published, args.iterations, args.max_drop, args.gate)
     compared = comparison_inputs(
         args.inputs,
         SweepOptions(args.backend, args.executor, args.address, args.retries),
@@ -611,16 +613,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from harness.interruption import exit_status, stop_on_signals
+
     args = build_parser().parse_args(argv)
     console = Console(stderr=False, highlight=False)
-    try:
-        return args.run(args, console)
-    except LepError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    status = None
+    with stop_on_signals() as received:
+        try:
+            status = args.run(args, console)
+        except LepError as error:
+            if received() is None:
+                print(f"error: {error}", file=sys.stderr)
+                status = 2
+        except KeyboardInterrupt:
+            pass
+    if status is None or received() is not None:
+        print("interrupted: finished tasks are kept; run the same command again to resume", file=sys.stderr)
+        return exit_status(received() or signal.SIGINT)
+    return status
 
 
 if __name__ == "__main__":

@@ -20,16 +20,19 @@ import yaml
 from harness.backends import DEFAULT_BACKEND, BackendSettings, resolve_backend
 from harness.bootstrap import Delta, Estimate, adjust, comparison_statistics, suite_groups
 from harness.evaluation import PromptSettings
+from harness.experiment_file import ExperimentFile
+from harness.gate import load_baseline, option_problems
 from harness.gguf_import import NAMED_MODELS
-from harness.model_spec import ModelSpec
-from harness.runner import RunRequest, run
+from harness.model_spec import ModelSpec, validate
+from harness.runner import RunRequest, check_request, run
 from harness.speed import SpeedSettings, load_speed, measure_speed
 from harness.store import RunTables, load_runs
 from harness.sweep import Job, RaySettings, Resources, resources_from_entry, run_sweep, settings_from_config
 from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, measure
 from lep.errors import InputError
 from lep.reference_tokenizers import REFERENCE_TOKENIZERS
-from tasks_ru.suites import SUITES, suite_tasks
+from lep.validation import check_fields, check_output_dir, problems_of, raise_problems, safe_name
+from tasks_ru.suites import suite_tasks
 
 ROLES = ("reference", "baseline", "candidate")
 PUBLISHED_CITATION = (
@@ -70,92 +73,76 @@ def _resolve(base: Path, value: str) -> Path:
     return Path(value) if Path(value).is_absolute() else (base / value).resolve()
 
 
-def load_experiment(path: Path) -> Experiment:
-    """Read and check an experiment YAML; relative paths are resolved against the config's folder."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise InputError(f"experiment config {path} cannot be read: {' '.join(str(e).split())}") from None
-    if not isinstance(raw, dict) or not raw.get("models"):
-        raise InputError(f"experiment config {path}: needs a 'models' list (each: name, path, kind, role)")
-    base = path.resolve().parent
-    known = {
-        "name",
-        "models",
-        "suites",
-        "backend",
-        "data_dir",
-        "limit",
-        "shots",
-        "runs",
-        "reports",
-        "published",
-        "note",
-        "tasks",
-        "executor",
-        "ray",
-        "speed",
-    }
-    if unknown := set(raw) - known:
-        raise InputError(
-            f"experiment config {path}: unknown setting(s) {', '.join(sorted(unknown))}; known: "
-            f"{', '.join(sorted(known))}"
-        )
+def _model_entries(
+    entries: list[dict[str, Any]], base: Path, where: str
+) -> tuple[list[tuple[ModelSpec, str]], dict[str, Resources]]:
+    """(spec, role) pairs and each model's Ray resources; every bad entry is named in one error."""
     models: list[tuple[ModelSpec, str]] = []
     resources: dict[str, Resources] = {}
-    for entry in raw["models"]:
+    problems: list[str] = []
+    for number, entry in enumerate(entries, 1):
         entry = dict(entry)
-        resources[str(entry.get("name"))] = resources_from_entry(entry, str(path))
+        label = f"model {entry.get('name', number)}"
+        resources[str(entry.get("name"))] = resources_from_entry(entry, where)
         role = entry.pop("role", "candidate")
         if role not in ROLES:
-            raise InputError(
-                f"experiment config {path}: role {role!r} of {entry.get('name')} is not one of {', '.join(ROLES)}"
-            )
-        if "path" not in entry or "name" not in entry:
-            raise InputError(f"experiment config {path}: every model needs a name and a path")
+            problems.append(f"role {role!r} of {label} is not one of {', '.join(ROLES)}")
         for key in ("path", "tokenizer", "chat_template"):
-            if entry.get(key) and entry[key] not in REFERENCE_TOKENIZERS and entry[key] not in NAMED_MODELS:
-                entry[key] = str(_resolve(base, str(entry[key])))
-        try:
+            if (
+                isinstance(entry.get(key), str)
+                and entry[key] not in REFERENCE_TOKENIZERS
+                and entry[key] not in NAMED_MODELS
+            ):
+                entry[key] = str(_resolve(base, entry[key]))
+        if found := problems_of(ModelSpec, entry):
+            problems += [f"{label}: {problem}" for problem in found]
+        elif not problems:
             models.append((ModelSpec(**entry), role))
-        except TypeError as e:
-            raise InputError(f"experiment config {path}: model {entry.get('name')}: {e}") from None
-    suites = raw.get("suites", ["ru-open"])
-    if unknown_suites := [s for s in suites if s not in SUITES]:
-        raise InputError(
-            f"experiment config {path}: unknown suite(s) {', '.join(unknown_suites)}; choose from {', '.join(SUITES)}"
-        )
-    if not isinstance(raw.get("tasks", []), list):
-        raise InputError(f"experiment config {path}: 'tasks' must be a list of task names")
-    tasks = tuple(raw.get("tasks", ()))
+    raise_problems(where, problems)
+    return models, resources
+
+
+def load_experiment(path: Path) -> Experiment:
+    """Read and check an experiment YAML (every problem at once); relative paths resolve against its folder."""
+    where = f"experiment config {path}"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise InputError(f"{where} cannot be read: {' '.join(str(e).split())}") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{where}: needs a 'models' list (each: name, path, kind, role)")
+    checked = check_fields(ExperimentFile, raw, where)
+    base = path.resolve().parent
+    models, resources = _model_entries(checked.models, base, where)
+    suites, tasks = checked.suites, tuple(checked.tasks)
+    problems = [
+        f"published table {t!r} is not one of {', '.join(published_tables())}"
+        for t in checked.published
+        if t not in published_tables()
+    ]
     if unknown_tasks := [t for t in tasks if not any(t in suite_tasks(s) for s in suites)]:
-        raise InputError(
-            f"experiment config {path}: task(s) {', '.join(unknown_tasks)} are in none of the suites "
-            f"{', '.join(suites)}"
-        )
+        problems.append(f"task(s) {', '.join(unknown_tasks)} are in none of the suites {', '.join(suites)}")
     if tasks and (untouched := [s for s in suites if not set(tasks) & set(suite_tasks(s))]):
-        raise InputError(
-            f"experiment config {path}: 'tasks' lists none of suite {', '.join(untouched)}'s tasks; list "
-            "some or drop the suite"
-        )
-    executor, ray = settings_from_config(raw, f"experiment config {path}")
+        problems.append(f"'tasks' lists none of suite {', '.join(untouched)}'s tasks; list some or drop the suite")
+    raise_problems(where, problems)
+    executor, ray = settings_from_config(raw, where)
     return Experiment(
-        name=raw.get("name", path.stem),
+        name=checked.name or safe_name(path.stem, "experiment name (the config's file name)"),
         models=models,
         suites=suites,
-        backend=raw.get("backend", DEFAULT_BACKEND),
-        data_dir=_resolve(base, raw["data_dir"]) if raw.get("data_dir") else None,
-        limit=raw.get("limit"),
-        shots=raw.get("shots"),
-        runs=_resolve(base, raw.get("runs", "runs")),
-        reports=_resolve(base, raw.get("reports", "reports")),
-        published=raw.get("published", []),
-        note=raw.get("note", ""),
+        backend=checked.backend,
+        data_dir=_resolve(base, checked.data_dir) if checked.data_dir else None,
+        limit=checked.limit,
+        shots=checked.shots,
+        runs=_resolve(base, checked.runs),
+        reports=_resolve(base, checked.reports),
+        published=checked.published,
+        note=checked.note,
         tasks=tasks,
         executor=executor,
         ray=ray,
         resources=resources,
-        speed=_speed_settings(raw.get("speed"), f"experiment config {path}"),
+        speed=_speed_settings(raw.get("speed"), where),
     )
 
 
@@ -169,6 +156,31 @@ def _speed_settings(value: Any, where: str) -> SpeedSettings | None:
             f"{{backend: hf, trials: 5}}), not {value!r}"
         )
     return SpeedSettings.from_mapping(value, where)
+
+
+def check_report_options(
+    name: str | None,
+    reports: Path | None,
+    published: list[str] | None,
+    iterations: int,
+    max_drop: float,
+    gate: Path | None,
+) -> None:
+    """compare's own options (all problems at once) and its --gate baseline, before any run or report."""
+    problems = option_problems(max_drop, iterations)
+    if published is not None:
+        problems += [
+            f"--published {t!r} is not one of {', '.join(published_tables())}"
+            for t in published
+            if t not in published_tables()
+        ]
+    raise_problems("compare", problems)
+    if name is not None:
+        safe_name(name, "--name")
+    if reports is not None:
+        check_output_dir(reports, "--reports")
+    if gate is not None:
+        load_baseline(gate)
 
 
 def run_speed(experiment: Experiment, progress: Callable[[str], None] = print) -> dict[str, Any] | None:
@@ -200,6 +212,12 @@ def run_experiment(experiment: Experiment, progress: Callable[[str], None] = pri
             )
             requests.append((request, role))
     if experiment.executor == "ray":
+        experiment.ray.check()  # settings given on the command line, before any model file is read
+    for request, _ in requests:  # every model's settings and files, before the first run starts
+        check_request(request)
+    for spec, _ in experiment.models:
+        validate(spec)
+    if experiment.executor == "ray":
         return run_sweep(
             [
                 Job(request, role, experiment.resources.get(request.spec.name, Resources()))
@@ -230,10 +248,19 @@ class Comparison:
     speed: dict[str, Any] | None = None  # a speed.json record (lep-bench speed) over these models
 
 
-def _published_rows(tables: list[str]) -> pd.DataFrame:
+def _published_table() -> list[dict[str, str]]:
     path = Path(str(files("harness").joinpath("reference_scores.csv")))
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
-    rows = [r for r in csv.DictReader(lines) if r["source"] in tables]
+    return list(csv.DictReader(lines))
+
+
+def published_tables() -> list[str]:
+    """The names `published:` / `--published` accept (the paper's tables in reference_scores.csv)."""
+    return sorted({row["source"] for row in _published_table()})
+
+
+def _published_rows(tables: list[str]) -> pd.DataFrame:
+    rows = [r for r in _published_table() if r["source"] in tables]
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame

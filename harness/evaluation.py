@@ -10,18 +10,24 @@ import json
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, Strict
 
 from lep.errors import InputError
+from lep.validation import NonNegativeInt, PositiveInt, problems_of, raise_problems
 from tasks_ru.errors import TaskDataError
 from tasks_ru.loaders import NON_DATA_FIELDS
-from tasks_ru.suites import PROFILES, TASKS_DIR
+from tasks_ru.suites import TASKS_DIR, Profile
 
 GENERATION_PRESETS: dict[str, dict[str, Any]] = {
     "greedy": {},  # the task YAMLs are greedy; regression runs use this
     "paper": {"do_sample": True, "temperature": 0.1, "top_p": 0.9, "top_k": 40},  # Darumeru's sampling
 }
+PromptKind = Literal["base", "instruct"]
+Generation = Literal["greedy", "paper"]  # GENERATION_PRESETS' keys
 DEFAULT_SHOTS = {"base": 5, "instruct": 0}
+MAX_SHOTS = 64
 BASE_STOPS = ["\n"]  # llmtf's plain template stops a base model at a newline; instruct models stop at end of turn
 
 
@@ -29,24 +35,29 @@ BASE_STOPS = ["\n"]  # llmtf's plain template stops a base model at a newline; i
 class PromptSettings:
     """How prompts are built and answers generated; all of it goes into the run's fingerprint."""
 
-    kind: str = "instruct"  # base | instruct
-    num_fewshot: int | None = None  # None: 5 for base models, 0 for instruct models (the paper's setting)
-    generation: str = "greedy"
-    limit: int | None = None
-    seed: int = 1234
-    scoring: str | None = None  # None: each task's own profile (its YAML metadata: darumeru authors, ru-open strict)
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    kind: PromptKind = "instruct"
+    num_fewshot: Annotated[int, Strict(), Field(ge=0, le=MAX_SHOTS)] | None = (
+        None  # None: 5 base, 0 instruct (the paper's)
+    )
+    generation: Generation = "greedy"
+    limit: PositiveInt | None = None
+    seed: NonNegativeInt = 1234
+    scoring: Profile | None = (
+        None  # None: each task's own profile (its YAML metadata: darumeru authors, ru-open strict)
+    )
 
     @property
     def shots(self) -> int:
         return DEFAULT_SHOTS[self.kind] if self.num_fewshot is None else self.num_fewshot
 
+    def problems(self) -> list[str]:
+        """Every setting outside its range (limit 0, negative shots, an unknown preset), as lines."""
+        return problems_of(PromptSettings, asdict(self))
+
     def check(self) -> None:
-        if self.kind not in DEFAULT_SHOTS:
-            raise InputError(f"model kind {self.kind!r} is not base or instruct")
-        if self.generation not in GENERATION_PRESETS:
-            raise InputError(f"unknown generation preset {self.generation!r}: use {' or '.join(GENERATION_PRESETS)}")
-        if self.scoring is not None and self.scoring not in PROFILES:
-            raise InputError(f"unknown scoring profile {self.scoring!r}: use {' or '.join(PROFILES)}")
+        raise_problems("prompt settings", self.problems())
 
     def generation_kwargs(self) -> dict[str, Any]:
         return {**GENERATION_PRESETS[self.generation], **({"until": BASE_STOPS} if self.kind == "base" else {})}

@@ -19,8 +19,10 @@ import json
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, Strict
 from scipy.stats import norm
 
 from harness.bootstrap import MIN_UNITS, Delta, paired_bootstrap, suite_groups
@@ -28,6 +30,7 @@ from harness.store import load_runs
 from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, measure
 from lep.atomic_write import write_json
 from lep.errors import InputError, LepError
+from lep.validation import MAX_ITERATIONS, Fraction, Score, check_fields, problems_of, raise_problems
 
 ALPHA = 0.05
 TOKENIZER_TOLERANCE = 1e-9  # relative: the figures are deterministic, so any real change shows
@@ -59,16 +62,59 @@ class GateResult:
         return not self.problems and not any(r.failed for r in self.rows)
 
 
+class ScoredSummary(BaseModel):
+    """A run's summary.json as the gate reads it: a suite and finite task and group scores."""
+
+    model_config = ConfigDict(extra="allow")
+
+    suite: Annotated[str, Strict()]
+    tasks: dict[str, Score]
+    groups: dict[str, Score]
+
+
+class ModelsBaseline(BaseModel):
+    """A baseline of several models (compare --write-baseline): model name -> its summary."""
+
+    model_config = ConfigDict(extra="allow")
+
+    models: dict[str, ScoredSummary]
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    """The tolerance and the bootstrap iterations, checked before any run is read."""
+
+    max_drop: Fraction = 0.01
+    iterations: Annotated[int, Strict(), Field(ge=1, le=MAX_ITERATIONS)] = 1000
+
+
+def option_problems(max_drop: float, iterations: int) -> list[str]:
+    return problems_of(GateOptions, {"max_drop": max_drop, "iterations": iterations})
+
+
 def _summary(path: Path) -> dict:
-    """A run's summary.json, or a baseline file (a summary, or model name -> summary under 'models')."""
+    """A run's summary.json, or a baseline file (a summary, or model name -> summary under 'models'), type-checked."""
     file = path / "summary.json" if path.is_dir() else path
     try:
         summary = json.loads(file.read_text(encoding="utf-8"))
-        if "models" not in summary:
-            summary["tasks"], summary["groups"], summary["suite"]
-    except (OSError, json.JSONDecodeError, KeyError, TypeError) as e:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise InputError(f"{file} is not a lep-bench run dir or summary JSON ({e})") from None
+    if not isinstance(summary, dict):
+        raise InputError(f"{file} is not a lep-bench run dir or summary JSON (not a mapping)")
+    check_fields(ModelsBaseline if "models" in summary else ScoredSummary, summary, str(file))
     return summary
+
+
+def load_baseline(path: Path) -> dict:
+    """A baseline that has something to check: a gate over no scores would pass having checked nothing."""
+    whole = _summary(path)
+    entries = list(whole["models"].values()) if "models" in whole else [whole]
+    if not entries or any(not entry["tasks"] and not entry["groups"] for entry in entries):
+        raise InputError(
+            f"baseline {path} holds no scores (an empty baseline gates nothing): write one with lep-bench compare "
+            "--write-baseline"
+        )
+    return whole
 
 
 def _baseline_for(baseline: dict, model: str) -> dict | None:
@@ -191,13 +237,12 @@ def gate(
 ) -> GateResult:
     """One verdict per task and group of the baseline (optionally only the named ones), plus the
     failures that are not score rows: a missing model or row, an empty baseline, a changed tokenizer."""
+    raise_problems("gate", option_problems(max_drop, iterations))
     if not candidate.is_dir():
         raise InputError(f"candidate {candidate} must be a run dir (its per-sample scores give the interval)")
     cand = _summary(candidate)
     model = cand["model"]
-    whole = _summary(baseline)
-    if "models" in whole and not whole["models"]:
-        return GateResult(model, [], [f"baseline {baseline} lists no models: an empty baseline gates nothing"])
+    whole = load_baseline(baseline)
     base = _baseline_for(whole, model)
     if base is None:
         return GateResult(
@@ -211,10 +256,6 @@ def gate(
     if base["suite"] != cand["suite"]:
         raise InputError(f"baseline is suite {base['suite']} but candidate is {cand['suite']}")
     base_scores, cand_scores = {**base["tasks"], **base["groups"]}, {**cand["tasks"], **cand["groups"]}
-    if not base_scores:
-        return GateResult(
-            model, [], [f"baseline {baseline} holds no scores for {model}: an empty baseline gates nothing"]
-        )
     if tasks and (unknown := [t for t in tasks if t not in base_scores]):
         raise InputError(f"--tasks {', '.join(unknown)}: not in the baseline (it has {', '.join(sorted(base_scores))})")
     wanted = [r for r in base_scores if not tasks or r in tasks]

@@ -11,26 +11,37 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Annotated, Literal, get_args
+
+from pydantic import ConfigDict, Field, Strict
 
 from harness.gguf_import import NAMED_MODELS, named_model_dir
 from lep.content_digest import file_digest, path_digest
 from lep.errors import InputError
 from lep.reference_sources import REFERENCE_FILES, reference_sources
+from lep.safetensors_header import check_safetensors
+from lep.validation import PathComponent, check_fields
 
-KINDS = ("base", "instruct")
+Kind = Literal["base", "instruct"]
+KINDS: tuple[str, ...] = get_args(Kind)
+Dtype = Literal["auto", "float32", "float16", "bfloat16", "float", "half"]  # what both HF and vLLM accept
+DTYPES: tuple[str, ...] = get_args(Dtype)
+MAX_MODEL_LENGTH = 1 << 20
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     """One model to evaluate; `path` is a local Hugging Face directory (hub ids when online)."""
 
-    name: str
-    path: str
-    kind: str = "instruct"
-    tokenizer: str | None = None  # defaults to the model's own
-    chat_template: str | None = None  # a Jinja file replacing the tokenizer's template
-    dtype: str = "float32"
-    max_length: int = 2048
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    name: PathComponent  # the run dir's folder, so checked before it becomes a path
+    path: Annotated[str, Strict(), Field(min_length=1)]
+    kind: Kind = "instruct"
+    tokenizer: Annotated[str, Strict()] | None = None  # defaults to the model's own
+    chat_template: Annotated[str, Strict()] | None = None  # a Jinja file replacing the tokenizer's template
+    dtype: Dtype = "float32"
+    max_length: Annotated[int, Strict(), Field(ge=16, le=MAX_MODEL_LENGTH)] = 2048
 
     def __post_init__(self) -> None:
         if self.path in NAMED_MODELS:  # a named model becomes its imported dir
@@ -44,10 +55,15 @@ class ModelSpec:
         return asdict(self)
 
 
+def check_spec(values: dict, where: str) -> ModelSpec:
+    """A ModelSpec from a mapping (command line or experiment YAML), every bad field named at once."""
+    return check_fields(ModelSpec, values, where)
+
+
 def parse_spec(text: str) -> ModelSpec:
     """A spec from the command line: a directory, or key=value pairs (see the module docstring)."""
     if "=" not in text:
-        return ModelSpec(name=Path(text).name or text, path=text)
+        return check_spec({"name": Path(text).name or text, "path": text}, f"model spec {text!r}")
     values: dict[str, str] = {}
     known = {f.name for f in fields(ModelSpec)}
     for part in text.split(","):
@@ -59,11 +75,11 @@ def parse_spec(text: str) -> ModelSpec:
     if "path" not in values:
         raise InputError(f"model spec {text!r} has no path=: give the model directory")
     values.setdefault("name", Path(values["path"]).name)
-    try:
-        max_length = int(values.pop("max_length", 2048))
-    except ValueError:
-        raise InputError(f"model spec {text!r}: max_length must be a whole number") from None
-    return ModelSpec(max_length=max_length, **values)
+    checked: dict[str, str | int] = dict(values)
+    if "max_length" in values:
+        length = values["max_length"]
+        checked["max_length"] = int(length) if length.lstrip("-").isdigit() else length
+    return check_spec(checked, f"model spec {text!r}")
 
 
 def _config(path: Path) -> dict:
@@ -82,6 +98,7 @@ def validate(spec: ModelSpec) -> None:
         raise InputError(
             f"model {spec.name}: {spec.path} does not exist or is not a directory (give a local Hugging Face model dir)"
         )
+    check_safetensors(sorted(path.glob("*.safetensors")))
     if spec.chat_template and not Path(spec.chat_template).is_file():
         raise InputError(f"model {spec.name}: chat template file {spec.chat_template} not found")
     rows = _config(path).get("vocab_size")

@@ -20,6 +20,7 @@ outputs of different lengths): `lep-bench speed` (harness/speed.py) measures it.
 import hashlib
 import importlib.metadata
 import json
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from harness.model_spec import ModelSpec, fingerprints, validate
 from harness.serving import ServerError
 from lep.atomic_write import write_json, write_text
 from lep.errors import InputError
+from lep.validation import check_output_dir, raise_problems
 from tasks_ru.data_sources import resolve_data_dir, source_record
 from tasks_ru.errors import TaskDataError
 from tasks_ru.suites import COPY_TASKS_RU, TASKS_DIR, suite_tasks, summarise
@@ -202,10 +204,74 @@ def summarise_run(run_dir: Path, suite: str, iterations: int = 1000) -> dict[str
     }
 
 
+SERVER_LOG = "vllm-server.log"
+
+
+def check_request(request: RunRequest) -> None:
+    """Every setting of the run against its range, all at once, and the output folder, before any loading."""
+    raise_problems("run settings", request.backend.problems() + request.prompts.problems())
+    check_output_dir(request.out)
+
+
+def _server_failure(lm: Any, task: str) -> ServerError | None:
+    """A ServerError when the failure of `task` was the vLLM server dying or going silent, else None."""
+    server = getattr(lm, "server", None)
+    if server is None or (server.alive() and server.healthy()):
+        return None
+    state = "died" if server.exited(within_s=5) else "stopped answering"
+    return ServerError(f"the vLLM server {state} during {task}:\n{server.log_tail()}")
+
+
+def _evaluate_missing(
+    request: RunRequest,
+    missing: list[str],
+    run_dir: Path,
+    provenance: dict,
+    progress: Callable[[str], None],
+    settings: dict[str, Any],
+) -> None:
+    """Open the backend once and write each missing task as it finishes (a task file marks it done)."""
+    started = time.perf_counter()
+    manager = task_manager(
+        request.data_source(),
+        Path(request.spec.tokenizer_path),
+        hub_revisions=settings["data"].get("hub_revisions") or {},
+    )
+    with open_backend(request.spec, request.backend, log_path=run_dir / SERVER_LOG) as lm:
+        provenance["timings"]["backend_start_seconds"] = time.perf_counter() - started
+        timer = GenerationTimer(lm)
+        for task in missing:
+            progress(f"{request.spec.name} · {task}")
+            timer.reset()
+            task_start = time.perf_counter()
+            try:
+                result = evaluate_task(lm, task, request.prompts, manager)
+            except Exception:
+                if failure := _server_failure(lm, task):
+                    raise failure from None
+                raise
+            result["seconds"] = time.perf_counter() - task_start
+            result["generation_wall"] = _generation_wall(
+                timer, lambda text: len(lm.tokenizer(text, add_special_tokens=False)["input_ids"])
+            )
+            _write_task(run_dir, result)
+            write_json(run_dir / "provenance.json", provenance)  # only a run dir that holds a result gets one
+
+
+def _remove_empty_run(run_dir: Path, out: Path) -> None:
+    """Remove a run dir that holds no finished task (its server log included), and its emptied parents below `out`."""
+    shutil.rmtree(run_dir, ignore_errors=True)
+    for parent in (run_dir.parent, run_dir.parent.parent):
+        if parent != out and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+
+
 def run(request: RunRequest, progress: Callable[[str], None] = print) -> Path:
-    """Evaluate whatever is missing of the suite for this model and settings; return the run dir."""
+    """Evaluate whatever is missing of the suite for this model and settings; return the run dir.
+
+    A run that fails or is interrupted before its first task finishes leaves no run dir behind."""
+    check_request(request)
     validate(request.spec)
-    request.prompts.check()
     tasks = request.task_list()
     settings = request.settings_record()
     run_dir = request.run_dir(settings)
@@ -225,33 +291,12 @@ def run(request: RunRequest, progress: Callable[[str], None] = print) -> Path:
         progress(f"reusing {len(tasks) - len(missing)} finished task(s) in {run_dir}")
     if missing:
         started = time.perf_counter()
-        manager = task_manager(
-            request.data_source(),
-            Path(request.spec.tokenizer_path),
-            hub_revisions=settings["data"].get("hub_revisions") or {},
-        )
-        with open_backend(request.spec, request.backend) as lm:
-            provenance["timings"]["backend_start_seconds"] = time.perf_counter() - started
-            timer = GenerationTimer(lm)
-            for task in missing:
-                progress(f"{request.spec.name} · {task}")
-                timer.reset()
-                task_start = time.perf_counter()
-                try:
-                    result = evaluate_task(lm, task, request.prompts, manager)
-                except Exception:
-                    server = getattr(lm, "server", None)
-                    if server is not None and not server.alive():
-                        raise ServerError(f"the vLLM server died during {task}:\n{server.log_tail()}") from None
-                    raise
-                result["seconds"] = time.perf_counter() - task_start
-                result["generation_wall"] = _generation_wall(
-                    timer, lambda text: len(lm.tokenizer(text, add_special_tokens=False)["input_ids"])
-                )
-                _write_task(run_dir, result)
-                write_json(
-                    provenance_path, provenance
-                )  # only a run dir that holds a result gets one: a failed start leaves nothing
+        try:
+            _evaluate_missing(request, missing, run_dir, provenance, progress, settings)
+        except BaseException:
+            if not any((run_dir / "tasks").glob("*.json")):
+                _remove_empty_run(run_dir, request.out)
+            raise
         provenance["timings"]["last_session_seconds"] = time.perf_counter() - started
     write_json(provenance_path, provenance)
     write_json(

@@ -2,7 +2,10 @@
 
 The server gets a free port and a random API key, is polled on /health until ready (the log
 tail goes into the error when it dies or times out), and is always stopped: SIGTERM to its
-process group, then SIGKILL, on success, error or Ctrl-C. Scoring settings are explicit and
+process group, then SIGKILL to the group and to every descendant by PID, whatever the leader's
+state, on success, error, Ctrl-C or SIGTERM (harness/process_group.py, harness/interruption.py);
+a watchdog does the same the moment the leader dies. The log goes where the caller says (a run's
+dir), else to a temporary file removed at stop. Scoring settings are explicit and
 recorded: prefix caching off (it has produced wrong prompt log-probabilities), a fixed seed,
 the dtype and the maximum length; on CPU machines the KV cache size comes from
 VLLM_CPU_KVCACHE_SPACE (default 1 GiB), without which vLLM refuses to start.
@@ -16,12 +19,15 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from harness.interruption import on_interrupt
+from harness.process_group import ProcessId, descendants, kill_all
 from lep.errors import LepError
 
 LOG_TAIL_LINES = 30
@@ -82,14 +88,24 @@ def _check_port(port: int) -> None:
 class VllmServer:
     """`with VllmServer(model_dir, name) as server:` serves one model for as long as the block runs."""
 
-    def __init__(self, model: Path, name: str, settings: ServerSettings | None = None, tokenizer: Path | None = None):
+    def __init__(
+        self,
+        model: Path,
+        name: str,
+        settings: ServerSettings | None = None,
+        tokenizer: Path | None = None,
+        log_path: Path | None = None,
+    ):
         self.model, self.name = Path(model), name
         self.tokenizer = tokenizer
         self.settings = settings or ServerSettings()
         self.api_key = secrets.token_hex(16)
         self.port = 0
         self.process: subprocess.Popen | None = None
-        self.log_path = Path(tempfile.mkstemp(prefix="lep-vllm-", suffix=".log")[1])
+        self.log_path = log_path
+        self.temporary_log = log_path is None
+        self.known: set[ProcessId] = set()  # the engine and workers, remembered by PID once ready
+        self.stopped = threading.Event()
 
     @property
     def base_url(self) -> str:
@@ -123,7 +139,12 @@ class VllmServer:
         return env
 
     def log_tail(self) -> str:
-        lines = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        if self.log_path is None:
+            return "(no server log)"
+        try:
+            lines = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except (OSError, AttributeError):
+            return "(no server log)"
         return "\n".join(lines[-LOG_TAIL_LINES:])
 
     def start(self) -> "VllmServer":
@@ -132,11 +153,15 @@ class VllmServer:
         if self.settings.port is not None:
             _check_port(self.settings.port)
         self.port = self.settings.port or free_port()
-        log = open(self.log_path, "w", encoding="utf-8")
-        self.process = subprocess.Popen(
-            self.command(), env=self.environment(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        log.close()
+        if self.temporary_log or self.log_path is None:
+            self.log_path = Path(tempfile.mkstemp(prefix="lep-vllm-", suffix=".log")[1])
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "w", encoding="utf-8") as log:
+            self.process = subprocess.Popen(
+                self.command(), env=self.environment(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        on_interrupt(id(self), self.kill)
+        threading.Thread(target=self._watch, name=f"vllm-watchdog-{self.name}", daemon=True).start()
         deadline = time.monotonic() + self.settings.startup_timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -144,13 +169,15 @@ class VllmServer:
                     f"vLLM exited with status {self.process.returncode} while starting {self.model}:\n{self.log_tail()}"
                 )
             if self.healthy():
+                self.known = descendants(self.process.pid)
                 return self
             time.sleep(1.0)
-        self.stop()
-        raise ServerError(
+        message = (
             f"vLLM did not become ready within {self.settings.startup_timeout_s:.0f} s (set "
             f"LEP_VLLM_STARTUP_TIMEOUT to wait longer):\n{self.log_tail()}"
         )
+        self.stop()
+        raise ServerError(message)
 
     def healthy(self) -> bool:
         try:
@@ -162,18 +189,52 @@ class VllmServer:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def stop(self) -> None:
-        """SIGTERM to the whole process group (API server, engine, workers), SIGKILL after 30 s."""
-        if self.process is None or self.process.poll() is not None:
-            return
+    def exited(self, within_s: float = 0.0) -> bool:
+        """Whether the leader has exited, waiting up to `within_s` for a dying one (a reset connection comes first)."""
+        if self.process is None:
+            return True
         try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=30)
+            self.process.wait(timeout=within_s)
         except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        except ProcessLookupError:
-            pass
+            return False
+        return True
+
+    def _watch(self) -> None:
+        """When the leader dies on its own (killed, crashed), its engine and workers go at once."""
+        process = self.process
+        if process is None:
+            return
+        while not self.stopped.wait(0.5):
+            if process.poll() is not None:
+                kill_all(process.pid, self.known, timeout_s=0)
+                return
+
+    def kill(self) -> None:
+        """SIGKILL to the group and every known descendant now (a signal handler's first step)."""
+        if self.process is not None:
+            kill_all(self.process.pid, self.known, timeout_s=0)
+
+    def stop(self) -> None:
+        """SIGTERM to the process group, SIGKILL after 30 s; then, whatever the leader's state, SIGKILL to
+        the group and every descendant by PID, checked gone (a warning names any survivor)."""
+        if self.process is None or self.stopped.is_set():
+            return
+        self.stopped.set()
+        on_interrupt(id(self), None)
+        if self.process.poll() is None:
+            self.known |= descendants(self.process.pid)
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=30)
+            except (subprocess.TimeoutExpired, ProcessLookupError):
+                pass  # the group is SIGKILLed below either way
+        survivors = kill_all(self.process.pid, self.known)
+        self.process.wait()
+        if survivors:
+            pids = ", ".join(str(p.pid) for p in sorted(survivors, key=lambda p: p.pid))
+            print(f"warning: vLLM processes {pids} survived SIGKILL; kill them by hand", file=sys.stderr)
+        if self.temporary_log and self.log_path is not None:
+            self.log_path.unlink(missing_ok=True)
 
     def complete(self, prompt: str, max_tokens: int = 16, **options) -> dict:
         """One /v1/completions request (greedy unless options say otherwise)."""

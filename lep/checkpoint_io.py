@@ -17,6 +17,7 @@ from safetensors.torch import save_file
 
 from lep.atomic_write import write_json
 from lep.errors import InputError
+from lep.safetensors_header import check_safetensors
 
 INPUT_EMBEDDINGS = "model.embed_tokens.weight"
 LM_HEAD = "lm_head.weight"
@@ -37,6 +38,7 @@ class Checkpoint:
             raise InputError(f"{self.path} is not a Hugging Face model dir (no config.json); pass a model folder")
         if not self.shards():
             raise InputError(f"{self.path} has no safetensors weights; save the model with safe_serialization=True")
+        check_safetensors(self.shards())
 
     @property
     def config(self) -> dict:

@@ -12,6 +12,7 @@ that set-up for comparison). Multi-GPU runs go through
 configs/accelerate/fsdp-8gpu.yaml is a starting point).
 """
 
+import logging
 import os
 import shutil
 import time
@@ -21,7 +22,6 @@ from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM, Trainer, TrainerCallback, TrainingArguments, default_data_collator
-from transformers.trainer_utils import get_last_checkpoint
 
 from lep.atomic_write import write_json
 from lep.averaging_operator import copied_rows, load_operator
@@ -29,14 +29,13 @@ from lep.checkpoint_io import Checkpoint
 from lep.corpus import iter_corpus, iter_documents, require_text
 from lep.embedding_init import OPERATOR_FILE
 from lep.errors import InputError
-from lep.packing import PACKINGS, PackedSequences, ParagraphBlocks
+from lep.packing import PackedSequences, ParagraphBlocks
 from lep.reference_tokenizers import load_tokenizer
-from lep.stage_settings import TrainSettings
+from lep.safetensors_header import check_safetensors
+from lep.stage_settings import TrainSettings, check_settings
+from lep.validation import check_output_dir
 
 TRAIN_MANIFEST = "lep_train.json"
-# auto: float32 weights, bf16 autocast where the GPU has bf16; bf16-autocast: the same, forced (CPU
-# too); bf16-weights: weights loaded and updated in bf16 (the authors' run); fp32: no bf16 at all.
-PRECISIONS = ("auto", "bf16-autocast", "bf16-weights", "fp32")
 
 
 def trainable_embeddings(model: torch.nn.Module) -> list[torch.nn.Parameter]:
@@ -89,17 +88,6 @@ def training_dataset(tokenizer, corpus: list[Path], settings: TrainSettings) -> 
     return PackedSequences(tokenizer, iter_corpus(corpus, settings.max_chars), settings.seq_len)
 
 
-def check_settings(settings: TrainSettings) -> None:
-    for name, value, allowed in (
-        ("packing", settings.packing, PACKINGS),
-        ("precision", settings.precision, PRECISIONS),
-    ):
-        if value not in allowed:
-            raise InputError(f"unknown {name} {value!r}; use one of {', '.join(allowed)}")
-    if settings.new_rows_only and settings.full_model:
-        raise InputError("new_rows_only and full_model exclude each other: new rows only is an embeddings-only setting")
-
-
 def training_arguments(settings: TrainSettings, checkpoints: Path, world_size: int = 1) -> TrainingArguments:
     accumulation = max(1, settings.global_batch // (settings.per_device_batch * world_size))
     return TrainingArguments(
@@ -136,13 +124,36 @@ def checkpoints_dir(out: Path) -> Path:
     return out.parent / f"{out.name}.checkpoints"
 
 
+def last_good_checkpoint(checkpoints: Path) -> str | None:
+    """The newest checkpoint whose weights are complete; a corrupt newer one is skipped with a warning."""
+    numbered = [p for p in checkpoints.glob("checkpoint-*") if p.name.removeprefix("checkpoint-").isdigit()]
+    for candidate in sorted(numbered, key=lambda p: int(p.name.removeprefix("checkpoint-")), reverse=True):
+        try:
+            check_safetensors(sorted(candidate.glob("*.safetensors")) or [candidate / "model.safetensors"])
+        except (InputError, OSError) as problem:
+            logging.getLogger(__name__).warning(
+                "warning: skipping checkpoint %s, resuming from an earlier one: %s", candidate, problem
+            )
+            continue
+        return str(candidate)
+    return None
+
+
 def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: TrainSettings) -> Path:
     """Train `model_dir`'s embeddings on `corpus`; write the finished HF model dir to `out`."""
     out = Path(out)
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))  # set by torchrun / accelerate launch
+    settings = check_settings(settings, world_size)
+    check_output_dir(out)
     if (out / TRAIN_MANIFEST).is_file():
         raise InputError(f"{out} already holds a finished training run; choose another --out")
-    check_settings(settings)
     checkpoint = Checkpoint(model_dir)
+    positions = checkpoint.config.get("max_position_embeddings")
+    if positions and settings.seq_len > positions:
+        raise InputError(
+            f"seq_len {settings.seq_len} is longer than the model's {positions} positions: pass --seq-len "
+            f"{positions} or less"
+        )
     tokenizer = load_tokenizer(checkpoint.path)
     require_text(corpus)
     operator_path = checkpoint.path / OPERATOR_FILE
@@ -163,9 +174,6 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
     if settings.new_rows_only:
         callbacks.append(KeepRows(parameters, copied_rows(load_operator(operator_path))))
     checkpoints = checkpoints_dir(out)
-    world_size = int(
-        os.environ.get("WORLD_SIZE", "1")
-    )  # set by torchrun / accelerate launch before the process group exists
     trainer = Trainer(
         model=model,
         args=training_arguments(settings, checkpoints, world_size),
@@ -173,9 +181,13 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
         data_collator=default_data_collator,
         callbacks=callbacks,
     )
-    resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    resume = last_good_checkpoint(checkpoints)
     started = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=resume)
+    try:
+        result = trainer.train(resume_from_checkpoint=resume)
+    finally:
+        if checkpoints.is_dir() and not any(checkpoints.iterdir()):
+            checkpoints.rmdir()
     seconds = time.perf_counter() - started
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     # the Trainer's own running mean of non-padding tokens/s for this session, logged with each loss

@@ -21,7 +21,6 @@ from transformers import PreTrainedTokenizerFast
 from lep.corpus import batched
 
 IGNORE = -100
-PACKINGS = ("paragraphs", "documents")
 
 
 def newline_token_ids(tokenizer: PreTrainedTokenizerFast) -> set[int]:

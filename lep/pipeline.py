@@ -26,8 +26,10 @@ precision, ...); an unknown key is an error before anything runs.
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Annotated, Any
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, Strict
 from rich.console import Console
 
 from lep.calibration import calibrate
@@ -37,12 +39,13 @@ from lep.embedding_training import TRAIN_MANIFEST, TrainSettings, checkpoints_di
 from lep.errors import InputError
 from lep.propagation import MODES, PROPAGATE_MANIFEST, propagate
 from lep.stage_record import StageInputs, run_stage
-from lep.stage_settings import PRESETS, calibration_preset
-from lep.vocab_adaptation import MANIFEST, AdaptationRequest, adapt_tokenizer
+from lep.stage_settings import PRESETS, calibration_preset, check_settings
+from lep.validation import check_fields, raise_problems
+from lep.vocab_adaptation import MANIFEST, AdaptationRequest, adapt_tokenizer, check_request
 
 STAGES = ("tokenizer", "init", "train", "propagate", "calibrate")
 MARKERS = {"tokenizer": MANIFEST, "init": INIT_MANIFEST, "train": TRAIN_MANIFEST}
-TOKENIZER_KEYS = {f.name for f in fields(AdaptationRequest)} - {"corpus", "out", "overwrite"}
+Text = Annotated[str, Strict()]
 CALIBRATE_KEYS = {"mode", "data", "from_mode", "judge", "min_grade", "max_new_tokens", "copy_corpus", "copy_examples"}
 
 
@@ -69,34 +72,67 @@ class PipelineConfig:
         return self.workdir / (f"propagate-{mode}" if mode else stage)
 
 
+class Stages(BaseModel):
+    """The stages a config runs (a key present, even empty, runs that stage) and their settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tokenizer: dict[str, Any] | None = None
+    init: dict[str, Any] | None = None
+    train: dict[str, Any] | None = None
+    propagate: dict[str, Any] | None = None
+    calibrate: dict[str, Any] | None = None
+
+
+class PipelineFile(BaseModel):
+    """The keys a pipeline YAML may have, with their types (unknown keys are errors)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    workdir: Text
+    base_model: Text
+    instruct_model: Text | None = None
+    corpus: list[Text] = Field(default_factory=list)
+    stages: Stages
+
+
 def load_config(path: Path) -> PipelineConfig:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"pipeline config {path} does not exist")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not a text file (not UTF-8): give a pipeline YAML") from None
     except yaml.YAMLError as error:
         where = getattr(error, "problem_mark", None)
         line = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
         raise InputError(f"{path} is not valid YAML{line}: {getattr(error, 'problem', None) or error}") from None
     if not isinstance(raw, dict):
         raise InputError(f"{path} must be a YAML mapping with workdir, base_model, corpus and stages")
-    unknown = set(raw) - {"workdir", "base_model", "instruct_model", "corpus", "stages"}
-    if unknown:
-        raise InputError(f"{path}: unknown keys {sorted(unknown)}")
-    for key in ("workdir", "base_model", "stages"):
-        if key not in raw:
-            raise InputError(f"{path}: missing key '{key}'")
-    stages = raw["stages"] or {}
-    if not isinstance(stages, dict) or set(stages) - set(STAGES):
-        raise InputError(f"{path}: 'stages' must map some of {', '.join(STAGES)} to their settings")
+    checked = check_fields(PipelineFile, raw | {"stages": raw.get("stages") or {}}, str(path))
+    stages = {
+        name: dict(getattr(checked.stages, name) or {}) for name in STAGES if name in checked.stages.model_fields_set
+    }
     folder = path.resolve().parent
-    config = PipelineConfig(folder, Path(), Path(), None, [], {k: dict(v or {}) for k, v in stages.items()})
-    config.workdir = config.resolve(raw["workdir"])
-    config.base_model = config.resolve(raw["base_model"])
-    config.instruct_model = config.resolve(raw["instruct_model"]) if raw.get("instruct_model") else None
-    config.corpus = [config.resolve(p) for p in (raw.get("corpus") or [])]
+    config = PipelineConfig(folder, Path(), Path(), None, [], stages)
+    config.workdir = config.resolve(checked.workdir)
+    config.base_model = config.resolve(checked.base_model)
+    config.instruct_model = config.resolve(checked.instruct_model) if checked.instruct_model else None
+    config.corpus = [config.resolve(p) for p in checked.corpus]
     return config
+
+
+def tokenizer_request(config: PipelineConfig) -> AdaptationRequest:
+    """The tokenizer stage's settings as a checked AdaptationRequest."""
+    settings = config.stages["tokenizer"]
+    values = {"base": str(config.base_model), "method": "extend"} | settings
+    return check_request(values | {"corpus": config.corpus, "out": config.output("tokenizer"), "overwrite": True})
+
+
+def train_settings(config: PipelineConfig) -> TrainSettings:
+    """The train stage's settings (its `model` key names the input) as checked TrainSettings."""
+    return check_settings({k: v for k, v in config.stages["train"].items() if k != "model"})
 
 
 def _finished(config: PipelineConfig, stage: str) -> bool:
@@ -119,52 +155,56 @@ def _input(config: PipelineConfig, stage: str, key: str, previous: str) -> Path:
     )
 
 
-def validate(config: PipelineConfig) -> None:
-    """Check every path and setting before any stage runs."""
+def _check_paths(config: PipelineConfig) -> None:
     if not config.base_model.exists():
         raise InputError(f"base_model {config.base_model} does not exist")
     needs_corpus = "tokenizer" in config.stages or "train" in config.stages
     if needs_corpus and not config.corpus:
         raise InputError("the tokenizer and train stages need 'corpus' (a list of files or folders)")
-    for path in config.corpus:
-        if not path.exists():
-            raise InputError(f"corpus path {path} does not exist")
-    if "tokenizer" in config.stages and set(config.stages["tokenizer"]) - TOKENIZER_KEYS:
-        extra = sorted(set(config.stages["tokenizer"]) - TOKENIZER_KEYS)
-        raise InputError(f"stage 'tokenizer': unknown settings {extra}; known: {sorted(TOKENIZER_KEYS)}")
-    if "init" in config.stages:
-        _input(config, "init", "tokenizer", "tokenizer")
-    if "train" in config.stages:
-        train_keys = {f.name for f in fields(TrainSettings)}
-        unknown = set(config.stages["train"]) - train_keys - {"model"}
-        if unknown:
-            raise InputError(f"stage 'train': unknown settings {sorted(unknown)}; known: {sorted(train_keys)}")
-        _input(config, "train", "model", "init")
-    if "propagate" in config.stages:
-        _input(config, "propagate", "adapted", "train")
-        if config.instruct_model is None or not config.instruct_model.exists():
-            raise InputError(f"the propagate stage needs instruct_model (an existing dir), got {config.instruct_model}")
-        modes = config.stages["propagate"].get("modes", ["conversion"])
-        bad = [m for m in modes if m not in MODES]
-        if bad:
-            raise InputError(f"stage 'propagate': unknown modes {bad}; use {', '.join(MODES)}")
-    if "calibrate" in config.stages:
-        settings = config.stages["calibrate"]
-        known = CALIBRATE_KEYS | {f.name for f in fields(PRESETS["sft"])}
-        if set(settings) - known:
-            raise InputError(f"stage 'calibrate': unknown settings {sorted(set(settings) - known)}")
-        if (
-            settings.get("mode") not in PRESETS
-            or "data" not in settings
-            or not config.resolve(settings["data"]).exists()
-        ):
-            raise InputError("stage 'calibrate' needs mode (self or sft) and data (an existing chat or prompt file)")
-        source = config.output("propagate", settings.get("from_mode", "conversion"))
-        in_config = settings.get("from_mode", "conversion") in config.stages.get("propagate", {}).get(
-            "modes", ["conversion"]
-        )
-        if not in_config and not (source / PROPAGATE_MANIFEST).is_file():
-            raise InputError(f"stage 'calibrate' needs {source}, which the propagate stage neither makes nor has made")
+    missing = [str(path) for path in config.corpus if not path.exists()]
+    if missing:
+        raise InputError(f"corpus path(s) {', '.join(missing)} do not exist")
+
+
+def _check_propagate(config: PipelineConfig) -> None:
+    _input(config, "propagate", "adapted", "train")
+    if config.instruct_model is None or not config.instruct_model.exists():
+        raise InputError(f"the propagate stage needs instruct_model (an existing dir), got {config.instruct_model}")
+    modes = config.stages["propagate"].get("modes", ["conversion"])
+    if not isinstance(modes, list) or any(m not in MODES for m in modes):
+        raise InputError(f"stage 'propagate': modes must be a list of {', '.join(MODES)}, got {modes!r}")
+
+
+def _check_calibrate(config: PipelineConfig) -> None:
+    settings = config.stages["calibrate"]
+    known = CALIBRATE_KEYS | {f.name for f in fields(PRESETS["sft"])}
+    if set(settings) - known:
+        raise InputError(f"stage 'calibrate': unknown settings {sorted(set(settings) - known)}")
+    if settings.get("mode") not in PRESETS or "data" not in settings or not config.resolve(settings["data"]).exists():
+        raise InputError("stage 'calibrate' needs mode (self or sft) and data (an existing chat or prompt file)")
+    source = config.output("propagate", settings.get("from_mode", "conversion"))
+    in_config = settings.get("from_mode", "conversion") in config.stages.get("propagate", {}).get(
+        "modes", ["conversion"]
+    )
+    if not in_config and not (source / PROPAGATE_MANIFEST).is_file():
+        raise InputError(f"stage 'calibrate' needs {source}, which the propagate stage neither makes nor has made")
+
+
+def validate(config: PipelineConfig) -> None:
+    """Check every path and setting of every stage before any stage runs; one error lists all problems."""
+    checks: list[Callable[[PipelineConfig], object]] = [_check_paths]
+    checks += [tokenizer_request] if "tokenizer" in config.stages else []
+    checks += [lambda c: _input(c, "init", "tokenizer", "tokenizer")] if "init" in config.stages else []
+    checks += [train_settings, lambda c: _input(c, "train", "model", "init")] if "train" in config.stages else []
+    checks += [_check_propagate] if "propagate" in config.stages else []
+    checks += [_check_calibrate] if "calibrate" in config.stages else []
+    problems = []
+    for check in checks:
+        try:
+            check(config)
+        except InputError as problem:
+            problems.append(str(problem))
+    raise_problems("pipeline config", problems)
 
 
 SelfAnswerer = Callable[[Path, Path | None, int, int], Callable]
@@ -172,22 +212,8 @@ SelfAnswerer = Callable[[Path, Path | None, int, int], Callable]
 
 def _tokenizer_stage(config: PipelineConfig) -> tuple[StageInputs, Callable[[], object]]:
     settings = config.stages["tokenizer"]
-    base = settings.get("base", str(config.base_model))
-    request = AdaptationRequest(
-        base=base,
-        method=settings.get("method", "extend"),
-        corpus=config.corpus,
-        out=config.output("tokenizer"),
-        vocab_size=settings.get("vocab_size"),
-        new_vocab_size=settings.get("new_vocab_size"),
-        keep=settings.get("keep"),
-        max_chars=settings.get("max_chars"),
-        overwrite=True,
-        trainer=settings.get("trainer", "hf"),
-        keep_by=settings.get("keep_by", "frequency"),
-        ignore_merges=settings.get("ignore_merges"),
-    )
-    inputs = StageInputs("tokenizer", settings, {"base": base, "corpus": [str(p) for p in config.corpus]})
+    request = tokenizer_request(config)
+    inputs = StageInputs("tokenizer", settings, {"base": request.base, "corpus": [str(p) for p in config.corpus]})
     return inputs, lambda: adapt_tokenizer(request)
 
 
@@ -204,7 +230,7 @@ def _init_stage(config: PipelineConfig) -> tuple[StageInputs, Callable[[], objec
 
 def _train_stage(config: PipelineConfig) -> tuple[StageInputs, Callable[[], object]]:
     model = _input(config, "train", "model", "init")
-    settings = TrainSettings(**{k: v for k, v in config.stages["train"].items() if k != "model"})
+    settings = train_settings(config)
     inputs = StageInputs("train", asdict(settings), {"model": str(model), "corpus": [str(p) for p in config.corpus]})
     return inputs, lambda: train_embeddings(model, config.corpus, config.output("train"), settings)
 

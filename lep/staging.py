@@ -11,9 +11,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from lep.errors import InputError
+from lep.validation import check_output_dir
 
 
 def check_free(out: Path, overwrite: bool) -> None:
+    """`out` can be written: a new or empty dir, or an existing one with `overwrite`."""
+    check_output_dir(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise InputError(f"{out} already exists and is not empty; choose another --out or pass --overwrite")
 

@@ -15,11 +15,13 @@ import hashlib
 import json
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib.metadata import version
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
+from pydantic import ConfigDict, Field, Strict
 from tokenizers import AddedToken, Tokenizer, models
 from transformers import PreTrainedTokenizerFast
 from transformers.tokenization_utils_base import generate_merges
@@ -28,7 +30,7 @@ from lep.atomic_write import write_json
 from lep.corpus import batched, iter_corpus, require_text
 from lep.errors import InputError, TokenizerError
 from lep.reference_tokenizers import load_tokenizer
-from lep.stage_settings import KEEP_BY, METHODS, TRAINERS
+from lep.stage_settings import KeepBy, Method, Trainer
 from lep.staging import check_free, staged_dir
 from lep.token_bytes import byte_fallback_ids, is_byte_level, vocabulary_bytes
 from lep.tokenizer_json import Merge, TokenizerParts, parse_merges, rebind_special_ids, wrap_like
@@ -39,7 +41,9 @@ from lep.tokenizer_training import (
     train_unigram,
     training_pre_tokenizer,
 )
+from lep.validation import MAX_VOCAB, PositiveInt, check_fields, raise_problems
 
+VocabSize = Annotated[int, Strict(), Field(ge=1, le=MAX_VOCAB)]
 MANIFEST = "lep_tokenizer.json"
 ID_MAP = "old_to_new_ids.json"
 BYTE_TOKENS = 256
@@ -49,18 +53,20 @@ BYTE_TOKENS = 256
 class AdaptationRequest:
     """Everything `adapt_tokenizer` needs; the CLI and the pipeline config both fill one in."""
 
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
     base: str
-    method: str
+    method: Method
     corpus: list[Path]
     out: Path
-    vocab_size: int | None = None
-    new_vocab_size: int | None = None
-    keep: int | None = None
-    max_chars: int | None = None
+    vocab_size: VocabSize | None = None
+    new_vocab_size: VocabSize | None = None
+    keep: VocabSize | None = None
+    max_chars: PositiveInt | None = None
     overwrite: bool = False
-    trainer: str = "hf"
-    keep_by: str = "frequency"
-    ignore_merges: bool | None = None  # None: as the base has it
+    trainer: Trainer = "hf"
+    keep_by: KeepBy = "frequency"
+    ignore_merges: Annotated[bool, Strict()] | None = None  # None: as the base has it
 
 
 @dataclass
@@ -291,6 +297,11 @@ def optimize_vocabulary(
     kept = set(alphabet)
     for i in ordinary[:keep]:
         kept.update(reach.closure(id_to_token[i], kept))
+    if vocab_size and len(kept) + len(parts.added) >= vocab_size:
+        raise InputError(
+            f"keep={keep} keeps {len(kept) + len(parts.added)} base tokens (with bytes, specials and the merges they "
+            f"need), which fills vocab_size={vocab_size}: lower --keep or raise --vocab-size"
+        )
 
     russian_tokenizer = train_bpe(base, corpus.stream(), new_vocab_size)
     russian = _trained_model(russian_tokenizer)
@@ -332,20 +343,29 @@ def with_ignore_merges(tokenizer: PreTrainedTokenizerFast, ignore_merges: bool) 
     return wrap_like(Tokenizer.from_str(json.dumps(spec, ensure_ascii=False)), tokenizer)
 
 
-def _check_choices(request: AdaptationRequest) -> None:
-    for name, value, allowed in (
-        ("method", request.method, METHODS),
-        ("trainer", request.trainer, TRAINERS),
-        ("keep_by", request.keep_by, KEEP_BY),
-    ):
-        if value not in allowed:
-            raise InputError(f"unknown {name} {value!r}; use one of {', '.join(allowed)}")
+def check_request(request: AdaptationRequest | dict) -> AdaptationRequest:
+    """The request's settings checked against their ranges and each other, every problem at once."""
+    values = request if isinstance(request, dict) else {f.name: getattr(request, f.name) for f in fields(request)}
+    request = check_fields(AdaptationRequest, values, "tokenizer settings")
+    problems = []
     if request.trainer != "hf" and request.method not in ("bpe", "unigram"):
-        raise InputError(
+        problems.append(
             f"trainer {request.trainer!r} trains replacement vocabularies; use it with method bpe or unigram"
         )
     if request.ignore_merges is not None and request.method == "unigram":
-        raise InputError("ignore_merges is a BPE setting; leave it unset for method unigram")
+        problems.append("ignore_merges is a BPE setting; leave it unset for method unigram")
+    if request.method == "extend" and request.new_vocab_size is None:
+        problems.append("method extend needs new_vocab_size (--new-vocab-size): the size of the Russian BPE")
+    if request.method == "optimize":
+        if request.keep is None or request.new_vocab_size is None:
+            problems.append("method optimize needs keep (--keep) and new_vocab_size (--new-vocab-size)")
+        elif request.vocab_size is not None and request.keep >= request.vocab_size:
+            problems.append(
+                f"keep={request.keep} is not below vocab_size={request.vocab_size}: the kept base tokens leave no room "
+                "for new ones; lower --keep or raise --vocab-size"
+            )
+    raise_problems("tokenizer settings", problems)
+    return request
 
 
 def _check_lossless(tokenizer: PreTrainedTokenizerFast, texts: Iterable[str]) -> None:
@@ -357,7 +377,7 @@ def _check_lossless(tokenizer: PreTrainedTokenizerFast, texts: Iterable[str]) ->
 
 def adapt_tokenizer(request: AdaptationRequest) -> Path:
     """Build the requested variant and write it as an HF tokenizer dir with a manifest; returns the dir."""
-    _check_choices(request)
+    request = check_request(request)
     out = Path(request.out)
     check_free(out, request.overwrite)
     base = load_tokenizer(request.base)
@@ -377,11 +397,11 @@ def adapt_tokenizer(request: AdaptationRequest) -> Path:
             base, corpus.stream(), _check_size(base, request.new_vocab_size, "--new-vocab-size")
         )
     else:
-        if not request.keep or request.keep < 1:
-            raise InputError("--keep N (how many frequent base tokens to keep) is required for 'optimize'")
         new_size = _check_size(base, request.new_vocab_size, "--new-vocab-size")
         if request.vocab_size is not None:
             _check_size(base, request.vocab_size, "--vocab-size")
+        if request.keep is None:  # check_request requires it for 'optimize'
+            raise InputError("--keep N (how many frequent base tokens to keep) is required for 'optimize'")
         tokenizer, id_map = optimize_vocabulary(
             base, corpus, request.keep, new_size, request.vocab_size, request.keep_by
         )

@@ -6,13 +6,15 @@ Darumeru's total is the paper's Micro-Avg, the mean of the 17 task scores, which
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal, get_args
 
 import yaml
 
 TASKS_DIR = Path(__file__).resolve().parent
 # Scoring profiles (metrics.py): llmtf's formulas as they produced the published rows, and our fix where
 # that code is wrong (the copy tasks). A task's own profile is its YAML `metadata.scoring`.
-PROFILES = ("authors", "strict")
+Profile = Literal["authors", "strict"]
+PROFILES: tuple[str, ...] = get_args(Profile)
 
 SUITES: dict[str, dict[str, list[str]]] = {
     "darumeru": {

@@ -179,12 +179,12 @@ def test_report_escapes_model_output_and_warns_on_mixed_settings(finished_run, t
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("models: []\n", "needs a 'models' list"),
-        ("models: [{name: a, path: m}]\ncolour: red\n", "unknown setting(s) colour"),
-        ("models: [{name: a, path: m, role: judge}]\n", "role 'judge' of a is not one of"),
-        ("models: [{name: a}]\n", "every model needs a name and a path"),
-        ("models: [{name: a, path: m, size: 7}]\n", "model a: "),
-        ("models: [{name: a, path: m}]\nsuites: [mmlu]\n", "unknown suite(s) mmlu"),
+        ("models: []\n", "models=[]: List should have at least 1 item"),
+        ("models: [{name: a, path: m}]\ncolour: red\n", "unknown setting 'colour'"),
+        ("models: [{name: a, path: m, role: judge}]\n", "role 'judge' of model a is not one of"),
+        ("models: [{name: a}]\n", "model a: path is missing"),
+        ("models: [{name: a, path: m, size: 7}]\n", "model a: unknown setting 'size'"),
+        ("models: [{name: a, path: m}]\nsuites: [mmlu]\n", "suites.0='mmlu': must be"),
         ("models: [unclosed\n", "cannot be read"),
     ],
 )
@@ -216,6 +216,7 @@ from harness.cli import main  # noqa: E402
 from harness.gate import decide, gate, gate_runs  # noqa: E402
 from tests.simulated_pairs import cases, coverage  # noqa: E402
 from tests.synthetic_runs import model_skills, set_items, write_run  # noqa: E402
+from lep.errors import InputError  # noqa: E402
 
 
 @pytest.mark.parametrize("case", cases(small=True), ids=lambda c: c.name)
@@ -269,7 +270,8 @@ def test_missing_rows_models_and_an_empty_baseline_fail_the_gate(tmp_path):
     }
     empty = tmp_path / "empty.json"
     empty.write_text(json.dumps({"models": {}}))
-    assert "an empty baseline gates nothing" in gate(empty, baseline, iterations=100).problems[0]
+    with pytest.raises(InputError, match="an empty baseline gates nothing"):
+        gate(empty, baseline, iterations=100)
     other = tmp_path / "other.json"
     other.write_text(
         json.dumps(

@@ -88,7 +88,7 @@ def test_bad_configs_give_one_clear_error(models, capsys):
     assert "base_model" in capsys.readouterr().err
     typo = _config(models, {"train": {"learning_rat": 1.0}}, name="typo.yaml")
     assert main(["adapt", "pipeline", str(typo)]) == 2
-    assert "unknown settings ['learning_rat']" in capsys.readouterr().err
+    assert "unknown setting 'learning_rat'" in capsys.readouterr().err
     assert main(["adapt", "pipeline", str(models / "absent.yaml")]) == 2
     assert "does not exist" in capsys.readouterr().err
     broken = models / "broken.yaml"

@@ -132,7 +132,7 @@ def test_bad_inputs_are_one_line_errors(tiny_model, tmp_path, demo_data):
             "the tokenizer has 128256 tokens but the model only 32002 embedding rows",
         ),
         (["--model", f"path={tiny_model},colour=red"], "'colour=red' is not one of"),
-        (["--model", f"path={tiny_model},kind=chat"], "kind 'chat' is not one of base, instruct"),
+        (["--model", f"path={tiny_model},kind=chat"], "kind='chat': must be 'base' or 'instruct'"),
         (["--model", str(tiny_model), "--tasks", "ru_open_nope"], "tasks ru_open_nope are not in suite ru-open"),
     ]
     for args, message in cases:
@@ -204,5 +204,5 @@ def test_a_server_that_dies_mid_run_is_reported_and_leaves_no_process(tiny_model
 
 
 def test_run_refuses_an_unknown_backend(tiny_model, tmp_path, demo_data):
-    with pytest.raises(InputError, match="unknown backend"):
+    with pytest.raises(InputError, match="backend=.tgi.: must be"):
         run(_request(tiny_model, tmp_path, demo_data, backend="tgi"), progress=lambda _: None)

@@ -115,7 +115,7 @@ def test_scoring_profile_is_chosen_per_run(tiny_lm, fixture_dir):
         lm, "darumeru_cp_sent_ru", PromptSettings(limit=1, scoring="strict"), task_manager(fixture_dir, model)
     )
     assert result["config"]["metadata"]["scoring"] == "strict" and result["samples"][0]["doc"]["scoring"] == "strict"
-    with pytest.raises(InputError, match="unknown scoring profile 'lenient'"):
+    with pytest.raises(InputError, match="scoring='lenient': must be 'authors' or 'strict'"):
         PromptSettings(scoring="lenient").check()
 
 

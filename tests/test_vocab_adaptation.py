@@ -222,7 +222,10 @@ def test_ignore_merges_is_inherited_or_set(build):
     ("settings", "message"),
     [
         ({"method": "extend", "new_vocab_size": 500, "trainer": "sentencepiece"}, "use it with method bpe or unigram"),
-        ({"method": "optimize", "keep": 10, "new_vocab_size": 500, "keep_by": "rarest"}, "unknown keep_by 'rarest'"),
+        (
+            {"method": "optimize", "keep": 10, "new_vocab_size": 500, "keep_by": "rarest"},
+            "keep_by='rarest': must be 'frequency' or 'lowest-ids'",
+        ),
         ({"method": "unigram", "vocab_size": 500, "ignore_merges": True}, "ignore_merges is a BPE setting"),
     ],
 )

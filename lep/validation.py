@@ -1,0 +1,106 @@
+"""Typed checks of user settings, run before anything is loaded or allocated, every problem at once.
+
+Each input kind declares its limits on its own fields (a dataclass or pydantic model with the
+annotated types below); `check_fields` validates a mapping against it and turns all of pydantic's
+errors into one line that names every bad setting, so a user fixes a config in one round, and a
+`--seq-len 0` is an error in milliseconds rather than an out-of-memory kill minutes later.
+"""
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+from pydantic import AfterValidator, Field, Strict, TypeAdapter, ValidationError
+
+from lep.errors import InputError
+
+T = TypeVar("T")
+
+# Whole numbers are strict (no "5", 5.0 or true), so a quoted or fractional YAML value is reported, not rounded.
+PositiveInt = Annotated[int, Strict(), Field(ge=1)]
+NonNegativeInt = Annotated[int, Strict(), Field(ge=0)]
+Port = Annotated[int, Strict(), Field(ge=1, le=65535)]
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Score = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+
+MAX_SEQ_LEN = 65536  # far past every model here; a larger value is a typo that would allocate tens of GB
+MAX_BATCH = 4096
+MAX_ITERATIONS = 1_000_000
+MAX_VOCAB = 1_048_576
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    where = ".".join(str(part) for part in error["loc"]) or "value"
+    if error["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
+        return f"unknown setting {where!r}"
+    if error["type"] == "missing":
+        return f"{where} is missing"
+    if error["type"] == "value_error":
+        return f"{where}={error['input']!r} {error['ctx']['error']!s}"
+    shown = repr(error["input"])
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    return f"{where}={shown}: {error['msg'].replace('Input should be', 'must be')}"
+
+
+def problems_of(kind: Any, values: Any) -> list[str]:
+    """Every problem pydantic finds in `values` as `kind` (a dataclass, model or type); [] when valid."""
+    try:
+        TypeAdapter(kind).validate_python(values)
+    except ValidationError as error:
+        return [_describe(e) for e in error.errors()]
+    return []
+
+
+def check_fields(kind: type[T], values: Any, where: str, fix: str = "") -> T:
+    """`values` validated as `kind` (an instance of it), or one InputError naming every bad field."""
+    try:
+        return TypeAdapter(kind).validate_python(values)
+    except ValidationError as error:
+        raise_problems(where, [_describe(e) for e in error.errors()], fix)
+    raise AssertionError("unreachable")
+
+
+def raise_problems(where: str, problems: list[str], fix: str = "") -> None:
+    """Raise one InputError listing all `problems` (nothing when there are none)."""
+    if problems:
+        raise InputError(f"{where}: {'; '.join(problems)}" + (f" ({fix})" if fix else ""))
+
+
+def _component_problem(value: str) -> str | None:
+    if not value.strip():
+        return "is empty: give a name such as my-model"
+    if "/" in value or "\\" in value or value.startswith(".") or "\0" in value or len(value) > 200:
+        return "would leave the output dir: use letters, digits, '-', '_' and '.', without '/' or a leading '.'"
+    return None
+
+
+def _as_component(value: str) -> str:
+    if problem := _component_problem(value):
+        raise ValueError(problem)
+    return value
+
+
+PathComponent = Annotated[str, Strict(), AfterValidator(_as_component)]  # a name that becomes one folder
+
+
+def safe_name(value: str, what: str) -> str:
+    """`value` if it can be one path component under an output dir (no separator, no '..', no leading dot)."""
+    if problem := _component_problem(value):
+        raise InputError(f"{what} {value!r} {problem}")
+    return value
+
+
+def check_output_dir(path: Path, what: str = "--out") -> None:
+    """`path` can become a directory: it is not a file, and its nearest existing ancestor is a writable dir."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{what} {path} is a file, not a directory: choose a directory path")
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"{what} {path}: {existing} is a file, so no directory can be made under it")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"{what} {path}: {existing} is not writable; choose a directory you can write to")
