@@ -102,6 +102,7 @@ class VllmServer:
         self.api_key = secrets.token_hex(16)
         self.port = 0
         self.process: subprocess.Popen | None = None
+        self.reaper: subprocess.Popen | None = None
         self.log_path = log_path
         self.temporary_log = log_path is None
         self.known: set[ProcessId] = set()  # the engine and workers, remembered by PID once ready
@@ -160,14 +161,22 @@ class VllmServer:
             self.process = subprocess.Popen(
                 self.command(), env=self.environment(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
+        # killed with the group if lep-bench dies without stopping it (SIGKILL, OOM): harness/server_reaper.py
+        self.reaper = subprocess.Popen(
+            [sys.executable, "-m", "harness.server_reaper", str(self.process.pid)],
+            stdin=subprocess.PIPE,
+            start_new_session=True,
+        )
         on_interrupt(id(self), self.kill)
         threading.Thread(target=self._watch, name=f"vllm-watchdog-{self.name}", daemon=True).start()
         deadline = time.monotonic() + self.settings.startup_timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise ServerError(
+                message = (
                     f"vLLM exited with status {self.process.returncode} while starting {self.model}:\n{self.log_tail()}"
                 )
+                self.stop()
+                raise ServerError(message)
             if self.healthy():
                 self.known = descendants(self.process.pid)
                 return self
@@ -230,6 +239,11 @@ class VllmServer:
                 pass  # the group is SIGKILLed below either way
         survivors = kill_all(self.process.pid, self.known)
         self.process.wait()
+        if self.reaper is not None:  # the group is gone: stop the reaper without its kill (its PID may be reused)
+            self.reaper.kill()
+            self.reaper.wait()
+            if self.reaper.stdin is not None:
+                self.reaper.stdin.close()
         if survivors:
             pids = ", ".join(str(p.pid) for p in sorted(survivors, key=lambda p: p.pid))
             print(f"warning: vLLM processes {pids} survived SIGKILL; kill them by hand", file=sys.stderr)
