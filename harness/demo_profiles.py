@@ -47,5 +47,4 @@ SMOL_PROFILES = {
     ),
 }
 PROFILES = (*SMOL_PROFILES, "synthetic")
-# synthetic until a complete smollm2 run has been timed and its run-to-run spread measured on this CPU
-DEFAULT_PROFILE = "synthetic"
+DEFAULT_PROFILE = "smollm2"

@@ -1,4 +1,4 @@
-"""The demo's profiles: the Russian training text, bad settings (CI's demo step runs the synthetic profile end to end)."""
+"""The demo's profiles: the Russian training text, bad settings (CI's demo steps run the smollm2 and synthetic profiles end to end)."""
 
 import pytest
 
