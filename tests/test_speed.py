@@ -84,7 +84,7 @@ def test_an_experiment_asks_for_speed_with_a_mapping(tmp_path):
     config.write_text("models: [{name: m, path: m}]\n")
     assert load_experiment(config).speed is None
     for bad, problem in (
-        ("speed: fast", "'speed' must be a mapping"),
+        ("speed: fast", "speed='fast': must be a valid dictionary"),
         ("speed: {trails: 5}", "unknown speed setting"),
         ("speed: {trials: 2}", "trials must be"),
     ):
