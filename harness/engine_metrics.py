@@ -13,6 +13,8 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from harness.process_group import group_names
+
 # histogram/counter samples whose deltas the speed benchmark reads
 TTFT = "vllm:time_to_first_token_seconds"
 TPOT = "vllm:inter_token_latency_seconds"
@@ -47,20 +49,6 @@ class EngineDelta:
         """Mean of a histogram's observations between the scrapes (NaN when there were none)."""
         count = self.delta(f"{histogram}_count")
         return self.delta(f"{histogram}_sum") / count if count else float("nan")
-
-
-def _group_processes(pgid: int) -> dict[int, str]:
-    """pid -> process name of every live process in a process group (the server's)."""
-    found = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:  # gone since the listing
-            continue
-        name, fields = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
-        if int(fields[2]) == pgid:
-            found[int(stat.parent.name)] = name
-    return found
 
 
 def _schedstat(path: Path) -> tuple[float, float]:
@@ -100,7 +88,7 @@ class ServerTimes:
 
 def server_times(pgid: int) -> ServerTimes:
     """Read `ServerTimes` now for the server whose process group is `pgid` (its leader's pid)."""
-    processes = _group_processes(pgid)
+    processes = group_names(pgid)
     engines = {pid: name for pid, name in processes.items() if name.startswith("VLLM::")}
     runner = next((pid for pid, name in engines.items() if name.startswith("VLLM::Worker")), None)
     runner = runner or next(iter(engines), None)

@@ -44,6 +44,17 @@ def group_members(group: int) -> set[ProcessId]:
     return {ProcessId(pid, stat[3]) for pid, stat in _all_live().items() if stat[2] == group}
 
 
+def group_names(group: int) -> dict[int, str]:
+    """PID -> process name (the kernel's `comm`, e.g. VLLM::Worker) of the live members of a process group."""
+    names = {}
+    for process in group_members(group):
+        try:
+            names[process.pid] = Path(f"/proc/{process.pid}/comm").read_text().strip()
+        except OSError:  # gone since the listing
+            continue
+    return names
+
+
 def descendants(pid: int) -> set[ProcessId]:
     """Live processes below `pid`, including any that left its process group."""
     table = _all_live()
