@@ -259,9 +259,12 @@ def _evaluate_missing(
 
 
 def _remove_empty_run(run_dir: Path, out: Path) -> None:
-    """Remove a run dir that holds no finished task (its server log included), and its emptied parents below `out`."""
-    shutil.rmtree(run_dir, ignore_errors=True)
-    for parent in (run_dir.parent, run_dir.parent.parent):
+    """Remove what the runner wrote into a run dir that holds no finished task, then the dir and its parents below
+    `out` if that emptied them: a file another tool keeps there (the sweep's log of its attempts) stays."""
+    (run_dir / SERVER_LOG).unlink(missing_ok=True)
+    for folder in ("tasks", "samples"):
+        shutil.rmtree(run_dir / folder, ignore_errors=True)
+    for parent in (run_dir, run_dir.parent, run_dir.parent.parent):
         if parent != out and parent.is_dir() and not any(parent.iterdir()):
             parent.rmdir()
 

@@ -203,6 +203,26 @@ def test_a_server_that_dies_mid_run_is_reported_and_leaves_no_process(tiny_model
     assert not _vllm_processes(tiny_model)
 
 
+def test_a_run_that_fails_before_its_first_task_leaves_no_run_dir_but_keeps_a_foreign_file(
+    tiny_model, tmp_path, demo_data, monkeypatch
+):
+    def fail(*args):
+        raise RuntimeError("the first task failed")
+
+    monkeypatch.setattr(runner, "evaluate_task", fail)
+    request = _request(tiny_model, tmp_path / "runs", demo_data)
+    with pytest.raises(RuntimeError, match="the first task failed"):
+        run(request, progress=lambda _: None)
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+    run_dir = request.run_dir()
+    run_dir.mkdir(parents=True)
+    (run_dir / "sweep.log").write_text("attempt 1\n")  # the sweep logs its attempts in the run dir
+    with pytest.raises(RuntimeError, match="the first task failed"):
+        run(request, progress=lambda _: None)
+    assert sorted(p.name for p in run_dir.iterdir()) == ["sweep.log"]
+
+
 def test_run_refuses_an_unknown_backend(tiny_model, tmp_path, demo_data):
     with pytest.raises(InputError, match="backend=.tgi.: must be"):
         run(_request(tiny_model, tmp_path, demo_data, backend="tgi"), progress=lambda _: None)
