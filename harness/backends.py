@@ -67,6 +67,18 @@ class BackendSettings:
     num_concurrent: PositiveInt = 4  # vllm-server: parallel HTTP requests
     port: Port | None = None  # vllm-server: fixed port (default: a free one); not a scoring setting
     tensor_parallel_size: PositiveInt = 1  # vllm, vllm-server: GPUs one model is split over (recorded when > 1)
+    enforce_eager: Annotated[bool, Strict()] = False  # vllm, vllm-server: skip torch.compile (README: backend choice)
+
+    def server_settings(self, spec: ModelSpec) -> ServerSettings:
+        """What the vllm-server backend starts `vllm serve` with."""
+        return ServerSettings(
+            dtype=spec.dtype,
+            max_model_len=spec.max_length,
+            seed=self.seed,
+            enforce_eager=self.enforce_eager,
+            port=self.port,
+            tensor_parallel_size=self.tensor_parallel_size,
+        )
 
     def problems(self) -> list[str]:
         """Every setting outside its range (batch size 0, port 99999), as lines."""
@@ -84,16 +96,13 @@ class BackendSettings:
         if self.backend == "hf":
             out["device"] = _device(self.device)
         if self.backend == "vllm-server":
-            server = ServerSettings(
-                dtype=spec.dtype,
-                max_model_len=spec.max_length,
-                seed=self.seed,
-                tensor_parallel_size=self.tensor_parallel_size,
-            )
-            out |= {"num_concurrent": self.num_concurrent, "tokenized_requests": True, "server": server.record()}
+            server = self.server_settings(spec).record()
+            out |= {"num_concurrent": self.num_concurrent, "tokenized_requests": True, "server": server}
         if self.backend == "vllm":
-            out |= {"enable_prefix_caching": False} | (
-                {"tensor_parallel_size": self.tensor_parallel_size} if self.tensor_parallel_size != 1 else {}
+            out |= (
+                {"enable_prefix_caching": False}
+                | ({"tensor_parallel_size": self.tensor_parallel_size} if self.tensor_parallel_size != 1 else {})
+                | ({"enforce_eager": True} if self.enforce_eager else {})
             )
         return out
 
@@ -152,6 +161,7 @@ def open_backend(spec: ModelSpec, settings: BackendSettings, log_path: Path | No
             add_bos_token=True,
             enable_prefix_caching=False,
             tensor_parallel_size=settings.tensor_parallel_size,
+            enforce_eager=settings.enforce_eager,
         )
         _apply_chat_template(lm, spec)
         yield lm
@@ -159,13 +169,7 @@ def open_backend(spec: ModelSpec, settings: BackendSettings, log_path: Path | No
     # a dying server makes aiohttp's pending requests log "Task exception was never retrieved" tracebacks;
     # the runner reports the death itself, with the server's log tail
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
-    server_settings = ServerSettings(
-        dtype=spec.dtype,
-        max_model_len=spec.max_length,
-        seed=settings.seed,
-        port=settings.port,
-        tensor_parallel_size=settings.tensor_parallel_size,
-    )
+    server_settings = settings.server_settings(spec)
     with VllmServer(
         Path(spec.path), spec.name, server_settings, tokenizer=Path(spec.tokenizer_path), log_path=log_path
     ) as server:

@@ -23,7 +23,7 @@ from harness.speed import SpeedSettings
 from harness.sweep import EXECUTORS, EXIT_INCOMPLETE
 from lep.errors import LepError
 from lep.reference_sources import REFERENCE_NAMES
-from lep.stage_settings import KEEP_BY, METHODS, MODES, PRESETS, TRAINERS, TrainSettings
+from lep.stage_settings import KEEP_BY, METHODS, MODES, PRESETS, TRAINERS, TrainSettings, check_settings
 from tasks_ru.suites import PROFILES, SUITES
 
 DEFAULT_TOKENIZERS = ["llama-3", "mistral-7b", "openchat-3.5"]
@@ -241,9 +241,10 @@ def _run_init(args: argparse.Namespace, console: Console) -> int:
 
 
 def _run_train(args: argparse.Namespace, console: Console) -> int:
+    settings = TrainSettings(**{name: getattr(args, name) for name in vars(TrainSettings())})
+    check_settings(settings, int(os.environ.get("WORLD_SIZE", "1")))  # a bad number stops before torch is imported
     from lep.embedding_training import train_embeddings
 
-    settings = TrainSettings(**{name: getattr(args, name) for name in vars(TrainSettings())})
     out = train_embeddings(args.model, args.corpus, args.out, settings)
     return _done(console, out) if os.environ.get("RANK", "0") == "0" else 0
 
@@ -320,6 +321,11 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--port", type=int, help="vllm-server: serve on this port (default: a free one)")
     parser.add_argument(
+        "--enforce-eager",
+        action="store_true",
+        help="vllm, vllm-server: no torch.compile (starts faster, runs slower: for short runs; README: backend choice)",
+    )
+    parser.add_argument(
         "--data-dir", type=Path, help="task data: ../shared/data for ru-open (or LEP_DATA_DIR); local Darumeru copies"
     )
     parser.add_argument("--out", type=Path, default=Path("runs"))
@@ -340,7 +346,10 @@ def _run_run(args: argparse.Namespace, console: Console) -> int:
         out=args.out,
         data_dir=args.data_dir,
         backend=BackendSettings(
-            backend=resolve_backend(args.backend, spec), batch_size=args.batch_size, port=args.port
+            backend=resolve_backend(args.backend, spec),
+            batch_size=args.batch_size,
+            port=args.port,
+            enforce_eager=args.enforce_eager,
         ),
         prompts=PromptSettings(
             kind=spec.kind, num_fewshot=args.shots, generation=args.generation, limit=args.limit, scoring=args.scoring

@@ -28,9 +28,8 @@ from harness.runner import RunRequest, check_request, run
 from harness.speed import SpeedSettings, load_speed, measure_speed
 from harness.store import RunTables, load_runs
 from harness.sweep import Job, RaySettings, Resources, resources_from_entry, run_sweep, settings_from_config
-from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, measure
 from lep.errors import InputError
-from lep.reference_tokenizers import REFERENCE_TOKENIZERS
+from lep.reference_sources import REFERENCE_NAMES
 from lep.validation import check_fields, check_output_dir, problems_of, raise_problems, safe_name
 from tasks_ru.suites import suite_tasks
 
@@ -55,6 +54,7 @@ class Experiment:
     models: list[tuple[ModelSpec, str]]  # (spec, role)
     suites: list[str]
     backend: str = DEFAULT_BACKEND
+    enforce_eager: bool = False  # vllm, vllm-server: skip torch.compile (pays off only for short runs)
     data_dir: Path | None = None
     limit: int | None = None
     shots: int | None = None  # few-shot examples; None: 5 for base models, 0 for instruct (the paper's setting)
@@ -88,11 +88,7 @@ def _model_entries(
         if role not in ROLES:
             problems.append(f"role {role!r} of {label} is not one of {', '.join(ROLES)}")
         for key in ("path", "tokenizer", "chat_template"):
-            if (
-                isinstance(entry.get(key), str)
-                and entry[key] not in REFERENCE_TOKENIZERS
-                and entry[key] not in NAMED_MODELS
-            ):
+            if isinstance(entry.get(key), str) and entry[key] not in REFERENCE_NAMES and entry[key] not in NAMED_MODELS:
                 entry[key] = str(_resolve(base, entry[key]))
         if found := problems_of(ModelSpec, entry):
             problems += [f"{label}: {problem}" for problem in found]
@@ -131,6 +127,7 @@ def load_experiment(path: Path) -> Experiment:
         models=models,
         suites=suites,
         backend=checked.backend,
+        enforce_eager=checked.enforce_eager,
         data_dir=_resolve(base, checked.data_dir) if checked.data_dir else None,
         limit=checked.limit,
         shots=checked.shots,
@@ -193,7 +190,11 @@ def run_experiment(experiment: Experiment, progress: Callable[[str], None] = pri
         tasks = tuple(t for t in experiment.tasks if t in suite_tasks(suite))
         for spec, role in experiment.models:
             parallel = max(1, experiment.resources.get(spec.name, Resources()).tensor_parallel_size)
-            backend = BackendSettings(backend=resolve_backend(experiment.backend, spec), tensor_parallel_size=parallel)
+            backend = BackendSettings(
+                backend=resolve_backend(experiment.backend, spec),
+                tensor_parallel_size=parallel,
+                enforce_eager=experiment.enforce_eager,
+            )
             request = RunRequest(
                 spec=spec,
                 suite=suite,
@@ -326,6 +327,8 @@ def _shown(response) -> str:
 
 def _efficiency(provenance: dict[str, dict], summaries: dict[str, dict], reference: str) -> pd.DataFrame:
     """Tokenizer efficiency on the embedded parallel sample, NSL vs the reference's tokenizer, generated chars/token."""
+    from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, measure  # torch: only when measuring
+
     tokenizers = {m: p["spec"]["tokenizer"] or p["spec"]["path"] for m, p in provenance.items()}
     # the reference is one of the models, so its tokenizer is in the list and measure() keeps this order
     spec = TokenizerBenchSpec(

@@ -12,8 +12,8 @@ from typing import Any
 
 from rich.console import Console
 
+from harness.backends import DEFAULT_BACKEND
 from harness.compare import Experiment, load_experiment, run_experiment, run_speed
-from harness.demo import demo_backend, demo_experiment
 from harness.sweep import SweepIncomplete
 from lep.errors import InputError
 
@@ -93,8 +93,10 @@ def comparison_inputs(
 ) -> ComparisonInputs:
     """No inputs: the demo (`demo`: workdir, reports, profile); one YAML: that experiment; else run dirs."""
     if not inputs:
+        from harness.demo import demo_experiment  # torch and the pipeline: only for the demo
+
         experiment = demo_experiment(
-            demo["workdir"], demo["reports"], demo_backend(options.backend), demo["profile"], console, progress
+            demo["workdir"], demo["reports"], options.backend or DEFAULT_BACKEND, demo["profile"], console, progress
         )
     elif len(inputs) == 1 and inputs[0].is_file():
         experiment = load_experiment(inputs[0])

@@ -29,6 +29,7 @@ class ExperimentFile(BaseModel):
         default_factory=lambda: ["ru-open"], min_length=1
     )
     backend: Literal[("auto", *BACKENDS)] = DEFAULT_BACKEND  # type: ignore[valid-type]
+    enforce_eager: Annotated[bool, Strict()] = False  # vLLM without torch.compile: for short runs (README)
     data_dir: Text | None = None
     limit: PositiveInt | None = None
     shots: Annotated[int, Strict(), Field(ge=0, le=MAX_SHOTS)] | None = None  # None: 5 base, 0 instruct

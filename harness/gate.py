@@ -27,7 +27,6 @@ from scipy.stats import norm
 
 from harness.bootstrap import MIN_UNITS, Delta, paired_bootstrap, suite_groups
 from harness.store import load_runs
-from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, measure
 from lep.atomic_write import write_json
 from lep.errors import InputError, LepError
 from lep.validation import MAX_ITERATIONS, Fraction, Score, check_fields, problems_of, raise_problems
@@ -135,6 +134,8 @@ def tokenizer_figures(run_dir: Path) -> dict[str, float]:
 
 @lru_cache(maxsize=8)
 def _figures(name: str) -> tuple[tuple[str, float], ...]:
+    from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, measure  # torch: only when measuring
+
     report = measure(
         TokenizerBenchSpec(tokenizers=[name], corpora=embedded_sample().corpora, parallel=embedded_sample().parallel)
     )[0]

@@ -21,53 +21,50 @@ JUDGE_PROMPT = (
 _GRADE = re.compile(r"[1-5]")
 
 
-def answer_prompts(instruct: Path, prompts: list[str], max_tokens: int, settings: ServerSettings) -> list[Example]:
-    """Greedy answers of the instruct model, as chat examples."""
-    if not prompts:
-        raise InputError("the prompt set is empty; pass a file with at least one instruction")
-    if not load_tokenizer(instruct).chat_template:
-        raise InputError(f"{instruct} has no chat template; self-calibration asks it questions through one")
+def answer_prompts(server: VllmServer, prompts: list[str], max_tokens: int) -> list[Example]:
+    """Greedy answers of the served instruct model, as chat examples."""
     examples = []
-    with VllmServer(Path(instruct), "instruct", settings) as server:
-        for prompt in track(prompts, description="answering prompts"):
-            messages = [{"role": "user", "content": prompt}]
-            answer = server.chat(messages, max_tokens=max_tokens)
-            if answer.strip():
-                examples.append({"messages": messages + [{"role": "assistant", "content": answer}]})
+    for prompt in track(prompts, description="answering prompts"):
+        messages = [{"role": "user", "content": prompt}]
+        answer = server.chat(messages, max_tokens=max_tokens)
+        if answer.strip():
+            examples.append({"messages": messages + [{"role": "assistant", "content": answer}]})
     return examples
 
 
-def judge(
-    examples: list[Example], judge_model: Path, min_grade: int, settings: ServerSettings
-) -> tuple[list[Example], dict]:
-    """Keep examples the judge grades at least `min_grade`; returns them and grade counts."""
+def judge(examples: list[Example], server: VllmServer, min_grade: int) -> tuple[list[Example], dict]:
+    """Keep examples the served judge grades at least `min_grade`; returns them and grade counts."""
     kept, grades = [], {str(g): 0 for g in range(1, 6)} | {"unparsed": 0}
-    with VllmServer(Path(judge_model), "judge", settings) as server:
-        for example in track(examples, description="judging answers"):
-            prompt, answer = example["messages"][0]["content"], example["messages"][-1]["content"]
-            reply = server.complete(JUDGE_PROMPT.format(prompt=prompt, answer=answer), max_tokens=4)["choices"][0][
-                "text"
-            ]
-            match = _GRADE.search(reply)
-            grades[match.group(0) if match else "unparsed"] += 1
-            if match and int(match.group(0)) >= min_grade:
-                kept.append(example)
+    for example in track(examples, description="judging answers"):
+        prompt, answer = example["messages"][0]["content"], example["messages"][-1]["content"]
+        reply = server.complete(JUDGE_PROMPT.format(prompt=prompt, answer=answer), max_tokens=4)["choices"][0]["text"]
+        match = _GRADE.search(reply)
+        grades[match.group(0) if match else "unparsed"] += 1
+        if match and int(match.group(0)) >= min_grade:
+            kept.append(example)
     return kept, grades
 
 
 def answerer(instruct: Path, judge_model: Path | None, min_grade: int, max_tokens: int, settings: ServerSettings):
-    """The `answer` callable calibration_examples expects: answers, then the judge's filter if any."""
+    """The `answer` callable calibration_examples expects: answers, then the judge's filter if any.
+
+    A model that judges its own answers is served once for both (a vLLM start is minutes for a 7B model)."""
 
     def answer(prompts: list[str]) -> tuple[list[Example], dict]:
-        examples = answer_prompts(instruct, prompts, max_tokens, settings)
-        record = {
-            "instruct": str(Path(instruct).resolve()),
-            "answers": len(examples),
-            "max_new_tokens": max_tokens,
-            "server": settings.record(),
-        }
-        if judge_model is not None:
-            examples, grades = judge(examples, judge_model, min_grade, settings)
+        if not prompts:
+            raise InputError("the prompt set is empty; pass a file with at least one instruction")
+        if not load_tokenizer(instruct).chat_template:
+            raise InputError(f"{instruct} has no chat template; self-calibration asks it questions through one")
+        record = {"instruct": str(Path(instruct).resolve()), "max_new_tokens": max_tokens, "server": settings.record()}
+        with VllmServer(Path(instruct), "instruct", settings) as server:
+            examples = answer_prompts(server, prompts, max_tokens)
+            record["answers"] = len(examples)
+            if judge_model is not None and Path(judge_model).resolve() == Path(instruct).resolve():
+                examples, grades = judge(examples, server, min_grade)
+                record |= {"judge": record["instruct"], "min_grade": min_grade, "grades": grades}
+        if judge_model is not None and "judge" not in record:
+            with VllmServer(Path(judge_model), "judge", settings) as server:
+                examples, grades = judge(examples, server, min_grade)
             record |= {"judge": str(Path(judge_model).resolve()), "min_grade": min_grade, "grades": grades}
         return examples, record
 

@@ -16,7 +16,6 @@ from functools import lru_cache
 import numpy as np
 from rouge_score import rouge_scorer
 from sklearn.metrics import f1_score, matthews_corrcoef
-from transformers.data.metrics import squad_metrics
 
 from tasks_ru.mmlu_categories import category_of
 
@@ -66,6 +65,8 @@ def category_mean_accuracy(items: Iterable[tuple[str, bool]]) -> float:
 def best_f1_em(prediction: str, golds: Sequence[str]) -> tuple[float, float]:
     """(F1, EM), each the best over the gold answers; SQuAD normalisation (lower case, ASCII
     punctuation and English articles dropped, whitespace collapsed)."""
+    from transformers.data.metrics import squad_metrics  # here, not at the top: it imports torch (6 s of a CLI start)
+
     f1 = max(squad_metrics.compute_f1(gold, prediction) for gold in golds)
     em = max(squad_metrics.compute_exact(gold, prediction) for gold in golds)
     return float(f1), float(em)

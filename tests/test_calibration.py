@@ -176,9 +176,13 @@ def test_empty_prompt_set_is_a_clear_error(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.vllm
-def test_self_calibration_end_to_end_served_by_vllm(model, tmp_path, data_dir):
+def test_self_calibration_end_to_end_served_by_vllm(model, tmp_path, data_dir, monkeypatch):
+    import harness.self_calibration as self_calibration
     from harness.self_calibration import answerer
     from harness.serving import ServerSettings, VllmServer
+
+    started = []
+    monkeypatch.setattr(self_calibration, "VllmServer", lambda *args: started.append(args[1]) or VllmServer(*args))
 
     prompts = tmp_path / "prompts.json"
     arena = json.loads(
@@ -191,6 +195,7 @@ def test_self_calibration_end_to_end_served_by_vllm(model, tmp_path, data_dir):
     )
     assert record["prompt_count"] == 3 and record["copy_examples"] == 5 and len(examples) == record["answers_kept"] + 5
     assert sum(record["grades"].values()) == record["answers"] and record["min_grade"] == 4
+    assert started == ["instruct"], "a model that judges itself is served once"
     settings = type(PRESETS["self"])(
         **{**PRESETS["self"].__dict__, "max_steps": 1, "global_batch": 2, "per_device_batch": 2}
     )

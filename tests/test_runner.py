@@ -226,3 +226,21 @@ def test_a_run_that_fails_before_its_first_task_leaves_no_run_dir_but_keeps_a_fo
 def test_run_refuses_an_unknown_backend(tiny_model, tmp_path, demo_data):
     with pytest.raises(InputError, match="backend=.tgi.: must be"):
         run(_request(tiny_model, tmp_path, demo_data, backend="tgi"), progress=lambda _: None)
+
+
+def test_enforce_eager_reaches_vllm_and_the_fingerprint(tmp_path, monkeypatch):
+    import harness.serving as serving
+    from harness.compare import load_experiment
+    from harness.model_spec import ModelSpec
+
+    spec = ModelSpec(name="m", path=str(tmp_path))
+    eager, compiled = BackendSettings(backend="vllm-server", enforce_eager=True), BackendSettings(backend="vllm-server")
+    assert eager.record(spec)["server"]["enforce_eager"] and not compiled.record(spec)["server"]["enforce_eager"]
+    assert BackendSettings(backend="vllm", enforce_eager=True).record(spec)["enforce_eager"]
+    assert "enforce_eager" not in BackendSettings(backend="vllm").record(spec)  # earlier runs keep their fingerprints
+    monkeypatch.setattr(serving, "_vllm_command", lambda: ["vllm"])
+    assert "--enforce-eager" in serving.VllmServer(tmp_path, "m", eager.server_settings(spec)).command()
+    assert "--enforce-eager" not in serving.VllmServer(tmp_path, "m", compiled.server_settings(spec)).command()
+    config = tmp_path / "exp.yaml"
+    config.write_text(f"models: [{{name: m, path: {tmp_path}}}]\nenforce_eager: true\n", encoding="utf-8")
+    assert load_experiment(config).enforce_eager

@@ -6,6 +6,7 @@ import os
 import signal
 import struct
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -100,3 +101,19 @@ def test_a_signal_runs_the_callbacks_raises_and_is_remembered():
         on_interrupt(1, None)
     assert error.value.signum == signal.SIGTERM and received() == signal.SIGTERM and called == [True]
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["adapt", "train", "--model", ".", "--corpus", "README.md", "--out", "o", "--seq-len", "0"],
+        ["compare", "nowhere", "--iterations", "0"],
+    ],
+    ids=["train-seq-len-0", "compare-iterations-0"],
+)
+def test_a_bad_number_stops_before_torch_is_imported(args, tmp_path):
+    """`--seq-len 0` once grew to 24 GB; now the error comes from the settings alone, before torch loads."""
+    probe = f"import sys; from harness.cli import main; status = main({args!r}); print(status, 'torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert result.stdout.split() == ["2", "False"], result.stderr
+    assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
