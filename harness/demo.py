@@ -156,7 +156,7 @@ def _smollm2_experiment(
         published=["table1", "table3"],
         note=SMOLLM2_NOTE.format(training=training),
         speed=DEMO_SPEED,
-        enforce_eager=True,  # a start without torch.compile: 80 s shorter, each task ~9% slower (README)
+        enforce_eager=True,  # a start without torch.compile: 80 s shorter, tasks ~6% slower (README)
     )
 
 
@@ -248,7 +248,7 @@ def _synthetic_experiment(
         published=["table1", "table3"],
         note=SYNTHETIC_NOTE,
         speed=DEMO_SPEED,
-        enforce_eager=True,  # a start without torch.compile: 80 s shorter, each task ~9% slower (README)
+        enforce_eager=True,  # a start without torch.compile: 80 s shorter, tasks ~6% slower (README)
     )
 
 
