@@ -1,7 +1,8 @@
 """The three ways a model is run under lm-eval, built once per suite and closed afterwards.
 
 - `vllm-server`: `vllm serve` subprocess (harness/serving.py) + lm-eval `local-completions` with the
-  served tokenizer, BOS added (as the hf and vllm backends do) and max_length = the model's;
+  served tokenizer, BOS added (as the hf and vllm backends do) and max_length = the model's context
+  (ModelSpec.context_length);
 - `vllm`: lm-eval's in-process vLLM backend;
 - `hf`: lm-eval's transformers backend.
 
@@ -73,7 +74,7 @@ class BackendSettings:
         """What the vllm-server backend starts `vllm serve` with."""
         return ServerSettings(
             dtype=spec.dtype,
-            max_model_len=spec.max_length,
+            max_model_len=spec.context_length(),
             seed=self.seed,
             enforce_eager=self.enforce_eager,
             port=self.port,
@@ -90,7 +91,7 @@ class BackendSettings:
             "batch_size": self.batch_size,
             "seed": self.seed,
             "dtype": spec.dtype,
-            "max_length": spec.max_length,
+            "max_length": spec.context_length(),
             "add_bos_token": True,
         }
         if self.backend == "hf":
@@ -140,7 +141,7 @@ def open_backend(spec: ModelSpec, settings: BackendSettings, log_path: Path | No
             dtype=spec.dtype,
             device=_device(settings.device),
             batch_size=settings.batch_size,
-            max_length=spec.max_length,
+            max_length=spec.context_length(),
             add_bos_token=True,
         )
         _apply_chat_template(lm, spec)
@@ -155,7 +156,7 @@ def open_backend(spec: ModelSpec, settings: BackendSettings, log_path: Path | No
             pretrained=spec.path,
             tokenizer=spec.tokenizer_path,
             dtype=spec.dtype,
-            max_model_len=spec.max_length,
+            max_model_len=spec.context_length(),
             seed=settings.seed,
             batch_size=settings.batch_size,
             add_bos_token=True,
@@ -179,7 +180,7 @@ def open_backend(spec: ModelSpec, settings: BackendSettings, log_path: Path | No
             tokenizer=spec.tokenizer_path,
             tokenizer_backend="huggingface",
             add_bos_token=True,
-            max_length=spec.max_length,
+            max_length=spec.context_length(),
             tokenized_requests=True,
             num_concurrent=settings.num_concurrent,
             max_retries=1,

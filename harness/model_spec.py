@@ -27,6 +27,11 @@ KINDS: tuple[str, ...] = get_args(Kind)
 Dtype = Literal["auto", "float32", "float16", "bfloat16", "float", "half"]  # what both HF and vLLM accept
 DTYPES: tuple[str, ...] = get_args(Dtype)
 MAX_MODEL_LENGTH = 1 << 20
+# The context a model is evaluated with unless its spec says max_length: its own, capped as llmtf
+# (958750c) caps it for the published rows (VLLMModel: min(max_model_len, max_seq_len_to_capture=4096));
+# lm-eval then leaves the prompt that minus the task's max_gen_toks.
+CONTEXT_CAP = 4096
+FALLBACK_CONTEXT = 2048  # a config without max_position_embeddings
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,7 @@ class ModelSpec:
     tokenizer: Annotated[str, Strict()] | None = None  # defaults to the model's own
     chat_template: Annotated[str, Strict()] | None = None  # a Jinja file replacing the tokenizer's template
     dtype: Dtype = "float32"
-    max_length: Annotated[int, Strict(), Field(ge=16, le=MAX_MODEL_LENGTH)] = 2048
+    max_length: Annotated[int, Strict(), Field(ge=16, le=MAX_MODEL_LENGTH)] | None = None  # see context_length
 
     def __post_init__(self) -> None:
         if self.path in NAMED_MODELS:  # a named model becomes its imported dir
@@ -50,6 +55,14 @@ class ModelSpec:
     @property
     def tokenizer_path(self) -> str:
         return self.tokenizer or self.path
+
+    def context_length(self) -> int:
+        """Tokens of prompt plus generation: `max_length`, else the model's max_position_embeddings
+        capped at CONTEXT_CAP (a fixed 2048 cut SmolLM2's 8k-context copy prompts short)."""
+        if self.max_length is not None:
+            return self.max_length
+        positions = _config(Path(self.path)).get("max_position_embeddings") or FALLBACK_CONTEXT
+        return min(int(positions), CONTEXT_CAP)
 
     def record(self) -> dict:
         return asdict(self)

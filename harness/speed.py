@@ -245,7 +245,7 @@ def open_engine(spec: ModelSpec, settings: SpeedSettings) -> Iterator[Engine]:
         return
     from harness.serving import ServerSettings, VllmServer
 
-    server_settings = ServerSettings(dtype=settings.dtype, max_model_len=spec.max_length)
+    server_settings = ServerSettings(dtype=settings.dtype, max_model_len=spec.context_length())
     with VllmServer(Path(spec.path), spec.name, server_settings, tokenizer=Path(spec.tokenizer_path)) as server:
         yield ServerEngine(server)
 
@@ -346,7 +346,7 @@ def summarise(
 
 def speed_dir(out: Path, specs: list[ModelSpec], settings: SpeedSettings, data_dir: Path | None) -> Path:
     record = {
-        "models": [(s.name, s.kind, s.dtype, s.max_length, fingerprints(s)) for s in specs],
+        "models": [(s.name, s.kind, s.dtype, s.context_length(), fingerprints(s)) for s in specs],
         "settings": asdict(settings),
         "prompts": prompt_texts(data_dir, settings.prompts),
         "machine": {k: v for k, v in machine_record().items() if k != "thread_env"},

@@ -121,3 +121,17 @@ def test_the_hf_device_is_recorded(tiny_model, tmp_path, data):
     cuda = replace(cpu, backend=BackendSettings(backend="hf", device="cuda"))
     assert cpu.settings_record()["backend"]["device"] == "cpu"
     assert cuda.run_dir() != cpu.run_dir()
+
+
+def test_the_context_is_the_models_own_capped_as_llmtf_caps_it(tiny_model, tmp_path, data):
+    config_path = tiny_model / "config.json"
+    original = config_path.read_text()
+    try:
+        for positions, expected in ((2048, 2048), (8192, model_spec.CONTEXT_CAP), (512, 512)):
+            config_path.write_text(json.dumps({**json.loads(original), "max_position_embeddings": positions}))
+            request = _request(tiny_model, tmp_path, data)
+            assert request.spec.context_length() == expected
+            assert request.settings_record()["backend"]["max_length"] == expected
+        assert _request(tiny_model, tmp_path, data, max_length=1024).spec.context_length() == 1024  # the spec's wins
+    finally:
+        config_path.write_text(original)

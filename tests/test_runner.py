@@ -233,7 +233,7 @@ def test_enforce_eager_reaches_vllm_and_the_fingerprint(tmp_path, monkeypatch):
     from harness.compare import load_experiment
     from harness.model_spec import ModelSpec
 
-    spec = ModelSpec(name="m", path=str(tmp_path))
+    spec = ModelSpec(name="m", path=str(tmp_path), max_length=2048)  # no config.json to read the context from
     eager, compiled = BackendSettings(backend="vllm-server", enforce_eager=True), BackendSettings(backend="vllm-server")
     assert eager.record(spec)["server"]["enforce_eager"] and not compiled.record(spec)["server"]["enforce_eager"]
     assert BackendSettings(backend="vllm", enforce_eager=True).record(spec)["enforce_eager"]

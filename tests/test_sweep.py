@@ -144,7 +144,7 @@ def test_executor_settings_are_checked(tmp_path, capsys):
 
 
 def test_tensor_parallel_size_reaches_vllm_and_the_fingerprint_only_when_above_one(tmp_path, monkeypatch):
-    spec = ModelSpec(name="m", path=str(tmp_path))
+    spec = ModelSpec(name="m", path=str(tmp_path), max_length=2048)  # no config.json to read the context from
     single, split = (
         BackendSettings(backend="vllm-server"),
         BackendSettings(backend="vllm-server", tensor_parallel_size=2),
