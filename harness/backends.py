@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import ConfigDict, Field, Strict
 
 from harness.model_spec import ModelSpec
-from harness.serving import ServerSettings, VllmServer
+from harness.serving import ServerSettings, VllmServer, default_cpu_binding
 from lep.errors import InputError
 from lep.validation import MAX_BATCH, NonNegativeInt, Port, PositiveInt, problems_of
 
@@ -104,6 +104,7 @@ class BackendSettings:
                 {"enable_prefix_caching": False}
                 | ({"tensor_parallel_size": self.tensor_parallel_size} if self.tensor_parallel_size != 1 else {})
                 | ({"enforce_eager": True} if self.enforce_eager else {})
+                | ({"cpu_binding": binding} if (binding := default_cpu_binding()) is not None else {})
             )
         return out
 
@@ -152,6 +153,8 @@ def open_backend(spec: ModelSpec, settings: BackendSettings, log_path: Path | No
 
         # vLLM for CPU sizes its KV cache from this (as for the server); without it, it claims 92% of RAM
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(ServerSettings().cpu_kv_cache_gib))
+        if (binding := default_cpu_binding()) is not None:  # the cores the server backend gets too
+            os.environ["VLLM_CPU_OMP_THREADS_BIND"] = binding
         lm = VLLM(
             pretrained=spec.path,
             tokenizer=spec.tokenizer_path,

@@ -8,7 +8,8 @@ a watchdog does the same the moment the leader dies. The log goes where the call
 dir), else to a temporary file removed at stop. Scoring settings are explicit and
 recorded: prefix caching off (it has produced wrong prompt log-probabilities), a fixed seed,
 the dtype and the maximum length; on CPU machines the KV cache size comes from
-VLLM_CPU_KVCACHE_SPACE (default 1 GiB), without which vLLM refuses to start.
+VLLM_CPU_KVCACHE_SPACE (default 1 GiB), without which vLLM refuses to start, and the cores the
+model runs on from VLLM_CPU_OMP_THREADS_BIND (`default_cpu_binding`).
 """
 
 import json
@@ -31,6 +32,18 @@ from harness.process_group import ProcessId, descendants, kill_all
 from lep.errors import LepError
 
 LOG_TAIL_LINES = 30
+# vLLM's automatic binding keeps one core for its API server: on a 2-core machine that halves the model's cores,
+# and SmolLM2's eager server took 1.5x as long with it (README "Backend choice"). Unmeasured above this.
+ALL_CORES_UP_TO = 2
+
+
+def default_cpu_binding() -> str | None:
+    """VLLM_CPU_OMP_THREADS_BIND for vLLM on a CPU: as set, else every core this process may use on a machine
+    of at most ALL_CORES_UP_TO of them, else None (vLLM's own `auto`)."""
+    if "VLLM_CPU_OMP_THREADS_BIND" in os.environ:
+        return os.environ["VLLM_CPU_OMP_THREADS_BIND"]
+    cores = sorted(os.sched_getaffinity(0))
+    return ",".join(map(str, cores)) if len(cores) <= ALL_CORES_UP_TO else None
 
 
 class ServerError(LepError):
@@ -47,6 +60,7 @@ class ServerSettings:
     enable_prefix_caching: bool = False
     enforce_eager: bool = False
     cpu_kv_cache_gib: int = field(default_factory=lambda: int(os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")))
+    cpu_binding: str | None = field(default_factory=default_cpu_binding)  # recorded when set: it orders float sums
     # 30-80 s on an idle 2-core CPU, but over 300 s when the machine is shared (seen with SmolLM2-135M)
     startup_timeout_s: float = field(default_factory=lambda: float(os.environ.get("LEP_VLLM_STARTUP_TIMEOUT", "900")))
     port: int | None = None
@@ -56,7 +70,9 @@ class ServerSettings:
         return {
             k: v
             for k, v in asdict(self).items()
-            if k not in ("startup_timeout_s", "port") and not (k == "tensor_parallel_size" and v == 1)
+            if k not in ("startup_timeout_s", "port")
+            and not (k == "tensor_parallel_size" and v == 1)
+            and not (k == "cpu_binding" and v is None)
         }
 
 
@@ -137,6 +153,8 @@ class VllmServer:
             }
         )
         env.setdefault("VLLM_CPU_KVCACHE_SPACE", str(self.settings.cpu_kv_cache_gib))
+        if self.settings.cpu_binding is not None:
+            env["VLLM_CPU_OMP_THREADS_BIND"] = self.settings.cpu_binding
         return env
 
     def log_tail(self) -> str:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from harness.model_spec import ModelSpec, fingerprints, validate
+from harness.serving import ServerSettings, VllmServer, default_cpu_binding
 from lep.atomic_write import write_json
 from lep.errors import InputError
 
@@ -243,8 +244,6 @@ def open_engine(spec: ModelSpec, settings: SpeedSettings) -> Iterator[Engine]:
     if settings.backend == "hf":
         yield HfEngine(spec, settings.dtype)
         return
-    from harness.serving import ServerSettings, VllmServer
-
     server_settings = ServerSettings(dtype=settings.dtype, max_model_len=spec.context_length())
     with VllmServer(Path(spec.path), spec.name, server_settings, tokenizer=Path(spec.tokenizer_path)) as server:
         yield ServerEngine(server)
@@ -266,10 +265,8 @@ def machine_record() -> dict[str, Any]:
         if Path("/proc/cpuinfo").exists()
         else platform.processor()
     )
-    threads = {
-        k: os.environ.get(k)
-        for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "VLLM_CPU_OMP_THREADS_BIND", "VLLM_CPU_KVCACHE_SPACE")
-    }
+    threads = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "VLLM_CPU_KVCACHE_SPACE")}
+    threads["VLLM_CPU_OMP_THREADS_BIND"] = default_cpu_binding()  # what a server started now is given
     return {
         "cpu": cpu,
         "cpu_count": os.cpu_count(),
@@ -345,12 +342,14 @@ def summarise(
 
 
 def speed_dir(out: Path, specs: list[ModelSpec], settings: SpeedSettings, data_dir: Path | None) -> Path:
-    record = {
+    record: dict[str, Any] = {
         "models": [(s.name, s.kind, s.dtype, s.context_length(), fingerprints(s)) for s in specs],
         "settings": asdict(settings),
         "prompts": prompt_texts(data_dir, settings.prompts),
         "machine": {k: v for k, v in machine_record().items() if k != "thread_env"},
     }
+    if settings.backend == "vllm-server":  # the server's cores set its speed
+        record["cpu_binding"] = default_cpu_binding()
     return out / "speed" / hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:12]
 
 

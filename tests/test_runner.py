@@ -244,3 +244,25 @@ def test_enforce_eager_reaches_vllm_and_the_fingerprint(tmp_path, monkeypatch):
     config = tmp_path / "exp.yaml"
     config.write_text(f"models: [{{name: m, path: {tmp_path}}}]\nenforce_eager: true\n", encoding="utf-8")
     assert load_experiment(config).enforce_eager
+
+
+@pytest.mark.parametrize(
+    ("cores", "env", "binding"),
+    [({0, 1}, None, "0,1"), ({3}, None, "3"), (set(range(8)), None, None), ({0, 1}, "auto", "auto")],
+)
+def test_a_small_cpu_gives_vllm_every_core_and_the_binding_is_recorded(tmp_path, monkeypatch, cores, env, binding):
+    import harness.serving as serving
+    from harness.model_spec import ModelSpec
+
+    monkeypatch.setattr(serving.os, "sched_getaffinity", lambda pid: cores)
+    if env is None:
+        monkeypatch.delenv("VLLM_CPU_OMP_THREADS_BIND", raising=False)
+    else:
+        monkeypatch.setenv("VLLM_CPU_OMP_THREADS_BIND", env)
+    spec = ModelSpec(name="m", path=str(tmp_path), max_length=2048)
+    server = BackendSettings(backend="vllm-server").record(spec)["server"]
+    in_process = BackendSettings(backend="vllm").record(spec)
+    assert server.get("cpu_binding") == binding and in_process.get("cpu_binding") == binding
+    assert serving.VllmServer(tmp_path, "m", serving.ServerSettings()).environment().get(
+        "VLLM_CPU_OMP_THREADS_BIND"
+    ) == (binding if binding is not None else env)
