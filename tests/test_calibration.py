@@ -189,7 +189,8 @@ def test_self_calibration_end_to_end_served_by_vllm(model, tmp_path, data_dir, m
         (data_dir / "tasks" / "ifeval-arena" / "ru_arena_hard_v0.1_questions.json").read_text(encoding="utf-8")
     )
     prompts.write_text(json.dumps(arena[:3], ensure_ascii=False), encoding="utf-8")
-    answer = answerer(model, model, 4, 16, ServerSettings(max_model_len=512))  # the model judges itself: a smoke test
+    served = ServerSettings(max_model_len=512, enforce_eager=True)  # eager: a shorter start
+    answer = answerer(model, model, 4, 16, served)  # the model judges itself: a smoke test
     examples, record = calibration_examples(
         "self", prompts, [data_dir / "corpora" / "ru" / "wiki-leipzig-10k"], 5, answer
     )
@@ -200,6 +201,6 @@ def test_self_calibration_end_to_end_served_by_vllm(model, tmp_path, data_dir, m
         **{**PRESETS["self"].__dict__, "max_steps": 1, "global_batch": 2, "per_device_batch": 2}
     )
     out = calibrate(model, examples, tmp_path / "merged", settings, record)
-    with VllmServer(out, "merged", ServerSettings(max_model_len=512)) as server:
+    with VllmServer(out, "merged", served) as server:
         reply = server.complete("Привет", max_tokens=4, ignore_eos=True)
     assert reply["usage"]["completion_tokens"] == 4

@@ -109,7 +109,7 @@ def test_vllm_serves_the_propagated_model_with_hf_greedy_tokens(finished):
     prompt = "Утром над рекой поднимался"
     ids = tokenizer(prompt, return_tensors="pt").input_ids
     expected = model.generate(ids, max_new_tokens=8, do_sample=False, min_new_tokens=8)[0, ids.shape[1] :].tolist()
-    with VllmServer(model_dir, "propagated", ServerSettings(max_model_len=512)) as server:
+    with VllmServer(model_dir, "propagated", ServerSettings(max_model_len=512, enforce_eager=True)) as server:
         answer = server.complete(prompt, max_tokens=8, logprobs=1, return_tokens_as_token_ids=True, ignore_eos=True)
     served = [int(token.split(":")[1]) for token in answer["choices"][0]["logprobs"]["tokens"]]
     assert served == expected

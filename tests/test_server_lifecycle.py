@@ -34,6 +34,7 @@ def tiny_model(tmp_path_factory, reference_tokenizer) -> Path:
 def _start_run(model: Path, out: Path, data_dir: Path) -> subprocess.Popen:
     command = [sys.executable, "-m", "harness.cli", "run", "--model", f"path={model},kind=base", "--suite", "ru-open"]
     command += ["--tasks", *TASKS, "--limit", "8", "--backend", "vllm-server", "--data-dir", str(data_dir)]
+    command += ["--enforce-eager"]  # a shorter start: what these tests watch is the process tree, not the kernels
     return subprocess.Popen(
         [*command, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
