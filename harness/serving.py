@@ -14,6 +14,7 @@ model runs on from VLLM_CPU_OMP_THREADS_BIND (`default_cpu_binding`).
 
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -29,7 +30,7 @@ from pathlib import Path
 
 from harness.interruption import on_interrupt
 from harness.process_group import ProcessId, descendants, kill_all
-from lep.errors import LepError
+from lep.errors import InputError, LepError
 
 LOG_TAIL_LINES = 30
 # vLLM's automatic binding keeps one core for its API server: on a 2-core machine that halves the model's cores,
@@ -37,13 +38,40 @@ LOG_TAIL_LINES = 30
 ALL_CORES_UP_TO = 2
 
 
+def _usable_cores() -> list[int]:
+    # sched_getaffinity is Linux-only (vLLM's CPU build is too); elsewhere every core counts
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+
+
+def _named_cores(binding: str) -> set[int]:
+    """The core ids of a binding such as '0-2,4' (or '0-1|2-3': one list per worker), as vLLM parses it."""
+    cores: set[int] = set()
+    for part in re.split(r"[,|]", binding):
+        low, dash, high = part.partition("-")
+        cores.update(range(int(low), int(high if dash else low) + 1))
+    return cores
+
+
 def default_cpu_binding() -> str | None:
-    """VLLM_CPU_OMP_THREADS_BIND for vLLM on a CPU: as set, else every core this process may use on a machine
-    of at most ALL_CORES_UP_TO of them, else None (vLLM's own `auto`)."""
-    if "VLLM_CPU_OMP_THREADS_BIND" in os.environ:
-        return os.environ["VLLM_CPU_OMP_THREADS_BIND"]
-    cores = sorted(os.sched_getaffinity(0))
-    return ",".join(map(str, cores)) if len(cores) <= ALL_CORES_UP_TO else None
+    """VLLM_CPU_OMP_THREADS_BIND for vLLM on a CPU: as set (checked: vLLM accepts cores the machine lacks and
+    runs anyway), else every core this process may use on a machine of at most ALL_CORES_UP_TO of them, else
+    None (vLLM's own `auto`)."""
+    cores = _usable_cores()
+    if "VLLM_CPU_OMP_THREADS_BIND" not in os.environ:
+        return ",".join(map(str, cores)) if len(cores) <= ALL_CORES_UP_TO else None
+    binding = os.environ["VLLM_CPU_OMP_THREADS_BIND"]
+    if binding in ("auto", "nobind"):
+        return binding
+    try:
+        known = _named_cores(binding) <= set(cores)
+    except ValueError:
+        known = False
+    if not known:
+        raise InputError(
+            f"VLLM_CPU_OMP_THREADS_BIND={binding!r} is not a list of this machine's usable cores "
+            f"({','.join(map(str, cores))}); set it to auto, nobind or such a list (e.g. 0-1), or unset it"
+        )
+    return binding
 
 
 class ServerError(LepError):

@@ -266,3 +266,16 @@ def test_a_small_cpu_gives_vllm_every_core_and_the_binding_is_recorded(tmp_path,
     assert serving.VllmServer(tmp_path, "m", serving.ServerSettings()).environment().get(
         "VLLM_CPU_OMP_THREADS_BIND"
     ) == (binding if binding is not None else env)
+
+
+@pytest.mark.parametrize("env", ["7", "0-2", "zero", "0-"])
+def test_a_binding_to_cores_the_machine_lacks_is_one_clear_error(tmp_path, monkeypatch, env):
+    import harness.serving as serving
+    from harness.model_spec import ModelSpec
+
+    monkeypatch.setattr(serving.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setenv("VLLM_CPU_OMP_THREADS_BIND", env)
+    with pytest.raises(InputError, match=r"VLLM_CPU_OMP_THREADS_BIND=.* usable cores \(0,1\)"):
+        BackendSettings(backend="vllm-server").record(ModelSpec(name="m", path=str(tmp_path), max_length=2048))
+    monkeypatch.setenv("VLLM_CPU_OMP_THREADS_BIND", "1|0-1")
+    assert serving.default_cpu_binding() == "1|0-1"
