@@ -311,6 +311,11 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--tasks", nargs="+", default=[], metavar="TASK", help="a subset of the suite's tasks")
     parser.add_argument("--limit", type=int, help="score only the first N items of each task (smoke runs)")
     parser.add_argument("--shots", type=int, help="few-shot examples (default: 5 for base models, 0 for instruct)")
+    parser.add_argument(
+        "--choice-shots",
+        type=int,
+        help="few-shot examples of the choice tasks (scored by option log-probabilities; default: as --shots)",
+    )
     parser.add_argument("--generation", choices=sorted(GENERATION_PRESETS), default="greedy")
     parser.add_argument(
         "--scoring",
@@ -352,7 +357,12 @@ def _run_run(args: argparse.Namespace, console: Console) -> int:
             enforce_eager=args.enforce_eager,
         ),
         prompts=PromptSettings(
-            kind=spec.kind, num_fewshot=args.shots, generation=args.generation, limit=args.limit, scoring=args.scoring
+            kind=spec.kind,
+            num_fewshot=args.shots,
+            choice_shots=args.choice_shots,
+            generation=args.generation,
+            limit=args.limit,
+            scoring=args.scoring,
         ),
     )
     run_dir = run(request, progress=lambda line: console.print(f"[dim]{line}[/dim]"))

@@ -34,6 +34,7 @@ from lep.validation import check_fields, check_output_dir, problems_of, raise_pr
 from tasks_ru.suites import suite_tasks
 
 ROLES = ("reference", "baseline", "candidate")
+SHOT_SETTINGS = ("kind", "shots", "num_fewshot", "choice_shots")  # differ by design between base and instruct runs
 PUBLISHED_CITATION = (
     "Tikhomirov & Chernyshev 2024, Facilitating large language model Russian adaptation with Learned Embedding "
     "Propagation, arXiv:2412.21140"
@@ -58,6 +59,7 @@ class Experiment:
     data_dir: Path | None = None
     limit: int | None = None
     shots: int | None = None  # few-shot examples; None: 5 for base models, 0 for instruct (the paper's setting)
+    choice_shots: int | None = None  # few-shot examples of choice tasks; None: as `shots`
     runs: Path = Path("runs")
     reports: Path = Path("reports")
     published: list[str] = field(default_factory=list)  # table names of reference_scores.csv, e.g. table1
@@ -131,6 +133,7 @@ def load_experiment(path: Path) -> Experiment:
         data_dir=_resolve(base, checked.data_dir) if checked.data_dir else None,
         limit=checked.limit,
         shots=checked.shots,
+        choice_shots=checked.choice_shots,
         runs=_resolve(base, checked.runs),
         reports=_resolve(base, checked.reports),
         published=checked.published,
@@ -201,7 +204,12 @@ def run_experiment(experiment: Experiment, progress: Callable[[str], None] = pri
                 backend=backend,
                 out=experiment.runs,
                 data_dir=experiment.data_dir,
-                prompts=PromptSettings(kind=spec.kind, num_fewshot=experiment.shots, limit=experiment.limit),
+                prompts=PromptSettings(
+                    kind=spec.kind,
+                    num_fewshot=experiment.shots,
+                    choice_shots=experiment.choice_shots,
+                    limit=experiment.limit,
+                ),
                 tasks=tasks,
             )
             requests.append((request, role))
@@ -276,7 +284,7 @@ def _like_for_like(provenance: dict[str, dict], tables: RunTables) -> list[str]:
     for key in ("backend", "prompts"):
         seen = {
             model: json.dumps(
-                {k: v for k, v in p["settings"][key].items() if k not in ("kind", "shots", "num_fewshot")},
+                {k: v for k, v in p["settings"][key].items() if k not in SHOT_SETTINGS},
                 sort_keys=True,
             )
             for model, p in provenance.items()

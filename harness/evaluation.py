@@ -41,6 +41,9 @@ class PromptSettings:
     num_fewshot: Annotated[int, Strict(), Field(ge=0, le=MAX_SHOTS)] | None = (
         None  # None: 5 base, 0 instruct (the paper's)
     )
+    # choice tasks are scored by their options' log-probabilities, so a model that follows no instruction
+    # needs no worked example there; None: num_fewshot's count
+    choice_shots: Annotated[int, Strict(), Field(ge=0, le=MAX_SHOTS)] | None = None
     generation: Generation = "greedy"
     limit: PositiveInt | None = None
     seed: NonNegativeInt = 1234
@@ -51,6 +54,12 @@ class PromptSettings:
     @property
     def shots(self) -> int:
         return DEFAULT_SHOTS[self.kind] if self.num_fewshot is None else self.num_fewshot
+
+    def shots_for(self, output_type: str) -> int:
+        """The few-shot count of a task of this lm-eval output type."""
+        if output_type == "multiple_choice" and self.choice_shots is not None:
+            return self.choice_shots
+        return self.shots
 
     def problems(self) -> list[str]:
         """Every setting outside its range (limit 0, negative shots, an unknown preset), as lines."""
@@ -67,7 +76,12 @@ class PromptSettings:
         return {"kind": self.kind, **({"scoring": self.scoring} if self.scoring else {})}
 
     def record(self) -> dict[str, Any]:
-        return {**asdict(self), "shots": self.shots, "generation_kwargs": GENERATION_PRESETS[self.generation]}
+        return {
+            **asdict(self),
+            "shots": self.shots,
+            "choice_shots": self.shots_for("multiple_choice"),
+            "generation_kwargs": GENERATION_PRESETS[self.generation],
+        }
 
 
 def task_manager(data_dir: Path | None, tokenizer: Path | None, **extra: Any):
@@ -119,13 +133,14 @@ def evaluate_task(lm, task_name: str, settings: PromptSettings, manager) -> dict
     try:
         loaded = manager.load([task_name])["tasks"]
         task = next(iter(loaded.values()))
+        shots = settings.shots_for(task.config.output_type)
         output = lm_eval.simple_evaluate(
             model=lm,
             tasks=[task],
             task_manager=manager,
-            num_fewshot=settings.shots,
+            num_fewshot=shots,
             apply_chat_template=settings.kind == "instruct",
-            fewshot_as_multiturn=settings.kind == "instruct" and settings.shots > 0,
+            fewshot_as_multiturn=settings.kind == "instruct" and shots > 0,
             gen_kwargs=settings.generation_kwargs() or None,
             limit=settings.limit,
             log_samples=True,

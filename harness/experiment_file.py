@@ -33,6 +33,7 @@ class ExperimentFile(BaseModel):
     data_dir: Text | None = None
     limit: PositiveInt | None = None
     shots: Annotated[int, Strict(), Field(ge=0, le=MAX_SHOTS)] | None = None  # None: 5 base, 0 instruct
+    choice_shots: Annotated[int, Strict(), Field(ge=0, le=MAX_SHOTS)] | None = None  # None: as shots
     runs: Text = "runs"
     reports: Text = "reports"
     published: list[Text] = Field(default_factory=list)

@@ -145,6 +145,7 @@ CASES = [
         "limit=0: must be greater than or equal to 1",
     ),
     ("run-shots-negative", 1, [*RUN, "--model", "{tiny}", "--shots", "-1"], None, "num_fewshot=-1"),
+    ("run-choice-shots-99", 1, [*RUN, "--model", "{tiny}", "--choice-shots", "99"], None, "choice_shots=99"),
     ("run-batch-size-0", 1, [*RUN, "--model", "{tiny}", "--batch-size", "0"], None, "batch_size=0"),
     ("run-port-99999", 1, [*RUN, "--model", "{tiny}", "--port", "99999"], None, "port=99999: must be less than"),
     ("run-all-numbers-at-once", 1, [*RUN, "--model", "{tiny}", "--limit", "0", "--port", "0"], None, "limit=0"),

@@ -119,6 +119,19 @@ def test_scoring_profile_is_chosen_per_run(tiny_lm, fixture_dir):
         PromptSettings(scoring="lenient").check()
 
 
+def test_choice_tasks_can_take_their_own_shot_count(tiny_lm, fixture_dir):
+    model, lm = tiny_lm
+    manager = task_manager(fixture_dir, model)
+    settings = PromptSettings(kind="instruct", num_fewshot=2, choice_shots=0, limit=1)
+    choice = evaluate_task(lm, "darumeru_rucola", settings, manager)
+    generation = evaluate_task(lm, "darumeru_multiq", settings, manager)
+    assert choice["config"]["num_fewshot"] == 0 and _prompt(choice).count("Ответ:") == 1
+    assert generation["config"]["num_fewshot"] == 2 and _prompt(generation).count("Ответ: в лесу") == 2
+    # the fingerprint holds the counts used, so an unset choice count and the same count given are one run
+    assert PromptSettings(num_fewshot=3).record() == PromptSettings(num_fewshot=3, choice_shots=3).record()
+    assert settings.record()["choice_shots"] == 0 and PromptSettings(kind="base").record()["choice_shots"] == 5
+
+
 @pytest.mark.parametrize("kind", ["instruct", "base"])
 def test_ru_open_runs_on_the_offline_data(tiny_lm, data_dir, kind):
     model, lm = tiny_lm
