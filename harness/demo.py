@@ -5,7 +5,8 @@ Profiles (`lep-bench compare --profile NAME`):
 - `smollm2` (the default): SmolLM2-135M-Instruct, a real English-centric 135M model imported from
   its PyPI package (harness/gguf_import.py), gets an `extend` Russian vocabulary, initialisation of
   the new rows from their old sub-tokens, and a short embeddings-only training; the original, the
-  initialised-only model and the trained model run ru-open and are compared. No base model of
+  initialised-only model and the trained model run ru-open (the embedded set less its paragraph
+  copies, choice tasks zero-shot) and are compared. No base model of
   SmolLM2 is obtainable offline, so training runs on the instruct model itself and propagation
   reduces to Swap (base = instruct).
 - `smollm2-long`: the same with 100x the training tokens (for a GPU, or hours of CPU).
@@ -71,8 +72,8 @@ MODES = ("swap", "overlap", "conversion")
 # paper's zero-shot: they need no instruction followed, and 3 shots made their prompts 4x longer.
 SMOL_SHOTS = 3
 SMOL_CHOICE_SHOTS = 0
-# The embedded run leaves out the paragraph copies: a model that runs on copies up to llmtf's 1,024 new
-# tokens at ~15 decode steps/s here, and they took 90-162 s of each model's 4-5 minutes (README).
+# The embedded run leaves out the paragraph copies: a model that does not stop runs on to llmtf's 1,024
+# new tokens there at ~15 decode steps/s on 2 cores, and they took 90-162 s of each model's 4-5 minutes (README).
 PARAGRAPH_COPIES = ("ru_open_copy_para_en", "ru_open_copy_para_ru")
 EMBEDDED_TASKS = tuple(t for t in suite_tasks("ru-open") if t not in PARAGRAPH_COPIES)
 EMBEDDED_TASKS_NOTE = (
