@@ -265,8 +265,10 @@ def machine_record() -> dict[str, Any]:
         if Path("/proc/cpuinfo").exists()
         else platform.processor()
     )
-    threads = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "VLLM_CPU_KVCACHE_SPACE")}
-    threads["VLLM_CPU_OMP_THREADS_BIND"] = default_cpu_binding()  # what a server started now is given
+    threads = {
+        k: os.environ.get(k)
+        for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "VLLM_CPU_OMP_THREADS_BIND", "VLLM_CPU_KVCACHE_SPACE")
+    }
     return {
         "cpu": cpu,
         "cpu_count": os.cpu_count(),
@@ -341,15 +343,18 @@ def summarise(
     return {"summary": summary, "ratios": ratios, "warnings": warnings}
 
 
+def server_binding(settings: SpeedSettings) -> dict[str, Any]:
+    """The cores a vLLM server gets (they set its speed); nothing for HF, which vLLM's binding does not touch."""
+    return {"cpu_binding": default_cpu_binding()} if settings.backend == "vllm-server" else {}
+
+
 def speed_dir(out: Path, specs: list[ModelSpec], settings: SpeedSettings, data_dir: Path | None) -> Path:
     record: dict[str, Any] = {
         "models": [(s.name, s.kind, s.dtype, s.context_length(), fingerprints(s)) for s in specs],
         "settings": asdict(settings),
         "prompts": prompt_texts(data_dir, settings.prompts),
         "machine": {k: v for k, v in machine_record().items() if k != "thread_env"},
-    }
-    if settings.backend == "vllm-server":  # the server's cores set its speed
-        record["cpu_binding"] = default_cpu_binding()
+    } | server_binding(settings)
     return out / "speed" / hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -414,6 +419,7 @@ def measure_speed(
         "order": orders,
         "data_dir": str(data_dir) if data_dir else None,
         "machine": machine_record() | {"load_before": load_before, "load_after": os.getloadavg()},
+        **server_binding(settings),
         "trials": {
             name: [{reg: {lang: asdict(m) for lang, m in r[reg].items()} for reg in r} for r in rounds]
             for name, rounds in trials.items()

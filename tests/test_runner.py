@@ -279,3 +279,17 @@ def test_a_binding_to_cores_the_machine_lacks_is_one_clear_error(tmp_path, monke
         BackendSettings(backend="vllm-server").record(ModelSpec(name="m", path=str(tmp_path), max_length=2048))
     monkeypatch.setenv("VLLM_CPU_OMP_THREADS_BIND", "1|0-1")
     assert serving.default_cpu_binding() == "1|0-1"
+
+
+def test_an_hf_speed_run_ignores_vllms_binding_and_a_served_one_checks_it(tmp_path, monkeypatch):
+    import harness.serving as serving
+    from harness.speed import SpeedSettings, machine_record, server_binding
+
+    monkeypatch.setattr(serving.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setenv("VLLM_CPU_OMP_THREADS_BIND", "7")
+    assert server_binding(SpeedSettings(backend="hf")) == {}
+    assert machine_record()["thread_env"]["VLLM_CPU_OMP_THREADS_BIND"] == "7"  # as set, for the record
+    with pytest.raises(InputError, match="VLLM_CPU_OMP_THREADS_BIND='7'"):
+        server_binding(SpeedSettings(backend="vllm-server"))
+    monkeypatch.delenv("VLLM_CPU_OMP_THREADS_BIND")
+    assert server_binding(SpeedSettings(backend="vllm-server")) == {"cpu_binding": "0,1"}
