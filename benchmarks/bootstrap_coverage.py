@@ -6,14 +6,14 @@ set goes through harness.bootstrap.paired_bootstrap exactly as `lep-bench compar
 A 95% interval should hold the true difference in 93-97% of data sets; below MIN_UNITS units the
 report says "too few items" instead of marking significance.
 
-    PYTHONPATH=. python benchmarks/bootstrap_coverage.py [--sets 1000] [--iterations 1000]
+    .venv/bin/python -m benchmarks.bootstrap_coverage [--sets 1000] [--iterations 1000]
 """
 
 import argparse
 import time
 
-from harness.bootstrap import MIN_UNITS
-from tests.simulated_pairs import cases, coverage
+from harness.stats.bootstrap import MIN_UNITS
+from harness.stats.simulate import cases, coverage
 
 
 def main() -> None:

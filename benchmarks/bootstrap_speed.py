@@ -6,7 +6,7 @@ Items are synthetic (tests/synthetic_runs.py) at the darumeru item counts of ben
 correction), one run's own intervals (summary.json), and, side by side on one task, the previous
 per-draw Python aggregation.
 
-    PYTHONPATH=. python benchmarks/bootstrap_speed.py [--models 13] [--iterations 1000]
+    .venv/bin/python -m benchmarks.bootstrap_speed [--models 13] [--iterations 1000]
 """
 
 import argparse
@@ -15,13 +15,13 @@ import time
 import numpy as np
 
 from benchmarks.suite_sizes import DARUMERU
-from harness.bootstrap import adjust, comparison_statistics, paired_deltas, score_intervals, suite_groups
+from harness.stats.bootstrap import adjust, comparison_statistics, paired_deltas, score_intervals, suite_groups
+from harness.stats.simulate import model_skills, synthetic_items
 from tasks_ru.suites import score_aggregation
-from tests.synthetic_runs import model_skills, synthetic_items
 
 
 def _items(models: int) -> dict[str, dict[str, dict[int, object]]]:
-    out = {}
+    out: dict[str, dict[str, dict[int, object]]] = {}
     for k, skill in enumerate(model_skills(models)):
         out[f"model-{k:02d}"] = {}
         for task, n in DARUMERU.items():

@@ -6,7 +6,7 @@ candidate differs from the baseline on ~20% of items, `tests/simulated_pairs.bin
 through the gate's own paired bootstrap and each rule; a gate fails when any row (task, group,
 total) fails. Binary items are the noisiest case: continuous scores (chrF++, copy length) vary less.
 
-    PYTHONPATH=. python benchmarks/gate_power.py [--sets 250] [--iterations 200] [--max-drop 0.01]
+    .venv/bin/python -m benchmarks.gate_power [--sets 250] [--iterations 200] [--max-drop 0.01]
 """
 
 import argparse
@@ -15,9 +15,9 @@ import time
 import numpy as np
 
 from benchmarks.suite_sizes import SIZES
-from harness.bootstrap import Delta, paired_bootstrap, suite_groups
 from harness.gate import decide
-from tests.simulated_pairs import binary_pair
+from harness.stats.bootstrap import Delta, paired_bootstrap, suite_groups
+from harness.stats.simulate import binary_pair
 
 MEAN = lambda task: lambda items: sum(items) / len(items)  # noqa: E731
 RULES = {

@@ -16,10 +16,10 @@ from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 
-from harness.backends import BackendSettings, open_backend
-from harness.engine_metrics import ServerTimes, server_times
-from harness.evaluation import PromptSettings, evaluate_task, task_manager
-from harness.model_spec import parse_spec
+from harness.run.backends import BackendSettings, open_backend
+from harness.run.evaluation import PromptSettings, evaluate_task, task_manager
+from harness.run.model_spec import parse_spec
+from harness.serving.engine_metrics import ServerTimes, server_times
 from tasks_ru.suites import suite_tasks
 
 

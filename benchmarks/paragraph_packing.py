@@ -22,11 +22,11 @@ import torch
 import torch.nn.functional as F
 from transformers import AutoModelForCausalLM
 
+from harness.demo.small_models import build_small_model
 from lep.corpus import corpus_files, iter_documents
 from lep.embedding_training import TRAIN_MANIFEST, TrainSettings, train_embeddings
 from lep.packing import ParagraphBlocks, newline_token_ids
 from lep.reference_tokenizers import load_tokenizer
-from lep.small_models import build_small_model
 
 HELD_OUT_AUTHOR = "Chekhov"
 

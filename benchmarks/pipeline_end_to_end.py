@@ -22,16 +22,18 @@ import torch
 import yaml
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from harness.serving import ServerSettings, VllmServer
+from harness.demo.small_models import build_small_model, derive_instruct
+from harness.serving.server import ServerSettings, VllmServer
 from lep.pipeline import run_pipeline
 from lep.reference_tokenizers import load_tokenizer
-from lep.small_models import build_small_model, derive_instruct
 
 FAMILIES = {
     "llama3": ("llama-3", "llama-3-instruct", "llama", 64000),
     "mistral": ("mistral-7b", "openchat-3.5", "mistral", 32000),
 }
 PROMPT = "Москва — столица России, и в ней"
+
+MODES = ("swap", "overlap", "conversion")
 
 
 def main() -> None:
@@ -63,7 +65,7 @@ def main() -> None:
                     "max_chars": 500_000,
                     "save_steps": 10,
                 },
-                "propagate": {"modes": ["swap", "overlap", "conversion"]},
+                "propagate": {"modes": list(MODES)},
             },
         }
         (folder / "pipeline.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
@@ -74,7 +76,7 @@ def main() -> None:
         print(
             f"train: {train['steps']} steps, loss {train['first_loss']:.3f} -> {train['last_loss']:.3f}, {train['tokens_per_second']} tokens/s"
         )
-        for mode in config["stages"]["propagate"]["modes"]:
+        for mode in MODES:
             model_dir = folder / "work" / f"propagate-{mode}"
             report = json.loads((model_dir / "lep_propagate.json").read_text())
             tokenizer = AutoTokenizer.from_pretrained(model_dir)

@@ -8,17 +8,18 @@ in-process vLLM; every answer is compared token for token with transformers', an
 reported with where it starts and the logit margin transformers had there (a near-tie explains a flip).
 Log-likelihoods: every prompt + its transformers answer, scored token by token by each backend
 (echo + logprobs); the maximum |difference| from transformers is printed. Per-task ru-open scores per
-backend come from `lep-bench run` + benchmarks/compare_backends_samples.py (see README).
+backend come from `lep-bench run` + benchmarks/compare_backends_samples.py (see docs/backends.md).
 """
 
 import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
-from harness.gguf_import import named_model_dir
+from harness.run.gguf_import import named_model_dir
 
 PROMPTS = [
     "What is the capital of France?",
@@ -83,7 +84,7 @@ def hf_logprobs(model_dir: Path, sequences: list[list[int]]) -> list[list[float]
 
 
 def server_run(model_dir: Path, prompts: list[list[int]], sequences: list[list[int]], max_tokens: int):
-    from harness.serving import ServerSettings, VllmServer
+    from harness.serving.server import ServerSettings, VllmServer
 
     started = time.perf_counter()
     with VllmServer(model_dir, "smollm2", ServerSettings(dtype="float32", max_model_len=2048)) as server:
@@ -149,7 +150,7 @@ def main() -> None:
     print(f"hf: {len(prompts)} answers in {time.perf_counter() - started:.0f} s")
     sequences = [p + a for p, a in zip(prompts, reference)]
     reference_lp = hf_logprobs(model_dir, sequences)
-    results = {"prompts": PROMPTS, "hf": [tokenizer.decode(a) for a in reference], "backends": {}}
+    results: dict[str, Any] = {"prompts": PROMPTS, "hf": [tokenizer.decode(a) for a in reference], "backends": {}}
     for backend in args.backends:
         if backend == "hf":
             continue

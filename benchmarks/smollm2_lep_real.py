@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from harness.gguf_import import named_model_dir
+from harness.run.gguf_import import named_model_dir
 from lep.embedding_init import INIT_MANIFEST, initialise
 from lep.embedding_training import TRAIN_MANIFEST, TrainSettings, train_embeddings
 

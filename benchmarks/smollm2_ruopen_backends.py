@@ -9,10 +9,11 @@ import sys
 import time
 from pathlib import Path
 
-from harness.backends import BackendSettings
-from harness.evaluation import PromptSettings
-from harness.model_spec import parse_spec
-from harness.runner import RunRequest, run
+from harness.run.backends import BackendSettings
+from harness.run.evaluation import PromptSettings
+from harness.run.model_spec import parse_spec, resolve_named
+from harness.run.request import RunRequest
+from harness.run.runner import run
 
 BACKENDS = {
     "server": BackendSettings(backend="vllm-server"),
@@ -25,14 +26,13 @@ BACKENDS = {
 def main(data_dir: Path, out: Path) -> None:
     for name, backend in BACKENDS.items():
         started = time.perf_counter()
-        request = RunRequest(
-            spec=parse_spec(f"path=smollm2-135m-instruct,kind=instruct,name=smollm2-{name}"),
-            suite="ru-open",
-            tasks=(),
-            out=out,
-            data_dir=data_dir,
-            backend=backend,
-            prompts=PromptSettings(limit=20, num_fewshot=3),
+        request = RunRequest.for_model(
+            resolve_named(parse_spec(f"path=smollm2-135m-instruct,kind=instruct,name=smollm2-{name}")),
+            "ru-open",
+            backend,
+            PromptSettings(limit=20, num_fewshot=3),
+            out,
+            data_dir,
         )
         run_dir = run(request, progress=lambda _: None)
         timings = json.loads((run_dir / "provenance.json").read_text(encoding="utf-8"))["timings"]

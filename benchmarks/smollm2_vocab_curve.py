@@ -4,10 +4,10 @@
 
 For each size, `extend` (lep/vocab_adaptation.py) trains a Russian BPE of that many entries in
 SmolLM2's byte-level style and appends the tokens SmolLM2 lacks; then ONE tokenizer measurement
-(harness/tokenizer_bench.py) runs the base and every variant on FLORES-200 devtest (never used
+(harness/tokenizers/bench.py) runs the base and every variant on FLORES-200 devtest (never used
 in training) and prints Russian and English characters/token and their ratios to the base.
 Training text: $LEP_DATA_DIR (default ../shared/data) corpora/ru (Wikipedia sentences, then
-literature), cut at --max-chars, with every Latin-script word removed (harness/russian_corpus.py;
+literature), cut at --max-chars, with every Latin-script word removed (harness/demo/russian_corpus.py;
 --raw keeps them, to show why). Finished variants are reused.
 """
 
@@ -17,9 +17,9 @@ import os
 import time
 from pathlib import Path
 
-from harness.gguf_import import named_model_dir
-from harness.russian_corpus import write_russian_corpus
-from harness.tokenizer_bench import TokenizerBenchSpec, measure
+from harness.demo.russian_corpus import write_russian_corpus
+from harness.run.gguf_import import named_model_dir
+from harness.tokenizers.bench import TokenizerBenchSpec, measure
 from lep.vocab_adaptation import MANIFEST, AdaptationRequest, adapt_tokenizer
 
 

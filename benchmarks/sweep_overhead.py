@@ -1,6 +1,6 @@
 """Wall time of one sweep, `--executor local` vs `--executor ray` (a private 127.0.0.1 cluster), side by side.
 
-Four tiny models built from config (lep.small_models, seeds 0-3, the OpenChat-3.5 tokenizer), the hf
+Four tiny models built from config (harness.demo.small_models, seeds 0-3, the OpenChat-3.5 tokenizer), the hf
 backend, the embedded task data; each executor gets a fresh store and a fresh `lep-bench compare`
 process, so both pay the same imports and report. On a 2-core machine Ray cannot be faster: the figure
 is the overhead Ray adds (cluster start, worker processes, one model load per worker). It also checks
@@ -20,10 +20,11 @@ from pathlib import Path
 
 import yaml
 
-from harness.demo import embedded_tasks
-from harness.sweep import RaySettings, ray_cluster
+from harness.demo.build import embedded_tasks
+from harness.demo.small_models import build_small_model
+from harness.experiment import RaySettings
+from harness.ray_executor import ray_cluster
 from lep.reference_tokenizers import load_tokenizer
-from lep.small_models import build_small_model
 
 TASKS = ["ru_open_terra", "ru_open_xwinograd", "ru_open_rucola", "ru_open_rubq"]
 

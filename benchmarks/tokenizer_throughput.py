@@ -5,7 +5,7 @@
 Reads Russian prose from $LEP_DATA_DIR/corpora/ru/ruslit (default ../shared/data) through the
 same streaming reader the metrics use, then times, side by side in one run: the encoder
 `lep-bench tokenizers` uses (tiktoken's Rust BPE when provably equivalent, see
-harness/fast_encoding.py), HF tokenizers' batched Rust encoding, and one HF call per line.
+harness/tokenizers/fast_encoding.py), HF tokenizers' batched Rust encoding, and one HF call per line.
 """
 
 import os
@@ -18,8 +18,8 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from harness.fast_encoding import batch_encoder  # noqa: E402
-from harness.tokenizer_metrics import BATCH_SIZE  # noqa: E402
+from harness.tokenizers.fast_encoding import batch_encoder  # noqa: E402
+from harness.tokenizers.metrics import BATCH_SIZE  # noqa: E402
 from lep.corpus import iter_corpus  # noqa: E402
 from lep.reference_tokenizers import load_tokenizer  # noqa: E402
 

@@ -1,1 +1,1 @@
-"""lep-bench harness: tokenizer metrics, evaluation runs, comparison reports and the CLI."""
+"""The lep-bench benchmark: experiments, runs, serving, statistics, reports, the gate, speed, the demo, the CLI."""

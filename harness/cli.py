@@ -1,32 +1,55 @@
-"""The `lep-bench` command: the only place that parses arguments; each command calls library functions.
-
-Library errors (LepError) become one line on stderr and exit status 2; no traceback for a
-user mistake. The parser needs only light modules; a command imports what it runs (torch,
+"""The `lep-bench` command: the only place that parses arguments, prints, sets logging levels and handles
+signals; every command is one library call. A library error (LepError) becomes one line on stderr and exit
+status 2, never a traceback. The parser needs only light modules; a command imports what it runs (torch,
 transformers, lm-eval), so `lep-bench --help` answers at once.
 """
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
+from rich.live import Live
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 
-from harness.backends import BACKENDS, DEFAULT_BACKEND
-from harness.demo_profiles import DEFAULT_PROFILE
-from harness.demo_profiles import PROFILES as DEMO_PROFILES
-from harness.evaluation import GENERATION_PRESETS
-from harness.gguf_import import NAMED_MODELS
-from harness.speed import SpeedSettings
-from harness.sweep import EXECUTORS, EXIT_INCOMPLETE
+from harness.demo.profiles import DEFAULT_PROFILE, DEMO_PROFILES
+from harness.experiment import EXECUTORS
+from harness.run.backends import BACKENDS, DEFAULT_BACKEND
+from harness.run.evaluation import GENERATION_PRESETS
+from harness.run.gguf_import import NAMED_MODELS
+from harness.speed.settings import SpeedSettings
 from lep.errors import LepError
 from lep.reference_sources import REFERENCE_NAMES
-from lep.stage_settings import KEEP_BY, METHODS, MODES, PRESETS, TRAINERS, TrainSettings, check_settings
-from tasks_ru.suites import PROFILES, SUITES
+from lep.stage_settings import (
+    CALIBRATION_FIELDS,
+    KEEP_BY,
+    METHODS,
+    MODES,
+    PRESETS,
+    TRAINERS,
+    TrainSettings,
+    check_settings,
+)
+from tasks_ru.suites import SCORING_PROFILES, SUITES
 
 DEFAULT_TOKENIZERS = ["llama-3", "mistral-7b", "openchat-3.5"]
+EXIT_GATE_FAILED = 1  # `compare --gate`, `gate`: a score moved beyond tolerance, or a row, model or tokenizer changed
+EXIT_USER_ERROR = 2  # a LepError: bad input, one line on stderr
+EXIT_INCOMPLETE = 3  # `compare`: the report was built, but some runs failed
+Handler = Callable[[argparse.Namespace, Console], int]
+
+
+def _say(console: Console) -> Callable[[str], None]:
+    """The progress callback every command hands the library: one dim line per step."""
+    return lambda line: console.print(f"[dim]{line}[/dim]", markup=True, highlight=False)
 
 
 def _corpus_arg(value: str) -> tuple[str, Path]:
@@ -34,6 +57,9 @@ def _corpus_arg(value: str) -> tuple[str, Path]:
     if not sep or not lang or not path:
         raise argparse.ArgumentTypeError(f"expected LANG=PATH (e.g. ru=corpus/ru), got {value!r}")
     return lang, Path(path)
+
+
+# --- lep-bench tokenizers ----------------------------------------------------------------------------------
 
 
 def _add_tokenizers(commands: argparse._SubParsersAction) -> None:
@@ -64,7 +90,7 @@ def _add_tokenizers(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_tokenizers(args: argparse.Namespace, console: Console) -> int:
-    from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, markdown_table, measure, write_outputs
+    from harness.tokenizers.bench import TokenizerBenchSpec, benchmark_tokenizers, embedded_sample, markdown_table
 
     tokenizers = args.tokenizer or DEFAULT_TOKENIZERS
     if args.corpus:
@@ -78,11 +104,21 @@ def _run_tokenizers(args: argparse.Namespace, console: Console) -> int:
         spec.parallel = args.parallel or spec.parallel
         console.print("[yellow]No --corpus given: measuring the small embedded sample (a first look, not a benchmark).")
     spec.reference = args.reference or tokenizers[0]
-    reports = measure(spec)
-    write_outputs(reports, spec, args.out)
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bars:
+        tasks: dict[str, Any] = {}
+
+        def progress(what: str, done: int, total: int) -> None:
+            tasks.setdefault(what, bars.add_task(what, total=total))
+            bars.update(tasks[what], completed=done)
+
+        reports = benchmark_tokenizers(spec, args.out, progress)
     console.print(markdown_table(reports, spec), soft_wrap=True, markup=False)
     console.print(f"Wrote {args.out}/metrics.json, tokenizers.md and chars_per_token.png")
     return 0
+
+
+# --- lep-bench adapt ---------------------------------------------------------------------------------------
 
 
 def _add_adapt(commands: argparse._SubParsersAction) -> None:
@@ -114,26 +150,19 @@ def _add_adapt(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, type=Path, metavar="DIR")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     parser.set_defaults(run=_run_adapt_tokenizer)
-    _add_adapt_stages(stages)
+    _add_init(stages)
+    _add_train(stages)
+    _add_propagate(stages)
+    _add_calibrate(stages)
+    pipeline = stages.add_parser("pipeline", help="run every stage of a YAML config, skipping finished ones")
+    pipeline.add_argument("config", type=Path)
+    pipeline.set_defaults(run=_run_pipeline)
 
 
 def _run_adapt_tokenizer(args: argparse.Namespace, console: Console) -> int:
     from lep.vocab_adaptation import MANIFEST, AdaptationRequest, adapt_tokenizer
 
-    request = AdaptationRequest(
-        base=args.base,
-        method=args.method,
-        corpus=args.corpus,
-        out=args.out,
-        vocab_size=args.vocab_size,
-        new_vocab_size=args.new_vocab_size,
-        keep=args.keep,
-        max_chars=args.max_chars,
-        overwrite=args.overwrite,
-        trainer=args.trainer,
-        keep_by=args.keep_by,
-        ignore_merges=args.ignore_merges,
-    )
+    request = AdaptationRequest(**{f.name: getattr(args, f.name) for f in fields(AdaptationRequest)})
     out = adapt_tokenizer(request)
     manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     console.print(
@@ -144,7 +173,31 @@ def _run_adapt_tokenizer(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _add_adapt_stages(stages: argparse._SubParsersAction) -> None:
+def _add_settings_flags(
+    parser: argparse.ArgumentParser, defaults: object, names: tuple[str, ...], preset: bool
+) -> None:
+    """One flag per settings field (--seq-len for seq_len), typed from its default; with `preset` every default is
+    None (the mode's preset decides), else the field's own."""
+    for name in names:
+        value = getattr(defaults, name)
+        flag, shown = "--" + name.replace("_", "-"), "the mode's preset" if preset else value
+        if isinstance(value, bool):
+            action = argparse.BooleanOptionalAction if preset else "store_true"
+            parser.add_argument(flag, action=action, default=None if preset else value, help=f"(default: {shown})")
+        elif isinstance(value, list):
+            parser.add_argument(flag, nargs="+", metavar="NAME", help=f"(default: {shown})")
+        else:
+            kind = float if isinstance(value, float) else str if isinstance(value, str) else int
+            parser.add_argument(
+                flag,
+                type=kind,
+                default=None if preset else value,
+                metavar="NAME" if kind is str else "N",
+                help=f"(default: {shown})",
+            )
+
+
+def _add_init(stages: argparse._SubParsersAction) -> None:
     init = stages.add_parser("init", help="resize a model to a new tokenizer; new rows = mean of old sub-token rows")
     init.add_argument("--model", required=True, type=Path, metavar="DIR", help="HF model dir (safetensors)")
     init.add_argument(
@@ -157,22 +210,17 @@ def _add_adapt_stages(stages: argparse._SubParsersAction) -> None:
     init.add_argument("--overwrite", action="store_true")
     init.set_defaults(run=_run_init)
 
+
+def _add_train(stages: argparse._SubParsersAction) -> None:
     train = stages.add_parser("train", help="embeddings-only continued pre-training (transformers Trainer)")
     train.add_argument("--model", required=True, type=Path, metavar="DIR", help="model from 'adapt init'")
     train.add_argument("--corpus", required=True, nargs="+", type=Path, metavar="PATH")
     train.add_argument("--out", required=True, type=Path, metavar="DIR")
-    defaults = TrainSettings()
-    for name, value in vars(defaults).items():
-        flag = "--" + name.replace("_", "-")
-        if isinstance(value, bool):
-            train.add_argument(flag, action="store_true", help=f"(default: {value})")
-        else:
-            kind = float if isinstance(value, float) else str if isinstance(value, str) else int
-            train.add_argument(
-                flag, type=kind, default=value, metavar="NAME" if kind is str else "N", help=f"(default: {value})"
-            )
+    _add_settings_flags(train, TrainSettings(), tuple(f.name for f in fields(TrainSettings)), preset=False)
     train.set_defaults(run=_run_train)
 
+
+def _add_propagate(stages: argparse._SubParsersAction) -> None:
     prop = stages.add_parser("propagate", help="carry the adapted embeddings into the instruct model")
     prop.add_argument("--mode", required=True, choices=MODES)
     prop.add_argument("--base", required=True, type=Path, metavar="DIR", help="the original base model")
@@ -185,6 +233,8 @@ def _add_adapt_stages(stages: argparse._SubParsersAction) -> None:
     prop.add_argument("--overwrite", action="store_true")
     prop.set_defaults(run=_run_propagate)
 
+
+def _add_calibrate(stages: argparse._SubParsersAction) -> None:
     calibrate = stages.add_parser("calibrate", help="LoRA calibration of a propagated model (self or sft), merged")
     calibrate.add_argument("--model", required=True, type=Path, metavar="DIR", help="the propagated model")
     calibrate.add_argument("--mode", required=True, choices=sorted(PRESETS))
@@ -203,30 +253,10 @@ def _add_adapt_stages(stages: argparse._SubParsersAction) -> None:
     calibrate.add_argument("--max-new-tokens", type=int, default=512)
     calibrate.add_argument("--copy-corpus", nargs="+", type=Path, default=[], metavar="PATH")
     calibrate.add_argument("--copy-examples", type=int, default=0, metavar="N", help="paper: 10000 (self), 2000 (sft)")
-    for name in (
-        "rank",
-        "alpha",
-        "learning_rate",
-        "weight_decay",
-        "epochs",
-        "max_length",
-        "per_device_batch",
-        "global_batch",
-        "max_steps",
-    ):
-        calibrate.add_argument(
-            "--" + name.replace("_", "-"),
-            type=float if name in ("alpha", "learning_rate", "weight_decay", "epochs") else int,
-            metavar="N",
-            help="(default: the mode's preset)",
-        )
+    _add_settings_flags(calibrate, PRESETS["sft"], CALIBRATION_FIELDS, preset=True)
     calibrate.add_argument("--out", required=True, type=Path, metavar="DIR")
     calibrate.add_argument("--overwrite", action="store_true")
     calibrate.set_defaults(run=_run_calibrate)
-
-    pipeline = stages.add_parser("pipeline", help="run every stage of a YAML config, skipping finished ones")
-    pipeline.add_argument("config", type=Path)
-    pipeline.set_defaults(run=_run_pipeline)
 
 
 def _done(console: Console, out: Path) -> int:
@@ -241,7 +271,7 @@ def _run_init(args: argparse.Namespace, console: Console) -> int:
 
 
 def _run_train(args: argparse.Namespace, console: Console) -> int:
-    settings = TrainSettings(**{name: getattr(args, name) for name in vars(TrainSettings())})
+    settings = TrainSettings(**{f.name: getattr(args, f.name) for f in fields(TrainSettings)})
     check_settings(settings, int(os.environ.get("WORLD_SIZE", "1")))  # a bad number stops before torch is imported
     from lep.embedding_training import train_embeddings
 
@@ -250,29 +280,36 @@ def _run_train(args: argparse.Namespace, console: Console) -> int:
 
 
 def _run_pipeline(args: argparse.Namespace, console: Console) -> int:
-    from harness.self_calibration import served_answerer
+    from harness.serving.self_calibration import served_answerer
     from lep.pipeline import run_pipeline
 
-    run_pipeline(args.config, console, served_answerer)
+    run_pipeline(args.config, _say(console), served_answerer)
     return 0
 
 
 def _run_calibrate(args: argparse.Namespace, console: Console) -> int:
-    from harness.self_calibration import served_answerer
-    from lep.calibration import calibrate
-    from lep.calibration_data import calibration_examples
-    from lep.stage_settings import calibration_preset
-    from lep.staging import check_free
+    from harness.serving.self_calibration import served_answerer
+    from lep.calibration import run_calibration
+    from lep.stage_settings import CalibrationRequest
+    from lep.validation import check_fields
 
-    settings = calibration_preset(args.mode, {name: getattr(args, name, None) for name in vars(PRESETS[args.mode])})
-    check_free(args.out, args.overwrite)
-    answer = None
-    if args.mode == "self":
-        if args.instruct is None:
-            raise LepError("--mode self needs --instruct: the original instruct model answers the prompts")
-        answer = served_answerer(args.instruct, args.judge, args.min_grade, args.max_new_tokens)
-    examples, record = calibration_examples(args.mode, args.data, args.copy_corpus, args.copy_examples, answer)
-    return _done(console, calibrate(args.model, examples, args.out, settings, record, args.overwrite))
+    request = check_fields(
+        CalibrationRequest,
+        {
+            "mode": args.mode,
+            "data": args.data,
+            "instruct": args.instruct,
+            "judge": args.judge,
+            "min_grade": args.min_grade,
+            "max_new_tokens": args.max_new_tokens,
+            "copy_corpus": tuple(args.copy_corpus),
+            "copy_examples": args.copy_examples,
+            "overrides": {name: getattr(args, name) for name in CALIBRATION_FIELDS},
+        },
+        "calibrate",
+    )
+    answerer = served_answerer if args.mode == "self" else None
+    return _done(console, run_calibration(args.model, args.out, request, answerer, args.overwrite))
 
 
 def _run_propagate(args: argparse.Namespace, console: Console) -> int:
@@ -293,20 +330,24 @@ def _run_propagate(args: argparse.Namespace, console: Console) -> int:
     return _done(console, args.out)
 
 
+# --- lep-bench run, import, speed --------------------------------------------------------------------------
+
+
 def _add_run(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("run", help="evaluate one model on one suite through lm-eval (resumable)")
     parser.add_argument(
         "--model",
         required=True,
         metavar="SPEC",
-        help="a model dir, or path=DIR,name=N,kind=base|instruct,tokenizer=T,chat_template=F,dtype=D,max_length=L",
+        help="a model dir, a named model, or path=DIR,name=N,kind=base|instruct,tokenizer=T,chat_template=F,"
+        "dtype=D,max_length=L",
     )
     parser.add_argument("--suite", required=True, choices=sorted(SUITES))
     parser.add_argument(
         "--backend",
         choices=("auto", *BACKENDS),
         default=DEFAULT_BACKEND,
-        help="auto: vllm-server for models past the measured crossover (README: backend choice), else hf",
+        help="auto: vllm-server for models past the measured crossover (docs/backends.md), else hf",
     )
     parser.add_argument("--tasks", nargs="+", default=[], metavar="TASK", help="a subset of the suite's tasks")
     parser.add_argument("--limit", type=int, help="score only the first N items of each task (smoke runs)")
@@ -319,16 +360,16 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--generation", choices=sorted(GENERATION_PRESETS), default="greedy")
     parser.add_argument(
         "--scoring",
-        choices=PROFILES,
+        choices=SCORING_PROFILES,
         help="authors: llmtf's formulas as they produced the published rows (darumeru's default); "
-        "strict: copy tasks also require the content (ru-open's default). README: scoring profiles",
+        "strict: copy tasks also require the content (ru-open's default). docs/tasks.md: scoring profiles",
     )
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--port", type=int, help="vllm-server: serve on this port (default: a free one)")
     parser.add_argument(
         "--enforce-eager",
         action="store_true",
-        help="vllm, vllm-server: no torch.compile (starts faster, runs slower: for short runs; README: backend choice)",
+        help="vllm, vllm-server: no torch.compile (starts faster, runs slower: for short runs; docs/backends.md)",
     )
     parser.add_argument(
         "--data-dir", type=Path, help="task data: ../shared/data for ru-open (or LEP_DATA_DIR); local Darumeru copies"
@@ -338,34 +379,30 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_run(args: argparse.Namespace, console: Console) -> int:
-    from harness.backends import BackendSettings, resolve_backend
-    from harness.evaluation import PromptSettings
-    from harness.model_spec import parse_spec
-    from harness.runner import RunRequest, run
+    from harness.run.backends import BackendSettings
+    from harness.run.evaluation import PromptSettings
+    from harness.run.model_spec import parse_spec, resolve_named
+    from harness.run.request import RunRequest
+    from harness.run.runner import run
 
-    spec = parse_spec(args.model)
-    request = RunRequest(
-        spec=spec,
-        suite=args.suite,
-        tasks=tuple(args.tasks),
-        out=args.out,
-        data_dir=args.data_dir,
-        backend=BackendSettings(
-            backend=resolve_backend(args.backend, spec),
-            batch_size=args.batch_size,
-            port=args.port,
-            enforce_eager=args.enforce_eager,
+    request = RunRequest.for_model(
+        resolve_named(parse_spec(args.model)),
+        args.suite,
+        BackendSettings(
+            backend=args.backend, batch_size=args.batch_size, port=args.port, enforce_eager=args.enforce_eager
         ),
-        prompts=PromptSettings(
-            kind=spec.kind,
+        PromptSettings(
             num_fewshot=args.shots,
             choice_shots=args.choice_shots,
             generation=args.generation,
             limit=args.limit,
             scoring=args.scoring,
         ),
+        args.out,
+        args.data_dir,
+        tuple(args.tasks),
     )
-    run_dir = run(request, progress=lambda line: console.print(f"[dim]{line}[/dim]"))
+    run_dir = run(request, progress=_say(console))
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     for name, value in {**summary["tasks"], **summary["groups"]}.items():
         console.print(f"{name:32s} {value:.4f}")
@@ -388,18 +425,10 @@ def _add_import(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_import(args: argparse.Namespace, console: Console) -> int:
-    from harness.gguf_import import import_gguf, named_model_dir
+    from harness.run.gguf_import import IMPORT_MANIFEST, import_model
 
-    if args.source in NAMED_MODELS and not args.out:
-        out = named_model_dir(args.source)
-    elif args.source in NAMED_MODELS:
-        model = NAMED_MODELS[args.source]
-        out = import_gguf(model.gguf_path(), args.out, source=model.source(), overwrite=args.overwrite)
-    else:
-        out = import_gguf(
-            Path(args.source), args.out or Path("out/models") / Path(args.source).stem, overwrite=args.overwrite
-        )
-    manifest = json.loads((out / "lep_import.json").read_text(encoding="utf-8"))
+    out = import_model(args.source, args.out, args.overwrite)
+    manifest = json.loads((out / IMPORT_MANIFEST).read_text(encoding="utf-8"))
     console.print(
         f"Wrote {out}: {manifest['model_class']}, {manifest['parameters']:,} parameters, "
         f"{manifest['vocab_size']} tokens, "
@@ -441,8 +470,9 @@ def _add_speed(commands: argparse._SubParsersAction) -> None:
 def _run_speed(args: argparse.Namespace, console: Console) -> int:
     from dataclasses import replace
 
-    from harness.model_spec import parse_spec
-    from harness.speed import load_speed, measure_speed, speed_table
+    from harness.run.model_spec import parse_spec, resolve_named
+    from harness.speed.measure import load_speed, measure_speed
+    from harness.speed.summary import speed_table
 
     settings = SpeedSettings(
         backend=args.backend,
@@ -453,19 +483,17 @@ def _run_speed(args: argparse.Namespace, console: Console) -> int:
         prompts=args.prompts,
         dtype=args.dtype,
     )
-    run_dir = measure_speed(
-        [replace(parse_spec(m), dtype=args.dtype) for m in args.models],
-        settings,
-        args.out,
-        args.data_dir,
-        progress=lambda line: console.print(f"[dim]{line}[/dim]"),
-    )
+    specs = [replace(resolve_named(parse_spec(model)), dtype=args.dtype) for model in args.models]
+    run_dir = measure_speed(specs, settings, args.out, args.data_dir, progress=_say(console))
     record = load_speed(run_dir)
     console.print(speed_table(record).to_string(index=False))
     for warning in record["warnings"]:
         console.print(f"[yellow]warning:[/yellow] {warning}")
     console.print(f"Wrote {run_dir / 'speed.json'}")
     return 0
+
+
+# --- lep-bench compare, gate -------------------------------------------------------------------------------
 
 
 def _add_compare(commands: argparse._SubParsersAction) -> None:
@@ -488,14 +516,13 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--backend",
         choices=("auto", *BACKENDS),
-        help="demo: backend (default: vllm-server when vLLM is installed, else hf)",
+        help="backend of every run (default: the config's; the demo's: vllm-server when vLLM is installed, else hf)",
     )
     parser.add_argument(
         "--profile",
         choices=DEMO_PROFILES,
         default=DEFAULT_PROFILE,
-        help="demo: smollm2 (the real model, minutes), smollm2-long (100x the training tokens: a GPU, or "
-        "hours of CPU), synthetic (demo-scale base/instruct pair, all propagation modes)",
+        help="demo: " + "; ".join(f"{name} ({profile.summary})" for name, profile in DEMO_PROFILES.items()),
     )
     parser.add_argument(
         "--workdir",
@@ -516,8 +543,7 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--executor",
         choices=EXECUTORS,
-        help="local: one run after another here (default); ray: each missing run is a Ray task (README: "
-        "sweeps on a Ray cluster)",
+        help="local: one run after another here (default); ray: each missing run is a Ray task (docs/sweeps.md)",
     )
     parser.add_argument(
         "--address",
@@ -530,44 +556,58 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=_run_compare)
 
 
-def _run_compare(args: argparse.Namespace, console: Console) -> int:
-    from harness.compare import build_comparison, check_report_options
-    from harness.comparison_inputs import SweepOptions, comparison_inputs
-    from harness.gate import write_baseline
-    from harness.gate_verdicts import gate_experiment
-    from harness.report import write_report
+class _JobBoard:
+    """The Ray sweep's job states as a live table, drawn from the first update to the end of the command."""
 
-    check_report_options(args.name, args.reports, args.published, args.iterations, args.max_drop, args.gate)
-    compared = comparison_inputs(
-        args.inputs,
-        SweepOptions(args.backend, args.executor, args.address, args.retries),
-        {"workdir": args.workdir, "reports": args.reports or Path("reports"), "profile": args.profile},
-        console,
-        progress=lambda line: console.print(f"[dim]{line}[/dim]"),
-    )
-    name, reports = args.name or compared.name, args.reports or compared.reports
-    published = compared.published if args.published is None else args.published
-    by_suite = compared.by_suite()
-    failures = compared.incomplete.failures if compared.incomplete else []
-    for suite, suite_runs in by_suite.items():
-        out = reports / name if len(by_suite) == 1 else reports / name / suite
-        comparison = build_comparison(
-            name, suite_runs, published=published, iterations=args.iterations, note=compared.note, speed=compared.speed
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.live: Live | None = None
+
+    def update(self, states: dict[str, str]) -> None:
+        table = Table(show_header=False, box=None, pad_edge=False)
+        for key, state in states.items():
+            table.add_row(key, state)
+        if self.live is None:
+            self.live = Live(table, console=self.console, refresh_per_second=4)
+            self.live.start()
+        self.live.update(table)
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            if not self.console.is_terminal:
+                self.console.line()  # rich ends a non-terminal Live without a newline
+
+
+def _run_compare(args: argparse.Namespace, console: Console) -> int:
+    from harness.compare import CompareOptions, compare
+
+    options = CompareOptions(**{f.name: getattr(args, f.name) for f in fields(CompareOptions)})
+    board = _JobBoard(console)
+    try:
+        outcome = compare(args.inputs, options, _say(console), board.update)
+    finally:
+        board.close()
+    for report in outcome.reports:
+        for warning in report.comparison.warnings:
+            console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
+        console.print(report.comparison.scores.map(lambda v: f"{v:.3f}").to_string())
+        console.print(f"Wrote {report.folder / 'report.md'} and {report.html}")
+    for failure in outcome.incomplete.failures if outcome.incomplete else []:
+        console.print(
+            f"failed: {failure.model} on {failure.suite} after {failure.attempts} attempt(s): {failure.error}"
         )
-        comparison.warnings += [f.report_line() for f in failures if f.suite == suite]
-        html = write_report(comparison, out)
-        for warning in comparison.warnings:
-            console.print(f"[yellow]warning:[/yellow] {warning}")
-        console.print(comparison.scores.map(lambda v: f"{v:.3f}").to_string())
-        console.print(f"Wrote {out / 'report.md'} and {html}")
-    run_dirs = [r for r, _ in compared.runs]
-    if args.write_baseline:
-        write_baseline(args.write_baseline, run_dirs)
-        console.print(f"Wrote baseline {args.write_baseline}")
-    if args.gate and not gate_experiment(run_dirs, args.gate, args.max_drop, args.iterations, console):
-        return 1
-    if compared.incomplete:
-        print(f"error: {compared.incomplete}", file=sys.stderr)
+        console.print(f"last lines of {failure.log}:\n{failure.log_tail}", markup=False, soft_wrap=True)
+    if outcome.baseline:
+        console.print(f"Wrote baseline {outcome.baseline}")
+    if outcome.gated:
+        for result in outcome.gate:
+            _print_verdict(result, args.max_drop, console, f"{result.label} ")
+        console.print("gate passed" if outcome.gate_passed else "[red]gate failed[/red]")
+        if not outcome.gate_passed:
+            return EXIT_GATE_FAILED
+    if outcome.incomplete:
+        print(f"error: {outcome.incomplete}", file=sys.stderr)
         return EXIT_INCOMPLETE
     return 0
 
@@ -597,10 +637,28 @@ def _add_gate(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=_run_gate)
 
 
+def _print_verdict(result: Any, max_drop: float, console: Console, label: str = "") -> None:
+    """Each row's verdict and every problem on the console; the failures also on stderr, in one line."""
+    for row in result.rows:
+        mark = "[red]FAIL[/red]" if row.failed else "ok  "
+        if row.delta is None:
+            console.print(f"{mark} {label}{row.row:32s} {row.baseline:.4f} → missing")
+            continue
+        interval = "" if row.low == row.high else f" [{row.low:+.4f}, {row.high:+.4f}] n={row.n}"
+        console.print(
+            f"{mark} {label}{row.row:32s} {row.baseline:.4f} → {row.candidate:.4f}  Δ {row.delta:+.4f}{interval}  "
+            f"{row.reason}"
+        )
+    for note in result.notes:
+        console.print(f"[dim]note: {label}{note}[/dim]")
+    failed = [f"{r.row}: {r.reason}" for r in result.rows if r.failed] + result.problems
+    if failed:
+        who = label.strip() or result.label
+        print(f"gate failed for {who} (max drop {max_drop}): " + "; ".join(failed), file=sys.stderr)
+
+
 def _run_gate(args: argparse.Namespace, console: Console) -> int:
-    from harness.gate import gate, verdict_json
-    from harness.gate_verdicts import print_verdict
-    from lep.atomic_write import write_json
+    from harness.gate import gate
 
     result = gate(
         args.baseline,
@@ -609,13 +667,16 @@ def _run_gate(args: argparse.Namespace, console: Console) -> int:
         tasks=args.tasks,
         iterations=args.iterations,
         any_change=args.any_change,
+        json_out=args.json,
     )
-    if args.json:
-        write_json(args.json, verdict_json([result], args.max_drop))
-    if not print_verdict(result, args.max_drop, console):
-        return 1
+    _print_verdict(result, args.max_drop, console)
+    if not result.passed:
+        return EXIT_GATE_FAILED
     console.print(f"gate passed ({len(result.rows)} rows, max drop {args.max_drop})")
     return 0
+
+
+# --- the command -------------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -631,19 +692,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_libraries() -> None:
+    """lm-eval's info lines drown the progress; a dying vLLM server makes aiohttp's pending requests log "Task
+    exception was never retrieved" tracebacks, while the runner reports the death itself, with the server's log."""
+    logging.getLogger("lm_eval").setLevel(logging.ERROR)
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+
+
 def main(argv: list[str] | None = None) -> int:
-    from harness.interruption import exit_status, stop_on_signals
+    from harness.serving.interruption import exit_status, stop_on_signals
 
     args = build_parser().parse_args(argv)
+    _quiet_libraries()
     console = Console(stderr=False, highlight=False)
+    run: Handler = args.run
     status = None
     with stop_on_signals() as received:
         try:
-            status = args.run(args, console)
+            status = run(args, console)
         except LepError as error:
             if received() is None:
                 print(f"error: {error}", file=sys.stderr)
-                status = 2
+                status = EXIT_USER_ERROR
         except KeyboardInterrupt:
             pass
     if status is None or received() is not None:

@@ -1,7 +1,7 @@
 """`lep-bench gate`: did a candidate run lose quality against a baseline, beyond tolerance and noise?
 
 The rule, chosen from benchmarks/gate_power.py (false alarms with no change, detection of drops of
-0.01/0.02/0.05 at the ru-open and darumeru item counts; README "Regression gate"): a row (task,
+0.01/0.02/0.05 at the ru-open and darumeru item counts; docs/statistics.md): a row (task,
 group or total) fails when
 
   - its point drop exceeds max_drop AND the drop is significant: one-sided p < 0.05 (normal theory,
@@ -25,11 +25,19 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, Strict
 from scipy.stats import norm
 
-from harness.bootstrap import MIN_UNITS, Delta, paired_bootstrap, suite_groups
-from harness.store import load_runs
+from harness.run.store import load_runs
+from harness.stats.bootstrap import MIN_UNITS, Delta, paired_bootstrap, suite_groups
 from lep.atomic_write import write_json
 from lep.errors import InputError, LepError
-from lep.validation import MAX_ITERATIONS, Fraction, Score, check_fields, problems_of, raise_problems
+from lep.validation import (
+    MAX_ITERATIONS,
+    Fraction,
+    Score,
+    check_fields,
+    check_output_file,
+    problems_of,
+    raise_problems,
+)
 
 ALPHA = 0.05
 TOKENIZER_TOLERANCE = 1e-9  # relative: the figures are deterministic, so any real change shows
@@ -79,12 +87,16 @@ class ModelsBaseline(BaseModel):
     models: dict[str, ScoredSummary]
 
 
+MaxDrop = Fraction  # the tolerated move of a score, either direction
+Iterations = Annotated[int, Strict(), Field(ge=1, le=MAX_ITERATIONS)]  # bootstrap iterations
+
+
 @dataclass(frozen=True)
 class GateOptions:
     """The tolerance and the bootstrap iterations, checked before any run is read."""
 
-    max_drop: Fraction = 0.01
-    iterations: Annotated[int, Strict(), Field(ge=1, le=MAX_ITERATIONS)] = 1000
+    max_drop: MaxDrop = 0.01
+    iterations: Iterations = 1000
 
 
 def option_problems(max_drop: float, iterations: int) -> list[str]:
@@ -134,7 +146,7 @@ def tokenizer_figures(run_dir: Path) -> dict[str, float]:
 
 @lru_cache(maxsize=8)
 def _figures(name: str) -> tuple[tuple[str, float], ...]:
-    from harness.tokenizer_bench import TokenizerBenchSpec, embedded_sample, measure  # torch: only when measuring
+    from harness.tokenizers.bench import TokenizerBenchSpec, embedded_sample, measure  # torch: only when measuring
 
     report = measure(
         TokenizerBenchSpec(tokenizers=[name], corpora=embedded_sample().corpora, parallel=embedded_sample().parallel)
@@ -228,6 +240,29 @@ def _tokenizer_problems(base: dict, candidate: Path, baseline_path: Path) -> tup
     return problems, []
 
 
+def _any_change_rows(
+    rows: list[str], base: dict[str, float], cand: dict[str, float], max_drop: float
+) -> list[RowVerdict]:
+    """Deterministic runs: a row fails when its score moved by more than max_drop, either way."""
+    verdicts = []
+    for r in rows:
+        moved = cand[r] - base[r]
+        reason = f"moved {moved:+.4f}, beyond ±{max_drop}" if abs(moved) > max_drop else ""
+        verdicts.append(RowVerdict(r, base[r], cand[r], moved, moved, moved, abs(moved) > max_drop, reason=reason))
+    return verdicts
+
+
+def _drop_rows(
+    deltas: dict[str, Delta], base: dict[str, float], cand: dict[str, float], max_drop: float
+) -> list[RowVerdict]:
+    """Noisy runs: `decide`'s verdict on each row's paired delta."""
+    verdicts = decide(deltas, max_drop)
+    return [
+        RowVerdict(r, base[r], cand[r], d.delta, d.low, d.high, verdicts[r][0], d.n, verdicts[r][1], verdicts[r][2])
+        for r, d in deltas.items()
+    ]
+
+
 def gate(
     baseline: Path,
     candidate: Path,
@@ -235,10 +270,24 @@ def gate(
     tasks: list[str] | None = None,
     iterations: int = 1000,
     any_change: bool = False,
+    json_out: Path | None = None,
 ) -> GateResult:
     """One verdict per task and group of the baseline (optionally only the named ones), plus the
-    failures that are not score rows: a missing model or row, an empty baseline, a changed tokenizer."""
+    failures that are not score rows: a missing model or row, an empty baseline, a changed tokenizer;
+    also written as JSON to `json_out` when given (`lep-bench gate --json`)."""
     raise_problems("gate", option_problems(max_drop, iterations))
+    if json_out is not None:
+        check_output_file(json_out, "--json")
+    result = _verdict(baseline, candidate, max_drop, tasks, iterations, any_change)
+    if json_out is not None:
+        write_json(json_out, verdict_json([result], max_drop))
+    return result
+
+
+def _verdict(
+    baseline: Path, candidate: Path, max_drop: float, tasks: list[str] | None, iterations: int, any_change: bool
+) -> GateResult:
+    """The verdict of `gate`: one row per task and group of the baseline, and the problems that are no row."""
     if not candidate.is_dir():
         raise InputError(f"candidate {candidate} must be a run dir (its per-sample scores give the interval)")
     cand = _summary(candidate)
@@ -262,41 +311,11 @@ def gate(
     wanted = [r for r in base_scores if not tasks or r in tasks]
     present = [r for r in wanted if r in cand_scores]
     if any_change:
-        rows = []
-        for r in present:
-            moved = cand_scores[r] - base_scores[r]
-            rows.append(
-                RowVerdict(
-                    r,
-                    base_scores[r],
-                    cand_scores[r],
-                    moved,
-                    moved,
-                    moved,
-                    abs(moved) > max_drop,
-                    reason=f"moved {moved:+.4f}, beyond ±{max_drop}" if abs(moved) > max_drop else "",
-                )
-            )
+        rows = _any_change_rows(present, base_scores, cand_scores, max_drop)
     else:
         reference = _items(baseline) if baseline.is_dir() else dict(base["tasks"])
         found = paired_bootstrap(_items(candidate), reference, suite_groups(cand["suite"]), iterations=iterations)
-        deltas = {r: found[r] for r in present if r in found}
-        verdicts = decide(deltas, max_drop)
-        rows = [
-            RowVerdict(
-                r,
-                base_scores[r],
-                cand_scores[r],
-                d.delta,
-                d.low,
-                d.high,
-                verdicts[r][0],
-                d.n,
-                verdicts[r][1],
-                verdicts[r][2],
-            )
-            for r, d in deltas.items()
-        ]
+        rows = _drop_rows({r: found[r] for r in present if r in found}, base_scores, cand_scores, max_drop)
     scored = {row.row for row in rows}
     rows += [
         RowVerdict(r, base_scores[r], None, None, None, None, True, reason="missing from the candidate run")

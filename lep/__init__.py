@@ -1,1 +1,1 @@
-"""Learned Embedding Propagation: vocabulary adaptation, embedding init, embeddings-only training, propagation."""
+"""Learned Embedding Propagation, and the plumbing every package shares (errors, validation, atomic writes)."""

@@ -1,4 +1,4 @@
-"""The averaging operator T (V_new x V_old) of METHOD.md §3, built once and reused by Conversion.
+"""The averaging operator T (V_new x V_old) of docs/method.md §3, built once and reused by Conversion.
 
 Row i of T says how new token i is made from old tokens: a one-hot copy when the old vocabulary
 has the same bytes (or the same special token), otherwise weight 1/K on each of the K old

@@ -1,6 +1,6 @@
 """Step 5 of LEP: calibrate a propagated model with LoRA (peft) and merge it into a plain HF model.
 
-Two presets from METHOD.md §6, every value a flag:
+Two presets from docs/method.md §6, every value a flag:
 - self: LoRA r 8, alpha 1, lr 2.5e-5, weight decay 0.1 on the first and last transformer layers,
   embeddings and LM head trained in full; data = the original instruct model's own answers
   (+ copy examples).
@@ -10,6 +10,7 @@ The loss is on assistant tokens only. The merged model is saved as safetensors b
 the data actually used.
 """
 
+from collections.abc import Callable
 from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
@@ -20,15 +21,18 @@ from torch.nn.utils.rnn import pad_sequence
 from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast, Trainer, TrainingArguments
 
 from lep.atomic_write import write_json
-from lep.calibration_data import Example, fingerprint
+from lep.calibration_data import Answerer, Example, calibration_examples, fingerprint
 from lep.checkpoint_io import Checkpoint
 from lep.errors import InputError
 from lep.packing import IGNORE
 from lep.reference_tokenizers import load_tokenizer
-from lep.stage_settings import CalibrationSettings
+from lep.stage_settings import CalibrationRequest, CalibrationSettings, calibration_preset
 from lep.staging import check_free, staged_dir
 
 CALIBRATE_MANIFEST = "lep_calibrate.json"
+# (instruct model, judge model or None, min grade, max new tokens) -> the `answer` calibration_examples takes:
+# the harness serves the models (serving is its job), so it passes this in
+SelfAnswerer = Callable[[Path, Path | None, int, int], Answerer]
 
 
 def assistant_mask_tokens(
@@ -145,3 +149,26 @@ def calibrate(
             },
         )
     return out
+
+
+def run_calibration(
+    model_dir: Path, out: Path, request: CalibrationRequest, self_answerer: SelfAnswerer | None, overwrite: bool = False
+) -> Path:
+    """A whole calibration as `adapt calibrate` and the pipeline's calibrate stage run it: the mode's preset with
+    the request's overrides (checked first), the examples (self mode: answered by the original instruct model),
+    then `calibrate`."""
+    settings = calibration_preset(request.mode, request.overrides)
+    check_free(Path(out), overwrite)
+    answer = None
+    if request.mode == "self":
+        if request.instruct is None:
+            raise InputError(
+                "self-calibration needs the original instruct model, which answers the prompts (--instruct)"
+            )
+        if self_answerer is None:
+            raise InputError("self-calibration needs a serving layer to answer prompts; run it through lep-bench")
+        answer = self_answerer(request.instruct, request.judge, request.min_grade, request.max_new_tokens)
+    examples, record = calibration_examples(
+        request.mode, request.data, list(request.copy_corpus), request.copy_examples, answer
+    )
+    return calibrate(model_dir, examples, out, settings, record, overwrite)

@@ -1,4 +1,4 @@
-"""Chat-format data for calibration (METHOD.md §6): load, validate, and build "copy this text" examples.
+"""Chat-format data for calibration (docs/method.md §6): load, validate, and build "copy this text" examples.
 
 An example is {"messages": [{"role": ..., "content": ...}, ...]} with at least one assistant
 turn (the loss is taken on assistant tokens only). Copy examples teach the adapted model to
@@ -16,6 +16,8 @@ from lep.corpus import iter_corpus, json_lines
 from lep.errors import InputError
 
 Example = dict[str, list[dict[str, str]]]
+# self mode: prompts -> (answered examples, a record of how they were made)
+Answerer = Callable[[list[str]], tuple[list[Example], dict]]
 COPY_INSTRUCTIONS = [
     "Перепиши этот текст без изменений:\n\n{text}",
     "Повтори следующий текст слово в слово:\n\n{text}",
@@ -117,7 +119,7 @@ def calibration_examples(
     data: Path,
     copy_corpus: list[Path],
     copy_count: int,
-    answer: Callable[[list[str]], tuple[list[Example], dict]] | None = None,
+    answer: Answerer | None = None,
     seed: int = 0,
 ) -> tuple[list[Example], dict]:
     """The examples a calibration trains on, and a record of where they came from.

@@ -19,6 +19,7 @@ import time
 from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import torch
 from transformers import AutoModelForCausalLM, Trainer, TrainerCallback, TrainingArguments, default_data_collator
@@ -139,11 +140,8 @@ def last_good_checkpoint(checkpoints: Path) -> str | None:
     return None
 
 
-def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: TrainSettings) -> Path:
-    """Train `model_dir`'s embeddings on `corpus`; write the finished HF model dir to `out`."""
-    out = Path(out)
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))  # set by torchrun / accelerate launch
-    settings = check_settings(settings, world_size)
+def _check_inputs(model_dir: Path, corpus: list[Path], out: Path, settings: TrainSettings) -> Checkpoint:
+    """Every input of a training checked before the model loads: output path, positions, corpus, operator."""
     check_output_dir(out)
     if (out / TRAIN_MANIFEST).is_file():
         raise InputError(f"{out} already holds a finished training run; choose another --out")
@@ -154,14 +152,61 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
             f"seq_len {settings.seq_len} is longer than the model's {positions} positions: pass --seq-len "
             f"{positions} or less"
         )
-    tokenizer = load_tokenizer(checkpoint.path)
     require_text(corpus)
-    operator_path = checkpoint.path / OPERATOR_FILE
-    if settings.new_rows_only and not operator_path.is_file():
+    if settings.new_rows_only and not (checkpoint.path / OPERATOR_FILE).is_file():
         raise InputError(
             f"--new-rows-only needs {OPERATOR_FILE} in {checkpoint.path}; pass a model made by 'adapt init'"
         )
+    return checkpoint
 
+
+def _manifest(
+    checkpoint: Checkpoint,
+    corpus: list[Path],
+    settings: TrainSettings,
+    dataset: ParagraphBlocks | PackedSequences,
+    trainer: Trainer,
+    result: Any,
+    resume: str | None,
+    seconds: float,
+) -> dict[str, Any]:
+    """What the finished training records beside the model: settings, data, losses, speed."""
+    log = trainer.state.log_history
+    losses = [entry["loss"] for entry in log if "loss" in entry]
+    # the Trainer's own running mean of non-padding tokens/s for this session, logged with each loss
+    speeds = [entry["train_tokens_per_second"] for entry in log if "train_tokens_per_second" in entry]
+    return {
+        "stage": "train",
+        "model": str(checkpoint.path),
+        "corpus": [str(Path(p).resolve()) for p in corpus],
+        "settings": asdict(settings),
+        "sequences": len(dataset),
+        "real_tokens": dataset.real_tokens,
+        "steps": trainer.state.global_step,
+        "resumed_from": resume,
+        "first_loss": losses[0] if losses else None,
+        "last_loss": losses[-1] if losses else None,
+        "train_loss": result.training_loss,
+        "tokens_per_second": speeds[-1] if speeds else None,
+        "log": [
+            {k: entry[k] for k in ("step", "loss", "train_tokens_per_second") if k in entry}
+            for entry in log
+            if "loss" in entry
+        ],
+        "wall_seconds": round(seconds, 1),
+        "bf16": uses_bf16(settings.precision),
+        "weight_dtype": str(weight_dtype(settings.precision)).removeprefix("torch."),
+        "lep_bench_version": version("lep-bench"),
+    }
+
+
+def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: TrainSettings) -> Path:
+    """Train `model_dir`'s embeddings on `corpus`; write the finished HF model dir to `out`."""
+    out = Path(out)
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))  # set by torchrun / accelerate launch
+    settings = check_settings(settings, world_size)
+    checkpoint = _check_inputs(model_dir, corpus, out, settings)
+    tokenizer = load_tokenizer(checkpoint.path)
     dataset = training_dataset(tokenizer, corpus, settings)
     if len(dataset) == 0:
         raise InputError(
@@ -172,7 +217,7 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
     parameters = list(model.parameters()) if settings.full_model else trainable_embeddings(model)
     callbacks: list[TrainerCallback] = []
     if settings.new_rows_only:
-        callbacks.append(KeepRows(parameters, copied_rows(load_operator(operator_path))))
+        callbacks.append(KeepRows(parameters, copied_rows(load_operator(checkpoint.path / OPERATOR_FILE))))
     checkpoints = checkpoints_dir(out)
     trainer = Trainer(
         model=model,
@@ -189,11 +234,6 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
         if checkpoints.is_dir() and not any(checkpoints.iterdir()):
             checkpoints.rmdir()
     seconds = time.perf_counter() - started
-    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
-    # the Trainer's own running mean of non-padding tokens/s for this session, logged with each loss
-    speeds = [
-        entry["train_tokens_per_second"] for entry in trainer.state.log_history if "train_tokens_per_second" in entry
-    ]
     # Every rank takes part in the final save (FSDP gathers the full state dict); rank 0 finishes it.
     staging = out.parent / f".{out.name}.staging"
     trainer.save_model(str(staging))
@@ -204,32 +244,8 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
         for name in (OPERATOR_FILE, "lep_init.json"):
             if (checkpoint.path / name).is_file():
                 shutil.copy2(checkpoint.path / name, staging / name)
-        write_json(
-            staging / TRAIN_MANIFEST,
-            {
-                "stage": "train",
-                "model": str(checkpoint.path),
-                "corpus": [str(Path(p).resolve()) for p in corpus],
-                "settings": asdict(settings),
-                "sequences": len(dataset),
-                "real_tokens": dataset.real_tokens,
-                "steps": trainer.state.global_step,
-                "resumed_from": resume,
-                "first_loss": losses[0] if losses else None,
-                "last_loss": losses[-1] if losses else None,
-                "train_loss": result.training_loss,
-                "tokens_per_second": speeds[-1] if speeds else None,
-                "log": [
-                    {k: entry[k] for k in ("step", "loss", "train_tokens_per_second") if k in entry}
-                    for entry in trainer.state.log_history
-                    if "loss" in entry
-                ],
-                "wall_seconds": round(seconds, 1),
-                "bf16": uses_bf16(settings.precision),
-                "weight_dtype": str(weight_dtype(settings.precision)).removeprefix("torch."),
-                "lep_bench_version": version("lep-bench"),
-            },
-        )
+        manifest = _manifest(checkpoint, corpus, settings, dataset, trainer, result, resume, seconds)
+        write_json(staging / TRAIN_MANIFEST, manifest)
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)

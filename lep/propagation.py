@@ -1,4 +1,4 @@
-"""Step 4 of LEP: carry the adapted base's learned embeddings into the instruct model (METHOD.md §5).
+"""Step 4 of LEP: carry the adapted base's learned embeddings into the instruct model (docs/method.md §5).
 
 Each mode finds d × d maps and sets I_new = I_cpt · P_in, H_new = H_cpt · P_out:
 swap (identity), overlap (least squares over tokens both vocabularies share), conversion

@@ -1,7 +1,8 @@
 """The settings each LEP stage accepts, importable without torch: the CLI's choices and defaults and the
 pipeline's schema come from here, the stages themselves (which import torch and transformers) use them."""
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import ConfigDict, Field, Strict
@@ -9,11 +10,13 @@ from pydantic import ConfigDict, Field, Strict
 from lep.validation import (
     MAX_BATCH,
     MAX_SEQ_LEN,
+    MAX_VOCAB,
     Fraction,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     check_fields,
+    problems_of,
     raise_problems,
 )
 
@@ -24,9 +27,50 @@ KeepBy = Literal["frequency", "lowest-ids"]
 METHODS: tuple[str, ...] = get_args(Method)
 TRAINERS: tuple[str, ...] = get_args(Trainer)
 KEEP_BY: tuple[str, ...] = get_args(KeepBy)
+VocabSize = Annotated[int, Strict(), Field(ge=1, le=MAX_VOCAB)]
+
+
+@dataclass
+class TokenizerSettings:
+    """How a vocabulary variant is built (docs/method.md §2); `tokenizer_problems` says which combinations are wrong."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    method: Method = "extend"
+    vocab_size: VocabSize | None = None  # bpe/unigram: the new vocabulary's size (default: the base's); optimize: all
+    new_vocab_size: VocabSize | None = None  # extend/optimize: the Russian BPE whose new tokens are added
+    keep: VocabSize | None = None  # optimize: base tokens kept
+    max_chars: PositiveInt | None = None  # stop reading the corpus after this many characters
+    trainer: Trainer = "hf"
+    keep_by: KeepBy = "frequency"
+    ignore_merges: Annotated[bool, Strict()] | None = None  # None: as the base has it
+
+
+def tokenizer_problems(settings: TokenizerSettings) -> list[str]:
+    """The combinations of tokenizer settings that cannot work, as lines (the ranges are the fields' own)."""
+    problems = []
+    if settings.trainer != "hf" and settings.method not in ("bpe", "unigram"):
+        problems.append(
+            f"trainer {settings.trainer!r} trains replacement vocabularies; use it with method bpe or unigram"
+        )
+    if settings.ignore_merges is not None and settings.method == "unigram":
+        problems.append("ignore_merges is a BPE setting; leave it unset for method unigram")
+    if settings.method == "extend" and settings.new_vocab_size is None:
+        problems.append("method extend needs new_vocab_size (--new-vocab-size): the size of the Russian BPE")
+    if settings.method == "optimize":
+        if settings.keep is None or settings.new_vocab_size is None:
+            problems.append("method optimize needs keep (--keep) and new_vocab_size (--new-vocab-size)")
+        elif settings.vocab_size is not None and settings.keep >= settings.vocab_size:
+            problems.append(
+                f"keep={settings.keep} is not below vocab_size={settings.vocab_size}: the kept base tokens leave no "
+                "room for new ones; lower --keep or raise --vocab-size"
+            )
+    return problems
+
 
 # adapt propagate (lep/propagation.py)
-MODES = ("swap", "overlap", "conversion", "bypass", "chat-vector")
+Mode = Literal["swap", "overlap", "conversion", "bypass", "chat-vector"]
+MODES: tuple[str, ...] = get_args(Mode)
 
 
 # adapt train (lep/embedding_training.py; the packings are lep/packing.py's)
@@ -40,7 +84,7 @@ PRECISIONS: tuple[str, ...] = get_args(Precision)
 
 @dataclass
 class TrainSettings:
-    """Paper defaults (METHOD.md §4) at 256 x 1024 tokens a step; scale them with the flags.
+    """Paper defaults (docs/method.md §4) at 256 x 1024 tokens a step; scale them with the flags.
 
     The annotations are the allowed ranges, checked by `check_settings` before anything is loaded."""
 
@@ -67,44 +111,55 @@ class TrainSettings:
     precision: Precision = "auto"
 
 
+def train_problems(settings: TrainSettings, world_size: int = 1) -> list[str]:
+    """The combinations of train settings that cannot work, as lines (the ranges are the fields' own)."""
+    problems = []
+    if settings.max_steps == 0:
+        problems.append("max_steps=0 would train nothing: give a positive number, or -1 for the epochs' steps")
+    if settings.global_batch % (settings.per_device_batch * world_size):
+        problems.append(
+            f"global_batch={settings.global_batch} is not a multiple of per_device_batch={settings.per_device_batch}"
+            + (f" x {world_size} processes" if world_size > 1 else "")
+            + ": the step would not hold the batch asked for"
+        )
+    if settings.new_rows_only and settings.full_model:
+        problems.append("new_rows_only and full_model exclude each other: new rows only is an embeddings-only setting")
+    return problems
+
+
 def check_settings(settings: TrainSettings | dict, world_size: int = 1) -> TrainSettings:
     """The settings checked against their ranges and each other (every problem at once), before any loading."""
     values = asdict(settings) if isinstance(settings, TrainSettings) else settings
     checked = check_fields(TrainSettings, values, "train settings")
-    problems = []
-    if checked.max_steps == 0:
-        problems.append("max_steps=0 would train nothing: give a positive number, or -1 for the epochs' steps")
-    if checked.global_batch % (checked.per_device_batch * world_size):
-        problems.append(
-            f"global_batch={checked.global_batch} is not a multiple of per_device_batch={checked.per_device_batch}"
-            + (f" x {world_size} processes" if world_size > 1 else "")
-            + ": the step would not hold the batch asked for"
-        )
-    if checked.new_rows_only and checked.full_model:
-        problems.append("new_rows_only and full_model exclude each other: new rows only is an embeddings-only setting")
-    raise_problems("train settings", problems)
+    raise_problems("train settings", train_problems(checked, world_size))
     return checked
 
 
 # adapt calibrate (lep/calibration.py)
 PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+CalibrationMode = Literal["self", "sft"]
+Scheduler = Literal["cosine", "linear", "constant", "constant_with_warmup", "cosine_with_restarts", "polynomial"]
 
 
 @dataclass
 class CalibrationSettings:
-    rank: int
-    alpha: float
-    learning_rate: float
-    weight_decay: float
-    edge_layers_only: bool
-    train_embeddings: bool
-    max_length: int = 4096
-    epochs: float = 1.0
-    per_device_batch: int = 4
-    global_batch: int = 64
-    scheduler: str = "cosine"
-    seed: int = 0
-    max_steps: int = -1
+    """LoRA calibration settings (docs/method.md §6); each mode starts from its preset (PRESETS), every value a flag."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    rank: Annotated[int, Strict(), Field(ge=1, le=4096)]
+    alpha: PositiveFloat
+    learning_rate: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+    weight_decay: Fraction
+    edge_layers_only: Annotated[bool, Strict()]  # LoRA on the first and last transformer layers only
+    train_embeddings: Annotated[bool, Strict()]  # embeddings and LM head trained in full (untied models)
+    max_length: Annotated[int, Strict(), Field(ge=16, le=MAX_SEQ_LEN)] = 4096
+    epochs: PositiveFloat = 1.0
+    per_device_batch: Annotated[int, Strict(), Field(ge=1, le=MAX_BATCH)] = 4
+    global_batch: Annotated[int, Strict(), Field(ge=1, le=1 << 20)] = 64
+    scheduler: Scheduler = "cosine"
+    seed: NonNegativeInt = 0
+    max_steps: Annotated[int, Strict(), Field(ge=-1)] = -1  # -1: as many as the epochs take
     target_modules: list[str] = field(default_factory=lambda: list(PROJECTIONS))
 
 
@@ -128,10 +183,41 @@ PRESETS = {
         global_batch=128,
     ),
 }
+CALIBRATION_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CalibrationSettings))
+
+
+def calibration_problems(mode: str, overrides: dict[str, Any]) -> list[str]:
+    """What is wrong with a mode's preset once `overrides` replace its values (None keeps the preset's)."""
+    values = asdict(PRESETS[mode]) | {k: v for k, v in overrides.items() if v is not None}
+    problems = problems_of(CalibrationSettings, values)
+    if values.get("max_steps") == 0:
+        problems.append("max_steps=0 would train nothing: give a positive number, or -1 for the epochs' steps")
+    return problems
 
 
 def calibration_preset(mode: str, overrides: dict[str, Any]) -> CalibrationSettings:
-    """A mode's preset with the given settings replaced (None values keep the preset's)."""
-    from dataclasses import replace
+    """A mode's preset with the given settings replaced (None values keep the preset's), checked like any input."""
+    raise_problems("calibration settings", calibration_problems(mode, overrides))
+    return check_fields(
+        CalibrationSettings,
+        asdict(PRESETS[mode]) | {k: v for k, v in overrides.items() if v is not None},
+        "calibration settings",
+    )
 
-    return replace(PRESETS[mode], **{k: v for k, v in overrides.items() if v is not None})
+
+@dataclass(frozen=True)
+class CalibrationRequest:
+    """What a calibration is made from (`adapt calibrate` and the pipeline's calibrate stage): the data, who answers
+    it (self mode), the copy examples, and the settings that replace the mode's preset."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    mode: CalibrationMode
+    data: Path  # sft: chat jsonl or hub id (online); self: prompts (.txt/.json/.jsonl)
+    instruct: Path | None = None  # self: the ORIGINAL instruct model that answers the prompts
+    judge: Path | None = None  # self: a model that grades the answers 1-5
+    min_grade: Annotated[int, Strict(), Field(ge=1, le=5)] = 4
+    max_new_tokens: Annotated[int, Strict(), Field(ge=1, le=MAX_SEQ_LEN)] = 512
+    copy_corpus: tuple[Path, ...] = ()
+    copy_examples: NonNegativeInt = 0  # the paper: 10000 (self), 2000 (sft)
+    overrides: dict[str, Any] = field(default_factory=dict)  # CalibrationSettings fields, over the preset

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, Field, Strict, TypeAdapter, ValidationError
+from pydantic import AfterValidator, Field, Strict, TypeAdapter, ValidationError, ValidationInfo
 
 from lep.errors import InputError
 
@@ -31,35 +31,77 @@ MAX_ITERATIONS = 1_000_000
 MAX_VOCAB = 1_048_576
 
 
-def _describe(error: Mapping[str, Any]) -> str:
-    where = ".".join(str(part) for part in error["loc"]) or "value"
+def _location(loc: tuple, values: Any) -> str:
+    """A field's path in words: `stages.train.seq_len`, list items by their `name` where they have one
+    (`models[base].path`), else by index (`suites[0]`)."""
+    words = ""
+    for part in loc:
+        if isinstance(part, int):
+            item = values[part] if isinstance(values, list) and part < len(values) else None
+            label = item.get("name") if isinstance(item, Mapping) else None
+            words += f"[{label if isinstance(label, str) else part}]"
+            values = item
+        else:
+            words += f".{part}" if words else str(part)
+            values = values.get(part) if isinstance(values, Mapping) else None
+    return words
+
+
+def _describe(error: Mapping[str, Any], values: Any = None) -> str:
+    where = _location(error["loc"], values) or "value"
+    if error["type"] == "value_error":  # a rule of the schema's own: its message says what to do
+        shown = repr(error["input"])
+        if not error["loc"] or isinstance(error["input"], Mapping | list) or len(shown) > 60:
+            return f"{where}: {error['ctx']['error']!s}" if error["loc"] else str(error["ctx"]["error"])
+        return f"{where}={shown} {error['ctx']['error']!s}"
     if error["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
         return f"unknown setting {where!r}"
     if error["type"] == "missing":
         return f"{where} is missing"
-    if error["type"] == "value_error":
-        return f"{where}={error['input']!r} {error['ctx']['error']!s}"
     shown = repr(error["input"])
     shown = shown if len(shown) <= 40 else shown[:37] + "..."
     return f"{where}={shown}: {error['msg'].replace('Input should be', 'must be')}"
 
 
-def problems_of(kind: Any, values: Any) -> list[str]:
+def problems_of(kind: Any, values: Any, context: dict[str, Any] | None = None) -> list[str]:
     """Every problem pydantic finds in `values` as `kind` (a dataclass, model or type); [] when valid."""
     try:
-        TypeAdapter(kind).validate_python(values)
+        TypeAdapter(kind).validate_python(values, context=context)
     except ValidationError as error:
-        return [_describe(e) for e in error.errors()]
+        return [_describe(e, values) for e in error.errors()]
     return []
 
 
-def check_fields(kind: type[T], values: Any, where: str, fix: str = "") -> T:
-    """`values` validated as `kind` (an instance of it), or one InputError naming every bad field."""
+def check_fields(kind: type[T], values: Any, where: str, fix: str = "", context: dict[str, Any] | None = None) -> T:
+    """`values` validated as `kind` (an instance of it), or one InputError naming every bad field.
+
+    `context` reaches the schema's validators (e.g. the folder that relative paths resolve against)."""
     try:
-        return TypeAdapter(kind).validate_python(values)
+        return TypeAdapter(kind).validate_python(values, context=context)
     except ValidationError as error:
-        raise_problems(where, [_describe(e) for e in error.errors()], fix)
+        raise_problems(where, [_describe(e, values) for e in error.errors()], fix)
     raise AssertionError("unreachable")
+
+
+def read_yaml(path: Path, what: str) -> dict[str, Any]:
+    """A config file's top-level mapping; a missing, binary or malformed file, or one that is no mapping, is one
+    InputError naming the file (and the line where YAML broke)."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} {path} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"{what} {path} is not a text file (not UTF-8): give a YAML file") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise InputError(f"{what} {path} is not valid YAML{line}: {getattr(error, 'problem', None) or error}") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{what} {path} must be a YAML mapping of settings, not {type(raw).__name__}")
+    return raw
 
 
 def raise_problems(where: str, problems: list[str], fix: str = "") -> None:
@@ -85,11 +127,33 @@ def _as_component(value: str) -> str:
 PathComponent = Annotated[str, Strict(), AfterValidator(_as_component)]  # a name that becomes one folder
 
 
+def from_config_folder(value: str, info: ValidationInfo) -> str:
+    """A relative path of a config file, resolved against the folder in the validation context's `base` (the
+    config's own folder, or one its caller names); as given when validated without one (the command line)."""
+    base = (info.context or {}).get("base")
+    path = Path(value).expanduser()
+    if path.is_absolute():
+        return str(path)
+    return value if base is None else str((Path(base) / path).resolve())
+
+
+# A path in a config file: relative to the config's folder (or the folder its caller names)
+ConfigPath = Annotated[Path, AfterValidator(lambda value, info: Path(from_config_folder(str(value), info)))]
+
+
 def safe_name(value: str, what: str) -> str:
     """`value` if it can be one path component under an output dir (no separator, no '..', no leading dot)."""
     if problem := _component_problem(value):
         raise InputError(f"{what} {value!r} {problem}")
     return value
+
+
+def check_output_file(path: Path, what: str) -> None:
+    """`path` can be written as a file: it is not a directory, and its folder can be made and written."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{what} {path} is a directory, not a file: give a file path")
+    check_output_dir(path.parent, f"{what} {path}: its folder")
 
 
 def check_output_dir(path: Path, what: str = "--out") -> None:

@@ -1,4 +1,4 @@
-"""Step 1 of LEP: the four vocabulary variants of METHOD.md §2, built on a base tokenizer.
+"""Step 1 of LEP: the four vocabulary variants of docs/method.md §2, built on a base tokenizer.
 
 - bpe / unigram: a new vocabulary replaces the base's; special tokens, roles and chat template kept.
 - extend: a Russian BPE's new tokens are appended after every base id; new merges go first.
@@ -18,10 +18,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from importlib.metadata import version
 from pathlib import Path
-from typing import Annotated
 
 import numpy as np
-from pydantic import ConfigDict, Field, Strict
 from tokenizers import AddedToken, Tokenizer, models
 from transformers import PreTrainedTokenizerFast
 from transformers.tokenization_utils_base import generate_merges
@@ -30,7 +28,7 @@ from lep.atomic_write import write_json
 from lep.corpus import batched, iter_corpus, require_text
 from lep.errors import InputError, TokenizerError
 from lep.reference_tokenizers import load_tokenizer
-from lep.stage_settings import KeepBy, Method, Trainer
+from lep.stage_settings import TokenizerSettings, tokenizer_problems
 from lep.staging import check_free, staged_dir
 from lep.token_bytes import byte_fallback_ids, is_byte_level, vocabulary_bytes
 from lep.tokenizer_json import Merge, TokenizerParts, parse_merges, rebind_special_ids, wrap_like
@@ -41,32 +39,21 @@ from lep.tokenizer_training import (
     train_unigram,
     training_pre_tokenizer,
 )
-from lep.validation import MAX_VOCAB, PositiveInt, check_fields, raise_problems
+from lep.validation import check_fields, raise_problems
 
-VocabSize = Annotated[int, Strict(), Field(ge=1, le=MAX_VOCAB)]
 MANIFEST = "lep_tokenizer.json"
 ID_MAP = "old_to_new_ids.json"
 BYTE_TOKENS = 256
 
 
-@dataclass
-class AdaptationRequest:
-    """Everything `adapt_tokenizer` needs; the CLI and the pipeline config both fill one in."""
-
-    __pydantic_config__ = ConfigDict(extra="forbid")
+@dataclass(kw_only=True)
+class AdaptationRequest(TokenizerSettings):
+    """Everything `adapt_tokenizer` needs: the settings, and the base, corpus and output they apply to."""
 
     base: str
-    method: Method
     corpus: list[Path]
     out: Path
-    vocab_size: VocabSize | None = None
-    new_vocab_size: VocabSize | None = None
-    keep: VocabSize | None = None
-    max_chars: PositiveInt | None = None
     overwrite: bool = False
-    trainer: Trainer = "hf"
-    keep_by: KeepBy = "frequency"
-    ignore_merges: Annotated[bool, Strict()] | None = None  # None: as the base has it
 
 
 @dataclass
@@ -347,24 +334,7 @@ def check_request(request: AdaptationRequest | dict) -> AdaptationRequest:
     """The request's settings checked against their ranges and each other, every problem at once."""
     values = request if isinstance(request, dict) else {f.name: getattr(request, f.name) for f in fields(request)}
     request = check_fields(AdaptationRequest, values, "tokenizer settings")
-    problems = []
-    if request.trainer != "hf" and request.method not in ("bpe", "unigram"):
-        problems.append(
-            f"trainer {request.trainer!r} trains replacement vocabularies; use it with method bpe or unigram"
-        )
-    if request.ignore_merges is not None and request.method == "unigram":
-        problems.append("ignore_merges is a BPE setting; leave it unset for method unigram")
-    if request.method == "extend" and request.new_vocab_size is None:
-        problems.append("method extend needs new_vocab_size (--new-vocab-size): the size of the Russian BPE")
-    if request.method == "optimize":
-        if request.keep is None or request.new_vocab_size is None:
-            problems.append("method optimize needs keep (--keep) and new_vocab_size (--new-vocab-size)")
-        elif request.vocab_size is not None and request.keep >= request.vocab_size:
-            problems.append(
-                f"keep={request.keep} is not below vocab_size={request.vocab_size}: the kept base tokens leave no room "
-                "for new ones; lower --keep or raise --vocab-size"
-            )
-    raise_problems("tokenizer settings", problems)
+    raise_problems("tokenizer settings", tokenizer_problems(request))
     return request
 
 

@@ -1,0 +1,1 @@
+"""Russian task suites as lm-eval task configs: loaders, prompts, metrics and the suites' groups."""

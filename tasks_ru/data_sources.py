@@ -55,6 +55,13 @@ def resolve_data_dir(data_dir: Path | None) -> Path | None:
     return chosen.resolve() if chosen else None
 
 
+def data_root(data_dir: str | None) -> Path:
+    """The data folder a loader reads (the runner resolved it: --data-dir, else $LEP_DATA_DIR)."""
+    if not data_dir:
+        raise TaskDataError(f"ru-open needs the offline data folder: pass --data-dir or set {DATA_DIR_ENV}")
+    return Path(data_dir)
+
+
 def files_digest(root: Path, paths: tuple[str, ...]) -> str:
     """sha256 over the names and contents of every file under `paths` (a missing path counts as absent)."""
     digest = hashlib.sha256()

@@ -1,5 +1,5 @@
-"""The one error of tasks_ru. It lives apart from loaders.py because lm-eval imports that file by path
-(a second module object), and the harness must catch the same class the loaders raise."""
+"""The one error of tasks_ru. It lives apart from the loaders (darumeru.py, ru_open.py) because lm-eval imports
+those by path (a second module object), and the harness must catch the same class the loaders raise."""
 
 
 class TaskDataError(ValueError):

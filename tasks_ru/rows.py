@@ -9,10 +9,17 @@ copy is fixed in one look.
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tasks_ru.errors import TaskDataError
 
+if TYPE_CHECKING:  # `datasets` (pyarrow, pandas) is imported when docs are built, not with the harness
+    import datasets
+
+Docs = dict[str, "datasets.Dataset"]  # a loader's result: split name -> docs
+DEFAULT_KIND = "instruct"
+# per-model / per-run doc fields, left out of the data hash
+NON_DATA_FIELDS = ("tokenizer", "src_tokens", "scoring", "sep")
 TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "an object", bool: "a boolean"}
 
 
@@ -98,3 +105,10 @@ def read_local_rows(path: Path) -> list[Row]:
     except (json.JSONDecodeError, UnicodeDecodeError, csv.Error) as e:
         raise TaskDataError(f"cannot parse {path}: {e}") from None
     return _read_jsonl(path)
+
+
+def dataset(docs: list[dict]) -> "datasets.Dataset":
+    """Docs as the `datasets.Dataset` lm-eval expects from a custom loader."""
+    import datasets
+
+    return datasets.Dataset.from_list(docs)

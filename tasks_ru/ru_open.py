@@ -1,6 +1,6 @@
 """ru-open task data: local, licence-checked files under the data folder (../shared/data or LEP_DATA_DIR).
 
-Docs have the same fields as the Darumeru ones (loaders.py), the answer turn labelled "Ответ:", so the
+Docs have the same fields as the Darumeru ones (darumeru.py), the answer turn labelled "Ответ:", so the
 same templates, hooks and metrics serve both suites.
 """
 
@@ -11,18 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tasks_ru.darumeru import rucola_splits
+from tasks_ru.data_sources import data_root
 from tasks_ru.errors import TaskDataError
-from tasks_ru.loaders import DEFAULT_KIND, Docs, dataset
 from tasks_ru.messages import chat_fields
-from tasks_ru.rows import read_local_rows
+from tasks_ru.rows import DEFAULT_KIND, Docs, dataset, read_local_rows
 from tasks_ru.token_counts import copy_source_tokens
-
-
-def data_root(data_dir: str | None) -> Path:
-    """The data folder the runner resolved (--data-dir, else $LEP_DATA_DIR: tasks_ru/data_sources.py)."""
-    if not data_dir:
-        raise TaskDataError("ru-open needs the offline data folder: pass --data-dir or set LEP_DATA_DIR")
-    return Path(data_dir)
 
 
 def _turn(question: str, answer: str, kind: str, label: str = "Ответ:") -> dict[str, str]:
@@ -49,6 +43,16 @@ def terra(data_dir: str | None = None, kind: str = DEFAULT_KIND, **_: Any) -> Do
             )
         out[split] = dataset(docs)
     return out
+
+
+def rucola(data_dir: str | None = None, kind: str = DEFAULT_KIND, **_: Any) -> Docs:
+    """RuCoLA's in-domain dev (scored) and train files, built into docs as Darumeru's RuCoLA is."""
+    folder = data_root(data_dir) / "tasks" / "rucola"
+    rows = {
+        "validation": read_local_rows(folder / "in_domain_dev.csv"),
+        "train": read_local_rows(folder / "in_domain_train.csv"),
+    }
+    return rucola_splits(rows, "acceptable", kind)
 
 
 XWINOGRAD_SHOTS = 15  # the first schemas form the few-shot pool; the rest are scored

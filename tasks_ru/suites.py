@@ -1,7 +1,7 @@
 """The suites: which tasks form each group, and how task scores add up to group scores and the total.
 
 Darumeru's total is the paper's Micro-Avg, the mean of the 17 task scores, which weights the groups
-3/8/2/2/2 (METHOD.md §7); ru-open's total is the mean of its task scores in the same way.
+3/8/2/2/2 (docs/method.md §7); ru-open's total is the mean of its task scores in the same way.
 """
 
 from collections.abc import Callable
@@ -14,7 +14,7 @@ TASKS_DIR = Path(__file__).resolve().parent
 # Scoring profiles (metrics.py): llmtf's formulas as they produced the published rows, and our fix where
 # that code is wrong (the copy tasks). A task's own profile is its YAML `metadata.scoring`.
 Profile = Literal["authors", "strict"]
-PROFILES: tuple[str, ...] = get_args(Profile)
+SCORING_PROFILES: tuple[str, ...] = get_args(Profile)
 
 SUITES: dict[str, dict[str, list[str]]] = {
     "darumeru": {

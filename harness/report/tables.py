@@ -1,0 +1,128 @@
+"""The report's tables, shared by its markdown and HTML: scores with their SE and n, the Δ matrix against the
+first reference, every comparison's row (deltas.csv), and the speed section."""
+
+import pandas as pd
+
+from harness.report.comparison import Comparison
+from harness.report.paths import portable
+from harness.speed.summary import speed_table
+from harness.stats.bootstrap import MIN_UNITS
+
+
+def delta_matrix(comparison: Comparison) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.Series]:
+    """(reference, Δ, mark, n) as row × model frames against the first reference; mark: '*' significant,
+    '?' too few items; n: each row's resampling units."""
+    if not comparison.deltas:
+        return "", pd.DataFrame(), pd.DataFrame(), pd.Series(dtype=int)
+    reference = next(iter(comparison.deltas))[1]
+    pairs = {m: d for (m, ref), d in comparison.deltas.items() if ref == reference}
+    rows = [r for r in comparison.scores.index if any(r in d for d in pairs.values())]
+    delta = pd.DataFrame({m: {r: d[r].delta for r in rows if r in d} for m, d in pairs.items()}).reindex(rows)
+    mark = pd.DataFrame(
+        {
+            m: {r: "*" if d[r].significant else "?" if d[r].too_few else "" for r in rows if r in d}
+            for m, d in pairs.items()
+        }
+    ).reindex(rows)
+    counts = pd.Series({r: next(d[r].n for d in pairs.values() if r in d) for r in rows})
+    return reference, delta, mark, counts
+
+
+def speed_section(record: dict | None, labels: dict[str, str]) -> dict:
+    """What the report says about speed: the table, how it was measured, its warnings."""
+    if not record:
+        return {
+            "table": None,
+            "how": "not measured: add `speed:` to the experiment or run `lep-bench speed`",
+            "warnings": [],
+        }
+    s = record["settings"]
+    text = f"FLORES devtest in {portable(record['data_dir'], labels)}" if record["data_dir"] else "the embedded sample"
+    how = (
+        f"{s['backend']}, exactly {s['new_tokens']} tokens per request, {s['warmup']} warm-up round(s) "
+        f"dropped, {s['trials']} trials with the models "
+        f"interleaved; median [IQR]; ratios to {record['reference']} taken within each trial; chars/s = "
+        "decode tokens/s × the model's "
+        f"chars/token on the Russian text ({text}); CPU {record['machine']['cpu']}, load "
+        f"{record['machine']['load_before'][0]:.1f} at start"
+    )
+    return {"table": speed_table(record), "how": how, "warnings": record["warnings"]}
+
+
+def delta_rows(comparison: Comparison) -> list[dict]:
+    """Every comparison of the report: Δ, 95% interval, n, raw and BH-adjusted p, verdict."""
+    rows = []
+    for (model, ref), deltas in comparison.deltas.items():
+        for name in comparison.scores.index:
+            if name in deltas:
+                d = deltas[name]
+                verdict = (
+                    "significant" if d.significant else f"too few items (n={d.n} < {MIN_UNITS})" if d.too_few else ""
+                )
+                rows.append(
+                    {
+                        "model": model,
+                        "reference": ref,
+                        "row": name,
+                        "n": d.n,
+                        "delta": d.delta,
+                        "low": d.low,
+                        "high": d.high,
+                        "se": d.se,
+                        "p": d.p,
+                        "p_bh": d.p_adjusted,
+                        "significant": d.significant,
+                        "verdict": verdict,
+                    }
+                )
+    return rows
+
+
+def fmt(value) -> str:
+    return (
+        "–"
+        if value is None or (isinstance(value, float) and value != value)
+        else f"{value:.3f}"
+        if isinstance(value, float)
+        else str(value)
+    )
+
+
+def score_table(comparison: Comparison) -> pd.DataFrame:
+    """Scores as 'value ± SE' with the resampling-unit count n (of the first model that has the row)."""
+    table = pd.DataFrame(
+        {
+            m: {
+                r: f"{comparison.scores.at[r, m]:.3f}±{comparison.intervals[m][r].se:.3f}".replace("±0.", "±.")
+                if r in comparison.intervals[m]
+                else fmt(comparison.scores.at[r, m])
+                for r in comparison.scores.index
+            }
+            for m in comparison.scores.columns
+        }
+    ).reindex(comparison.scores.index)
+    table.insert(
+        0,
+        "n",
+        [
+            next(
+                (str(comparison.intervals[m][r].n) for m in comparison.scores.columns if r in comparison.intervals[m]),
+                "–",
+            )
+            for r in comparison.scores.index
+        ],
+    )
+    return table
+
+
+def delta_cells(comparison: Comparison) -> pd.DataFrame:
+    """The Δ matrix as text cells ('+0.074*', '–' where a model lacks the row), with each row's n first."""
+    reference, delta, mark, counts = delta_matrix(comparison)
+    if delta.empty:
+        return delta
+    cells = pd.DataFrame(
+        {m: [f"{v:+.3f}{k}" if v == v else "–" for v, k in zip(delta[m], mark[m])] for m in delta.columns},
+        index=delta.index,
+    )
+    cells.insert(0, "n", counts)
+    return cells

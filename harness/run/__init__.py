@@ -1,0 +1,1 @@
+"""`lep-bench run`: one model × one suite, fingerprinted and resumable."""

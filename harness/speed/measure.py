@@ -1,0 +1,223 @@
+"""`lep-bench speed`: generation speed measured as a benchmark, not as a side effect of scoring.
+
+Every request generates exactly `new_tokens` tokens (EOS ignored) from a fixed Russian and English
+prompt set, in two regimes: one request at a time (latency: time to first token, time per output
+token) and `batch` requests at once (throughput: output tokens/s). Warm-up rounds are thrown away;
+within each trial the models take turns in a rotating order, so a ratio between two models is taken
+trial by trial under the same machine load, and its median and IQR say how stable it is.
+Effective speed = decode tokens/s x the model's characters per token on a fixed Russian text: what a
+reader waits for, including the slower step of a bigger vocabulary.
+
+On vLLM the figures are the engine's own (harness/serving/engine_metrics.py); on HF they are timed around
+`generate` with min_new_tokens = max_new_tokens.
+"""
+
+import contextlib
+import hashlib
+import json
+import os
+import platform
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from harness.run.model_spec import ModelSpec, fingerprints, validate
+from harness.serving.server import default_cpu_binding
+from harness.speed.engines import Measurement, open_engine
+from harness.speed.settings import LANGUAGES, REGIMES, SpeedSettings
+from harness.speed.summary import summarise
+from harness.tokenizers.sample import sample_file
+from lep.atomic_write import write_json
+from lep.errors import InputError
+from lep.validation import check_output_dir, problems_of, raise_problems
+
+# what each language's prompt asks; the text itself only sets the prompt length, since the output length is fixed
+INSTRUCTIONS = {"ru": "Продолжи текст: ", "en": "Continue the text: "}
+
+
+def _text_file(data_dir: Path | None, lang: str) -> Path:
+    """FLORES devtest from the offline data when given, else the embedded sample."""
+    if data_dir is not None:
+        path = (
+            data_dir / "parallel" / "flores200-devtest" / ("rus_Cyrl.devtest" if lang == "ru" else "eng_Latn.devtest")
+        )
+        if not path.is_file():
+            raise InputError(f"speed prompts: {path} not found (the data dir needs parallel/flores200-devtest)")
+        return path
+    return sample_file(lang)
+
+
+def prompt_texts(data_dir: Path | None, count: int) -> dict[str, list[str]]:
+    """The fixed prompt set: the first `count` lines of the Russian and English text."""
+    out = {}
+    for lang in LANGUAGES:
+        lines = [
+            line.strip() for line in _text_file(data_dir, lang).read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
+        if len(lines) < count:
+            raise InputError(
+                f"speed prompts: {_text_file(data_dir, lang)} has {len(lines)} lines, fewer than prompts={count}"
+            )
+        out[lang] = [INSTRUCTIONS[lang] + line for line in lines[:count]]
+    return out
+
+
+def chars_per_token(tokenizer: Any, path: Path) -> float:
+    """Characters per token of a whole text (no special tokens): the factor from tokens/s to chars/s."""
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    tokens = sum(len(ids) for ids in tokenizer(lines, add_special_tokens=False)["input_ids"])
+    return sum(len(line) for line in lines) / tokens
+
+
+def prompt_ids(tokenizer: Any, spec: ModelSpec, texts: list[str]) -> list[list[int]]:
+    """Token ids as the model is prompted: through the chat template for instruct models."""
+    if spec.kind == "instruct":
+        if spec.chat_template:
+            tokenizer.chat_template = Path(spec.chat_template).read_text(encoding="utf-8")
+        rendered = [
+            tokenizer.apply_chat_template([{"role": "user", "content": t}], tokenize=False, add_generation_prompt=True)
+            for t in texts
+        ]
+        return [tokenizer(r, add_special_tokens=False)["input_ids"] for r in rendered]
+    return [tokenizer(t)["input_ids"] for t in texts]
+
+
+def machine_record() -> dict[str, Any]:
+    """What the figures depend on besides the models: processor, cores, load, thread settings."""
+    import torch
+
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.processor()
+    )
+    threads = {
+        k: os.environ.get(k)
+        for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "VLLM_CPU_OMP_THREADS_BIND", "VLLM_CPU_KVCACHE_SPACE")
+    }
+    return {
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "thread_env": threads,
+    }
+
+
+def server_binding(settings: SpeedSettings) -> dict[str, Any]:
+    """The cores a vLLM server gets (they set its speed); nothing for HF, which vLLM's binding does not touch."""
+    return {"cpu_binding": default_cpu_binding()} if settings.backend == "vllm-server" else {}
+
+
+def speed_dir(out: Path, specs: list[ModelSpec], settings: SpeedSettings, data_dir: Path | None) -> Path:
+    record: dict[str, Any] = {
+        "models": [(s.name, s.kind, s.dtype, s.context_length(), fingerprints(s)) for s in specs],
+        "settings": asdict(settings),
+        "prompts": prompt_texts(data_dir, settings.prompts),
+        "machine": {k: v for k, v in machine_record().items() if k != "thread_env"},
+    } | server_binding(settings)
+    return out / "speed" / hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:12]
+
+
+Trials = dict[str, list[dict[str, dict[str, Measurement]]]]  # model -> kept trials -> regime -> language
+
+
+def _interleaved_trials(
+    specs: list[ModelSpec],
+    settings: SpeedSettings,
+    ids: dict[str, dict[str, list[list[int]]]],
+    progress: Callable[[str], None],
+) -> tuple[Trials, list[list[str]]]:
+    """Every model loaded at once, then warm-up and measured trials with the models taking turns in a rotating
+    order; returns the kept trials and each trial's order."""
+    trials: Trials = {s.name: [] for s in specs}
+    names, orders = [s.name for s in specs], []
+    with contextlib.ExitStack() as stack:
+        engines = {}
+        for spec in specs:
+            progress(f"speed · loading {spec.name} ({settings.backend})")
+            engines[spec.name] = stack.enter_context(open_engine(spec, settings))
+        for trial in range(settings.warmup + settings.trials):
+            kept = trial >= settings.warmup
+            progress(f"speed · {'trial ' + str(trial - settings.warmup + 1) if kept else 'warm-up ' + str(trial + 1)}")
+            orders.append(names[trial % len(names) :] + names[: trial % len(names)])
+            for name in orders[-1]:
+                engine, result = engines[name], dict[str, Any]()
+                for regime in REGIMES:
+                    result[regime] = {}
+                    for lang in LANGUAGES:
+                        prompts = ids[name][lang]
+                        if regime == "throughput":
+                            prompts = (prompts * settings.batch)[: settings.batch]
+                        result[regime][lang] = getattr(engine, regime)(prompts, settings.new_tokens)
+                if kept:
+                    trials[name].append(result)
+    return trials, orders
+
+
+def measure_speed(
+    specs: list[ModelSpec],
+    settings: SpeedSettings,
+    out: Path,
+    data_dir: Path | None = None,
+    progress: Callable[[str], None] = print,
+) -> Path:
+    """Measure (or reuse) one interleaved speed run over the models; returns the dir holding speed.json.
+
+    The first model is the reference of the ratios. A killed run starts over: its trials were taken
+    together, and trials from two sessions would not share a machine state.
+    """
+    raise_problems("speed settings", problems_of(SpeedSettings, asdict(settings)))
+    check_output_dir(out)
+    if len({s.name for s in specs}) != len(specs) or not specs:
+        raise InputError("speed: give one or more models with distinct names")
+    for spec in specs:
+        validate(spec)
+    texts = prompt_texts(data_dir, settings.prompts)
+    run_dir = speed_dir(out, specs, settings, data_dir)
+    if (run_dir / "speed.json").is_file():
+        progress(f"reusing the speed run in {run_dir}")
+        return run_dir
+    from lep.reference_tokenizers import load_tokenizer
+
+    ids, chars = {}, {}
+    for spec in specs:
+        tokenizer = load_tokenizer(spec.tokenizer_path)
+        ids[spec.name] = {lang: prompt_ids(tokenizer, spec, texts[lang]) for lang in LANGUAGES}
+        chars[spec.name] = {lang: chars_per_token(tokenizer, _text_file(data_dir, lang)) for lang in LANGUAGES}
+    load_before = os.getloadavg()
+    trials, orders = _interleaved_trials(specs, settings, ids, progress)
+    record = {
+        "settings": asdict(settings),
+        "models": [s.record() | {"fingerprints": fingerprints(s)} for s in specs],
+        "reference": specs[0].name,
+        "chars_per_token": chars,
+        "prompts": texts,
+        "order": orders,
+        "data_dir": str(data_dir) if data_dir else None,
+        "machine": machine_record() | {"load_before": load_before, "load_after": os.getloadavg()},
+        **server_binding(settings),
+        "trials": {
+            name: [{reg: {lang: asdict(m) for lang, m in r[reg].items()} for reg in r} for r in rounds]
+            for name, rounds in trials.items()
+        },
+    } | summarise(trials, chars, specs[0].name)
+    if load_before[0] > 0.5 * (os.cpu_count() or 1):
+        record["warnings"].append(
+            f"the machine was loaded when the run started (1-min load {load_before[0]:.1f} on {os.cpu_count()} cores)"
+        )
+    write_json(run_dir / "speed.json", record)
+    return run_dir
+
+
+def load_speed(run_dir: Path) -> dict[str, Any]:
+    return json.loads((run_dir / "speed.json").read_text(encoding="utf-8"))

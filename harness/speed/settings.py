@@ -1,0 +1,27 @@
+"""What a `lep-bench speed` run measures, with the range of every setting (checked before any model loads);
+importable without torch, so the CLI's defaults come from here."""
+
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, Strict
+
+from harness.run.model_spec import Dtype
+
+LANGUAGES = ("ru", "en")
+REGIMES = ("latency", "throughput")
+
+
+@dataclass(frozen=True)
+class SpeedSettings:
+    """What a speed run measures; all of it is recorded and fingerprinted."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    backend: Literal["hf", "vllm-server"] = "hf"
+    new_tokens: Annotated[int, Strict(), Field(ge=2, le=4096)] = 64
+    trials: Annotated[int, Strict(), Field(ge=5, le=1000)] = 5
+    warmup: Annotated[int, Strict(), Field(ge=1, le=100)] = 1
+    batch: Annotated[int, Strict(), Field(ge=2, le=1024)] = 16  # throughput regime: requests sent at once
+    prompts: Annotated[int, Strict(), Field(ge=1, le=256)] = 4  # per language
+    dtype: Dtype = "float32"

@@ -1,0 +1,1 @@
+"""Statistics over per-sample scores: resampling units, bootstrap intervals and deltas, simulations."""
