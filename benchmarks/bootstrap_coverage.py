@@ -1,8 +1,8 @@
 """Coverage of lep-bench's 95% paired intervals on simulated data with a known true difference.
 
-Cases (tests/simulated_pairs.py): binary items at 10-1000 items, PARus-style items asked in both
+Cases (harness/stats/simulate.py): binary items at 10-1000 items, PARus-style items asked in both
 orders (right only if both are), USE-style exam variants (points summed per variant / 34). Each data
-set goes through harness.bootstrap.paired_bootstrap exactly as `lep-bench compare` and `gate` use it.
+set goes through harness.stats.bootstrap.paired_bootstrap exactly as `lep-bench compare` and `gate` use it.
 A 95% interval should hold the true difference in 93-97% of data sets; below MIN_UNITS units the
 report says "too few items" instead of marking significance.
 

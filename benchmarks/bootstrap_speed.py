@@ -1,6 +1,6 @@
 """Time the interval code at paper scale: 13 models × 17 darumeru tasks × 1,000 resamples.
 
-Items are synthetic (tests/synthetic_runs.py) at the darumeru item counts of benchmarks/suite_sizes.py
+Items are synthetic (harness/stats/simulate.py) at the darumeru item counts of benchmarks/suite_sizes.py
 (28k MMLU questions, 13.6k Gazeta documents, PARus in both orders, ...). Timed: the report's pass
 (every model's intervals and the 12 paired comparisons against the reference on shared draws, BH
 correction), one run's own intervals (summary.json), and, side by side on one task, the previous

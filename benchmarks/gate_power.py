@@ -2,7 +2,7 @@
 of 0.01 / 0.02 / 0.05 in every task, at the ru-open and darumeru item counts, under several rules.
 
 Each simulated data set holds paired binary per-item scores for every task of the suite (the
-candidate differs from the baseline on ~20% of items, `tests/simulated_pairs.binary_pair`), goes
+candidate differs from the baseline on ~20% of items, `harness.stats.simulate.binary_pair`), goes
 through the gate's own paired bootstrap and each rule; a gate fails when any row (task, group,
 total) fails. Binary items are the noisiest case: continuous scores (chrF++, copy length) vary less.
 

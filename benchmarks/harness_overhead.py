@@ -1,6 +1,6 @@
 """How much of a vllm-server evaluation is the harness: wall time per task against the engine's busy time.
 
-Busy time is the model-running thread's time on a CPU (harness/engine_metrics.server_times);
+Busy time is the model-running thread's time on a CPU (harness/serving/engine_metrics.server_times);
 the ratio wall / busy is 1.0 when the engine never waits for lm-eval, HTTP or tokenisation. Two walls per
 task: the whole evaluation (task building, prompts, requests, scoring) and the request phase alone (inside
 lm-eval's loglikelihood / generate_until calls). Where the rest goes: CPU seconds of the engine's other
@@ -13,12 +13,11 @@ process (lm-eval: building requests, the HTTP client, scoring). Printed per task
 import argparse
 import time
 from collections import defaultdict
-from dataclasses import replace
 from pathlib import Path
 
 from harness.run.backends import BackendSettings, open_backend
 from harness.run.evaluation import PromptSettings, evaluate_task, task_manager
-from harness.run.model_spec import parse_spec
+from harness.run.model_spec import parse_spec, resolve_named
 from harness.serving.engine_metrics import ServerTimes, server_times
 from tasks_ru.suites import suite_tasks
 
@@ -50,7 +49,7 @@ def main() -> None:
     parser.add_argument("--num-concurrent", type=int, default=BackendSettings.num_concurrent)
     parser.add_argument("--batch-size", type=int, default=BackendSettings.batch_size)
     args = parser.parse_args()
-    spec = parse_spec(args.model)
+    spec = resolve_named(parse_spec(args.model))
     settings = BackendSettings(backend="vllm-server", num_concurrent=args.num_concurrent, batch_size=args.batch_size)
     manager = task_manager(args.data_dir, Path(spec.tokenizer_path))
     prompts = PromptSettings(kind=spec.kind, limit=args.limit)
@@ -70,7 +69,7 @@ def main() -> None:
             + f" {figures['wall'] / busy:9.2f} {figures['requests'] / busy:9.2f}"
         )
 
-    with open_backend(replace(spec), settings) as lm:
+    with open_backend(spec, settings) as lm:
         pgid = lm.server.process.pid
         idle = server_times(pgid)
         time.sleep(3.0)

@@ -6,12 +6,12 @@ transformers, lm-eval), so `lep-bench --help` answers at once.
 
 import argparse
 import json
-import logging
 import os
 import signal
 import sys
 from collections.abc import Callable
 from dataclasses import fields
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +109,8 @@ def _run_tokenizers(args: argparse.Namespace, console: Console) -> int:
         tasks: dict[str, Any] = {}
 
         def progress(what: str, done: int, total: int) -> None:
-            tasks.setdefault(what, bars.add_task(what, total=total))
+            if what not in tasks:
+                tasks[what] = bars.add_task(what, total=total)
             bars.update(tasks[what], completed=done)
 
         reports = benchmark_tokenizers(spec, args.out, progress)
@@ -283,7 +284,7 @@ def _run_pipeline(args: argparse.Namespace, console: Console) -> int:
     from harness.serving.self_calibration import served_answerer
     from lep.pipeline import run_pipeline
 
-    run_pipeline(args.config, _say(console), served_answerer)
+    run_pipeline(args.config, _say(console), partial(served_answerer, progress=_say(console)))
     return 0
 
 
@@ -293,22 +294,9 @@ def _run_calibrate(args: argparse.Namespace, console: Console) -> int:
     from lep.stage_settings import CalibrationRequest
     from lep.validation import check_fields
 
-    request = check_fields(
-        CalibrationRequest,
-        {
-            "mode": args.mode,
-            "data": args.data,
-            "instruct": args.instruct,
-            "judge": args.judge,
-            "min_grade": args.min_grade,
-            "max_new_tokens": args.max_new_tokens,
-            "copy_corpus": tuple(args.copy_corpus),
-            "copy_examples": args.copy_examples,
-            "overrides": {name: getattr(args, name) for name in CALIBRATION_FIELDS},
-        },
-        "calibrate",
-    )
-    answerer = served_answerer if args.mode == "self" else None
+    given = {name: getattr(args, name) for name in (*CalibrationRequest.model_fields, *CALIBRATION_FIELDS)}
+    request = check_fields(CalibrationRequest, given, "adapt calibrate")
+    answerer = partial(served_answerer, progress=_say(console))
     return _done(console, run_calibration(args.model, args.out, request, answerer, args.overwrite))
 
 
@@ -516,7 +504,8 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--backend",
         choices=("auto", *BACKENDS),
-        help="backend of every run (default: the config's; the demo's: vllm-server when vLLM is installed, else hf)",
+        help="backend of every run (default: the experiment's, else auto: vllm-server for models past the measured "
+        "crossover when vLLM is installed, else hf; docs/backends.md)",
     )
     parser.add_argument(
         "--profile",
@@ -692,18 +681,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _quiet_libraries() -> None:
-    """lm-eval's info lines drown the progress; a dying vLLM server makes aiohttp's pending requests log "Task
-    exception was never retrieved" tracebacks, while the runner reports the death itself, with the server's log."""
-    logging.getLogger("lm_eval").setLevel(logging.ERROR)
-    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
-
-
 def main(argv: list[str] | None = None) -> int:
+    from harness.serving.environment import quiet_library_logs
     from harness.serving.interruption import exit_status, stop_on_signals
 
     args = build_parser().parse_args(argv)
-    _quiet_libraries()
+    quiet_library_logs()
     console = Console(stderr=False, highlight=False)
     run: Handler = args.run
     status = None

@@ -123,8 +123,9 @@ def _experiment(inputs: list[Path], options: CompareOptions, progress: Progress)
     else:
         from harness.demo.build import demo_experiment  # torch and the pipeline: only for the demo
 
-        check_output_dir(options.workdir, "--workdir")
         reports = (options.reports or Path("reports")).resolve()
+        check_output_dir(options.workdir, "--workdir")
+        check_output_dir(reports, "--reports")
         experiment = demo_experiment(options.profile, options.workdir, overrides | {"reports": reports}, progress)
     if experiment.executor != "ray" and (options.address or options.retries is not None):
         raise InputError(
@@ -156,7 +157,7 @@ def _run(experiment: ExperimentConfig, options: CompareOptions, progress: Progre
 def compare(
     inputs: list[Path],
     options: CompareOptions,
-    progress: Progress = print,
+    progress: Progress = lambda _: None,
     on_jobs: JobStates = lambda _: None,
 ) -> CompareOutcome:
     """No inputs: the demo (options.profile); one YAML file: that experiment; else finished run dirs, the first the

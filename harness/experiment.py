@@ -14,9 +14,10 @@
     speed: {backend: hf, new_tokens: 16}
 
 Every key and value of the file is checked in one pass before any model is touched, and so are the rules that
-span keys (distinct model names, tasks that belong to the suites, published tables that exist, a GPU split only
-where a backend can split a model); every problem is named in one error. Relative paths resolve against the
-file's folder, or a folder the caller names (the demo: its work folder).
+span keys (distinct model names, tasks that belong to the suites, published tables that exist); every problem is
+named in one error. A GPU split on a backend that cannot split a model is each run's own rule (BackendSettings),
+checked for every run before the first starts. Relative paths resolve against the file's folder, or a folder
+the caller names (the demo: its work folder).
 """
 
 from dataclasses import dataclass, fields
@@ -128,11 +129,6 @@ class ExperimentConfig(BaseModel):
             problems.append(f"task(s) {', '.join(unknown)} are in none of the suites {', '.join(self.suites)}")
         if self.tasks and (untouched := [s for s in self.suites if not set(self.tasks) & set(suite_tasks(s))]):
             problems.append(f"'tasks' lists none of suite {', '.join(untouched)}'s tasks; list some or drop the suite")
-        if self.backend == "hf" and (split := [m.name for m in self.models if m.tensor_parallel_size > 1]):
-            problems.append(
-                f"models {', '.join(split)} ask for tensor_parallel_size > 1, which needs backend vllm or vllm-server "
-                "(hf runs a model on one device)"
-            )
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.experiment import RaySettings, Resources
-from harness.run.model_spec import validate
-from harness.serving.environment import scoped_environ
+from harness.serving.environment import quiet_library_logs, scoped_environ
 from harness.serving.server import log_tail
 from lep.errors import InputError, LepError
 
@@ -143,6 +142,7 @@ def run_job(request: "RunRequest", key: str, run_dir: Path, board) -> str:
 
     from harness.run.runner import run
 
+    quiet_library_logs()  # the job's entry point, as the CLI is the command's
     where = f"pid {os.getpid()} on {socket.gethostname()}"
     attempt = ray.get(board.started.remote(key, where))
     total = len(request.task_list())
@@ -247,7 +247,8 @@ def run_sweep(
     progress: Callable[[str], None] = lambda _: None,
     on_states: JobStates = lambda _: None,
 ) -> list[tuple[Path, str]]:
-    """Run the jobs missing from the store as Ray tasks; return (run dir, role) in job order.
+    """Run the jobs missing from the store as Ray tasks (their requests and models checked by the caller, as
+    harness/sweep.py does); return (run dir, role) in job order.
 
     `on_states` gets every job's state (queued, running task k of n, done, failed) whenever one changes.
     Raises SweepIncomplete (carrying the finished runs and each failure's log tail) when a job still fails
@@ -255,9 +256,6 @@ def run_sweep(
     import_ray()
     states = {job.key: "done (reused from the store)" for job in jobs if job.finished()}
     todo = [job for job in jobs if job.key not in states]
-    for job in todo:  # a mistake in a model's files is one line now, not an hour into the sweep
-        validate(job.request.spec)
-        job.request.prompts.check()
     finished = {job.key: job.run_dir for job in jobs if job.key in states}
     failures: list[JobFailure] = []
     on_states({job.key: states.get(job.key, "queued") for job in jobs})

@@ -44,7 +44,7 @@ def experiment_requests(experiment: ExperimentConfig) -> list[tuple[RunRequest, 
 
 
 def run_experiment(
-    experiment: ExperimentConfig, progress: Progress = print, on_jobs: JobStates = lambda _: None
+    experiment: ExperimentConfig, progress: Progress = lambda _: None, on_jobs: JobStates = lambda _: None
 ) -> list[tuple[Path, str]]:
     """Run (or reuse) every model × suite, here or on Ray; returns (run dir, role) pairs in config order.
 
@@ -60,7 +60,7 @@ def run_experiment(
     return [(run(request, progress=progress), entry.role) for request, entry in requests]
 
 
-def run_speed(experiment: ExperimentConfig, progress: Progress = print) -> dict[str, Any] | None:
+def run_speed(experiment: ExperimentConfig, progress: Progress = lambda _: None) -> dict[str, Any] | None:
     """The experiment's speed run (measured, or reused when nothing changed), or None when it asks for none."""
     if experiment.speed is None:
         return None

@@ -102,8 +102,8 @@ def validate(config: PipelineConfig) -> None:
 
 def _tokenizer_stage(config: PipelineConfig) -> Stage:
     request = _tokenizer_request(config)
-    settings = {k: v for k, v in asdict(request).items() if k not in ("base", "corpus", "out", "overwrite")}
-    inputs = StageInputs("tokenizer", settings, {"base": request.base, "corpus": [str(p) for p in config.corpus]})
+    corpus = [str(p) for p in config.corpus]
+    inputs = StageInputs("tokenizer", config.given("tokenizer"), {"base": request.base, "corpus": corpus})
     return config.output("tokenizer"), inputs, lambda: adapt_tokenizer(request)
 
 
@@ -116,7 +116,7 @@ def _init_stage(config: PipelineConfig) -> Stage:
         {"original": original} if original else {}
     )
     out = config.output("init")
-    inputs = StageInputs("init", {"original_tokenizer": original} if original else {}, paths)
+    inputs = StageInputs("init", config.given("init"), paths)
     return out, inputs, lambda: initialise(config.base_model, tokenizer, out, original, overwrite=True)
 
 
@@ -155,8 +155,7 @@ def _calibrate_stage(config: PipelineConfig, self_answerer: SelfAnswerer | None)
     paths |= {"copy_corpus": [str(p) for p in request.copy_corpus]}
     if stage.mode == "self":
         paths |= {"instruct": str(config.instruct_model)} | ({"judge": str(stage.judge)} if stage.judge else {})
-    settings = stage.model_dump(exclude_unset=True, mode="json")
-    inputs = StageInputs("calibrate", settings, paths)
+    inputs = StageInputs("calibrate", config.given("calibrate"), paths)
     return out, inputs, lambda: run_calibration(source, out, request, self_answerer, overwrite=True)
 
 

@@ -22,24 +22,31 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, Strict, ValidationInfo, model_validator
 
+from lep.reference_sources import REFERENCE_NAMES
 from lep.stage_settings import (
-    CalibrationMode,
     CalibrationRequest,
     Mode,
     TokenizerSettings,
     TrainSettings,
-    calibration_problems,
     tokenizer_problems,
     train_problems,
 )
-from lep.validation import ConfigPath, NonNegativeInt, check_fields, from_config_folder, read_yaml
+from lep.validation import ConfigPath, check_fields, read_yaml
 
 STAGES = ("tokenizer", "init", "train", "propagate", "calibrate")
 Text = Annotated[str, Strict()]
-# a tokenizer: a reference name (llama-3, ...) as it is, else a path relative to the config's folder
-TokenizerName = Annotated[str, Strict(), AfterValidator(from_config_folder)]
+
+
+def _name_or_path(value: str, info: ValidationInfo) -> str:
+    """A tokenizer: a reference name (llama-3) or hub id as given; a path that exists beside the config, resolved."""
+    base = (info.context or {}).get("base")
+    beside = Path(base) / Path(value).expanduser() if base is not None else None
+    return str(beside.resolve()) if value not in REFERENCE_NAMES and beside is not None and beside.exists() else value
+
+
+TokenizerName = Annotated[str, Strict(), AfterValidator(_name_or_path)]
 
 
 @dataclass
@@ -80,41 +87,24 @@ class PropagateStage:
     adapted: ConfigPath | None = None  # the adapted base (default: the train stage's output)
 
 
-class CalibrateStage(BaseModel):
-    """A CalibrationRequest's keys, plus any CalibrationSettings field (flat) over the mode's preset."""
+class CalibrateStage(CalibrationRequest):
+    """A CalibrationRequest whose paths start at the config's folder, and the propagated model it calibrates; the
+    instruct model that answers (self mode) is the pipeline's instruct_model."""
 
-    model_config = ConfigDict(extra="allow")
-
-    mode: CalibrationMode
     data: ConfigPath
-    from_mode: Mode = "conversion"  # which propagated model is calibrated
     judge: ConfigPath | None = None
-    min_grade: Annotated[int, Strict(), Field(ge=1, le=5)] = 4
-    max_new_tokens: Annotated[int, Strict(), Field(ge=1)] = 512
-    copy_corpus: list[ConfigPath] = Field(default_factory=list)  # default: the pipeline's corpus
-    copy_examples: NonNegativeInt = 0
+    copy_corpus: tuple[ConfigPath, ...] = ()  # default: the pipeline's corpus
+    from_mode: Mode = "conversion"  # which propagated model is calibrated
 
     @model_validator(mode="after")
-    def _preset_overrides(self) -> "CalibrateStage":
-        if problems := calibration_problems(self.mode, self.overrides()):
-            raise ValueError("; ".join(problems))
+    def _instruct_is_the_pipelines(self) -> "CalibrateStage":
+        if self.instruct is not None:
+            raise ValueError("the model that answers is the pipeline's instruct_model: set that, not instruct")
         return self
 
-    def overrides(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
-
     def request(self, instruct: Path | None, corpus: list[Path]) -> CalibrationRequest:
-        return CalibrationRequest(
-            mode=self.mode,
-            data=self.data,
-            instruct=instruct,
-            judge=self.judge,
-            min_grade=self.min_grade,
-            max_new_tokens=self.max_new_tokens,
-            copy_corpus=tuple(self.copy_corpus or corpus),
-            copy_examples=self.copy_examples,
-            overrides=self.overrides(),
-        )
+        given = self.model_dump(exclude={"from_mode"}) | {"instruct": instruct}
+        return CalibrationRequest(**given | {"copy_corpus": self.copy_corpus or tuple(corpus)})
 
 
 class Stages(BaseModel):
@@ -149,6 +139,14 @@ class PipelineConfig(BaseModel):
     corpus: list[ConfigPath] = Field(default_factory=list)
     stages: Stages = Field(default_factory=Stages)
 
+    _given: dict[str, Any] = PrivateAttr(default_factory=dict)  # the stages as the YAML wrote them
+
+    def given(self, stage: str) -> dict[str, Any]:
+        """A stage's settings as the YAML wrote them: what its stage record keeps, so that a work folder made
+        before this schema existed is still reused."""
+        value = self._given.get(stage)
+        return dict(value) if isinstance(value, dict) else {}
+
     def output(self, stage: str, mode: str | None = None) -> Path:
         return self.workdir / (f"propagate-{mode}" if mode else stage)
 
@@ -159,4 +157,6 @@ def load_pipeline(path: Path, base: Path | None = None, overrides: dict[str, Any
     path = Path(path)
     raw = read_yaml(path, "pipeline config") | (overrides or {})
     folder = Path(base) if base is not None else path.resolve().parent
-    return check_fields(PipelineConfig, raw, str(path), context={"base": folder})
+    config = check_fields(PipelineConfig, raw, str(path), context={"base": folder})
+    config._given = dict(raw.get("stages") or {})
+    return config

@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import ConfigDict, Field, Strict
+from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
 from lep.validation import (
     MAX_BATCH,
@@ -205,12 +205,11 @@ def calibration_preset(mode: str, overrides: dict[str, Any]) -> CalibrationSetti
     )
 
 
-@dataclass(frozen=True)
-class CalibrationRequest:
+class CalibrationRequest(BaseModel):
     """What a calibration is made from (`adapt calibrate` and the pipeline's calibrate stage): the data, who answers
-    it (self mode), the copy examples, and the settings that replace the mode's preset."""
+    it (self mode), the copy examples; any further key is a CalibrationSettings field over the mode's preset."""
 
-    __pydantic_config__ = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     mode: CalibrationMode
     data: Path  # sft: chat jsonl or hub id (online); self: prompts (.txt/.json/.jsonl)
@@ -218,6 +217,15 @@ class CalibrationRequest:
     judge: Path | None = None  # self: a model that grades the answers 1-5
     min_grade: Annotated[int, Strict(), Field(ge=1, le=5)] = 4
     max_new_tokens: Annotated[int, Strict(), Field(ge=1, le=MAX_SEQ_LEN)] = 512
-    copy_corpus: tuple[Path, ...] = ()
+    copy_corpus: tuple[Path, ...] = ()  # the copy examples' text
     copy_examples: NonNegativeInt = 0  # the paper: 10000 (self), 2000 (sft)
-    overrides: dict[str, Any] = field(default_factory=dict)  # CalibrationSettings fields, over the preset
+
+    @model_validator(mode="after")
+    def _preset_overrides(self) -> "CalibrationRequest":
+        if problems := calibration_problems(self.mode, self.overrides()):
+            raise ValueError("; ".join(problems))
+        return self
+
+    def overrides(self) -> dict[str, Any]:
+        """The CalibrationSettings fields given, over the mode's preset (None keeps the preset's)."""
+        return dict(self.model_extra or {})

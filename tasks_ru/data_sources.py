@@ -2,7 +2,7 @@
 
 A run's fingerprint hashes exactly these files (or records the hub id and the commit it was read at),
 so editing the data, pointing LEP_DATA_DIR elsewhere or a new hub commit is a new run, never a reused
-one. tests/test_data_sources.py checks that every file a loader opens lies under its task's paths here.
+one. tests/unit/tasks_ru/test_data_sources.py checks that every file a loader opens lies under its task's paths here.
 """
 
 import hashlib

@@ -140,7 +140,7 @@ def _training_note(config: PipelineConfig, data: Path | None) -> str:
 
 
 def demo_experiment(
-    profile: str, workdir: Path, overrides: dict[str, Any], progress: Progress = print
+    profile: str, workdir: Path, overrides: dict[str, Any], progress: Progress = lambda _: None
 ) -> ExperimentConfig:
     """Build (or reuse) every model of a demo profile under `workdir/<profile>` and return its experiment, with
     `overrides` (the command line's reports folder, backend, executor) over its YAML."""

@@ -156,6 +156,7 @@ def import_model(source: str, out: Path | None = None, overwrite: bool = False) 
     """`lep-bench import`: a named model (into its cache dir, or `out`) or a .gguf file (into `out`, default
     out/models/<file stem>); returns the HF dir."""
     if source in NAMED_MODELS and out is None:
+        check_output_dir(model_cache() / source)
         return named_model_dir(source)
     target = out or Path("out/models") / Path(source).stem
     check_output_dir(target)

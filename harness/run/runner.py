@@ -108,7 +108,7 @@ def _remove_empty_run(run_dir: Path, out: Path) -> None:
             parent.rmdir()
 
 
-def run(request: RunRequest, progress: Callable[[str], None] = print) -> Path:
+def run(request: RunRequest, progress: Callable[[str], None] = lambda _: None) -> Path:
     """Evaluate whatever is missing of the suite for this model and settings; return the run dir.
 
     A run that fails or is interrupted before its first task finishes leaves no run dir behind."""

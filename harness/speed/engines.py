@@ -46,8 +46,27 @@ def _expect_tokens(name: str, got: int, expected: int) -> None:
         )
 
 
+class _StepClock:
+    """A `generate` streamer that times each decoding step: its first `put` is the prompt, every later one the
+    step's new tokens, so one call gives the time to the first token and the time per token after it."""
+
+    def __init__(self) -> None:
+        self.steps: list[float] = []
+        self.prompt_seen = False
+
+    def put(self, value: Any) -> None:
+        if self.prompt_seen:
+            self.steps.append(time.perf_counter())
+        self.prompt_seen = True
+
+    def end(self) -> None:
+        pass
+
+
 class HfEngine:
-    """transformers `generate`, greedy, exactly N new tokens; TTFT = a 1-token generate, TPOT from the difference."""
+    """transformers `generate`, greedy, exactly N new tokens, each step timed within the one call: TTFT is the
+    first step's time from the start, TPOT the mean time of the steps after it (never a difference of two calls,
+    which the machine's noise can make negative)."""
 
     def __init__(self, spec: ModelSpec, dtype: str):
         import torch
@@ -58,10 +77,11 @@ class HfEngine:
         self.model = AutoModelForCausalLM.from_pretrained(spec.path, dtype=getattr(torch, dtype)).eval()
         self.pad = self.model.config.eos_token_id if isinstance(self.model.config.eos_token_id, int) else 0
 
-    def _generate(self, prompts: list[list[int]], new_tokens: int) -> tuple[int, float]:
+    def _generate(self, prompts: list[list[int]], new_tokens: int) -> Measurement:
         width = max(len(p) for p in prompts)
         ids = self.torch.tensor([[self.pad] * (width - len(p)) + p for p in prompts])
         mask = self.torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
+        clock = _StepClock()
         start = time.perf_counter()
         with self.torch.inference_mode():
             out = self.model.generate(
@@ -71,26 +91,26 @@ class HfEngine:
                 min_new_tokens=new_tokens,
                 do_sample=False,
                 pad_token_id=self.pad,
+                streamer=clock,
             )
         seconds = time.perf_counter() - start
-        return (out.shape[1] - width) * len(prompts), seconds
+        tokens = (out.shape[1] - width) * len(prompts)
+        _expect_tokens(self.name, tokens, len(prompts) * new_tokens)
+        tpot = (clock.steps[-1] - clock.steps[0]) / (len(clock.steps) - 1)
+        return Measurement(tokens, seconds, clock.steps[0] - start, tpot)
 
     def latency(self, prompts: list[list[int]], new_tokens: int) -> Measurement:
-        tokens = seconds = first = 0.0
-        for prompt in prompts:
-            _, one = self._generate([prompt], 1)
-            n, full = self._generate([prompt], new_tokens)
-            tokens, seconds, first = tokens + n, seconds + full, first + one
-        _expect_tokens(self.name, int(tokens), len(prompts) * new_tokens)
+        """One request at a time; the figures are the means over the prompts."""
+        rounds = [self._generate([prompt], new_tokens) for prompt in prompts]
         return Measurement(
-            int(tokens), seconds, first / len(prompts), (seconds - first) / (len(prompts) * (new_tokens - 1))
+            sum(r.tokens for r in rounds),
+            sum(r.seconds for r in rounds),
+            sum(r.ttft_s for r in rounds) / len(rounds),
+            sum(r.tpot_s for r in rounds) / len(rounds),
         )
 
     def throughput(self, prompts: list[list[int]], new_tokens: int) -> Measurement:
-        _, first = self._generate(prompts, 1)
-        tokens, seconds = self._generate(prompts, new_tokens)
-        _expect_tokens(self.name, tokens, len(prompts) * new_tokens)
-        return Measurement(tokens, seconds, first, (seconds - first) / (new_tokens - 1))
+        return self._generate(prompts, new_tokens)
 
 
 class ServerEngine:

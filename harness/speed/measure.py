@@ -169,7 +169,7 @@ def measure_speed(
     settings: SpeedSettings,
     out: Path,
     data_dir: Path | None = None,
-    progress: Callable[[str], None] = print,
+    progress: Callable[[str], None] = lambda _: None,
 ) -> Path:
     """Measure (or reuse) one interleaved speed run over the models; returns the dir holding speed.json.
 

@@ -88,7 +88,7 @@ def count_corpus(
 ) -> CorpusCounts:
     """Stream `texts` through the tokenizer's fastest exact batched Rust encoder and total the counts.
 
-    Pass `encoder` (from harness.fast_encoding.batch_encoder) to reuse one across corpora.
+    Pass `encoder` (from harness.tokenizers.fast_encoding.batch_encoder) to reuse one across corpora.
     """
     encode, engine = encoder or batch_encoder(tokenizer)
     unknown = _unknown_ids(tokenizer)

@@ -9,7 +9,7 @@ import time
 from harness.serving.process_group import group_members
 
 # Stands in for lep-bench: starts a "server" (a leader and a child in their own session, like
-# `vllm serve` and its engine) and the reaper, as harness/serving.py does, prints the group, waits.
+# `vllm serve` and its engine) and the reaper, as harness/serving/server.py does, prints the group, waits.
 SLEEP = "import time; time.sleep(600)"
 SERVER = f"import subprocess, sys; subprocess.Popen([sys.executable, '-c', {SLEEP!r}]); {SLEEP}"
 LEP_BENCH = f"""

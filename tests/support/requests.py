@@ -11,8 +11,8 @@ TASKS = ("ru_open_terra", "ru_open_rubq", "ru_open_copy_sent_ru")
 
 
 def run_request(model: Path, out: Path, data_dir: Path, backend: str = "hf", tasks=TASKS, **spec) -> RunRequest:
-    fields = ",".join(f"{k}={v}" for k, v in {"path": model, "kind": "instruct", **spec}.items())
     """`spec` entries become the model spec's key=value pairs (max_length=1024, name=tiny)."""
+    fields = ",".join(f"{k}={v}" for k, v in {"path": model, "kind": "instruct", **spec}.items())
     return RunRequest(
         spec=parse_spec(fields),
         suite="ru-open",

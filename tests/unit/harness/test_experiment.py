@@ -25,10 +25,6 @@ from lep.errors import InputError
         ("models: [{name: a, path: m}]\nray: {retries: -1}\n", "ray.retries=-1: must be greater than or equal to 0"),
         ("models: [{name: a, path: m}]\nspeed: {trials: 2}\n", "speed.trials=2: must be greater than or equal to 5"),
         ("models: [{name: a, path: m}]\nspeed: {colour: red}\n", "unknown setting 'speed.colour'"),
-        (
-            "backend: hf\nmodels: [{name: a, path: m, tensor_parallel_size: 2}]\n",
-            "models a ask for tensor_parallel_size > 1, which needs backend vllm or vllm-server",
-        ),
     ],
 )
 def test_a_bad_experiment_is_one_error_naming_the_file_and_the_field(tmp_path, text, message):

@@ -1,0 +1,72 @@
+"""The pipeline YAML's one schema: every stage typed, every problem named with its stage, paths from the config's
+folder, reference tokenizer names kept as names, and the stages as written kept for their records."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lep.errors import InputError
+from lep.pipeline_config import load_pipeline
+
+TOP = {"workdir": "work", "base_model": "models/base", "instruct_model": "models/instruct", "corpus": ["ru.txt"]}
+
+
+def _write(folder: Path, stages: dict, **top) -> Path:
+    path = folder / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(TOP | top | {"stages": stages}), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "stages, message",
+    [
+        ({"tokenizer": {"method": "optimize"}}, "stages.tokenizer: method optimize needs keep (--keep)"),
+        ({"tokenizer": {"new_vocab_size": "lots"}}, "stages.tokenizer.new_vocab_size='lots': must be a valid integer"),
+        ({"train": {"seq_len": 0}}, "stages.train.seq_len=0: must be greater than or equal to 8"),
+        ({"train": {"max_steps": 0}}, "stages.train: max_steps=0 would train nothing"),
+        ({"propagate": {"modes": ["warp"]}}, "stages.propagate.modes[0]='warp': must be 'swap'"),
+        ({"calibrate": {"mode": "sft", "data": "d", "rank": 0}}, "stages.calibrate: rank=0: must be greater than"),
+        ({"calibrate": {"mode": "sft", "data": "d", "colour": 1}}, "stages.calibrate: unknown setting 'colour'"),
+        ({"calibrate": {"mode": "sft"}}, "stages.calibrate.data is missing"),
+        ({"calibrate": {"mode": "sft", "data": "d", "instruct": "m"}}, "the pipeline's instruct_model: set that"),
+        ({"distill": {}}, "unknown setting 'stages.distill'"),
+    ],
+)
+def test_a_bad_stage_is_named_with_its_key_and_file(tmp_path, stages, message):
+    path = _write(tmp_path, stages)
+    with pytest.raises(InputError) as error:
+        load_pipeline(path)
+    assert message in str(error.value)
+    assert str(path) in str(error.value)
+
+
+def test_paths_start_at_the_config_folder_and_reference_names_stay_names(tmp_path):
+    (tmp_path / "tok").mkdir()
+    stages = {"tokenizer": {"base": "llama-3", "new_vocab_size": 900}, "init": {"original_tokenizer": "tok"}}
+    config = load_pipeline(_write(tmp_path, stages))
+    assert config.workdir == (tmp_path / "work").resolve()
+    assert config.corpus == [(tmp_path / "ru.txt").resolve()]
+    assert config.stages.tokenizer is not None
+    assert config.stages.tokenizer.base == "llama-3"
+    assert config.stages.init is not None
+    assert config.stages.init.original_tokenizer == str((tmp_path / "tok").resolve())
+
+
+def test_a_caller_names_the_folder_and_overrides_top_level_keys(tmp_path):
+    config = load_pipeline(_write(tmp_path, {"init": None}), base=tmp_path / "demo", overrides={"corpus": []})
+    assert config.base_model == (tmp_path / "demo" / "models" / "base").resolve()
+    assert config.corpus == []
+    assert config.stages.names() == ["init"]  # a key with no value runs its stage with the defaults
+
+
+def test_the_stages_as_written_are_kept_for_their_records(tmp_path):
+    stages = {"tokenizer": {"new_vocab_size": 900}, "calibrate": {"mode": "sft", "data": "d", "rank": 4}}
+    config = load_pipeline(_write(tmp_path, stages))
+    assert config.given("tokenizer") == {"new_vocab_size": 900}
+    assert config.given("calibrate") == {"mode": "sft", "data": "d", "rank": 4}
+    assert config.given("train") == {}
+    assert config.stages.calibrate is not None
+    request = config.stages.calibrate.request(tmp_path / "instruct", config.corpus)
+    assert request.overrides() == {"rank": 4}
+    assert request.copy_corpus == tuple(config.corpus)  # default: the pipeline's corpus
