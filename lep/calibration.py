@@ -157,7 +157,7 @@ def run_calibration(
     """A whole calibration as `adapt calibrate` and the pipeline's calibrate stage run it: the mode's preset with
     the request's overrides (checked first), the examples (self mode: answered by the original instruct model),
     then `calibrate`."""
-    settings = calibration_preset(request.mode, request.overrides)
+    settings = calibration_preset(request.mode, request.overrides())
     check_free(Path(out), overwrite)
     answer = None
     if request.mode == "self":

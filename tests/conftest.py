@@ -39,6 +39,17 @@ SLOWEST_FIRST = ("tests/vllm/", "tests/integration/")  # CI runs two workers (-n
 # that no long file starts last and runs alone while the other worker has nothing left
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under two workers (`-n 2`) each test process runs one compute thread, and so do the processes it starts
+    (vLLM servers set their own): two workers' thread pools spinning on two cores, with a vLLM server pinned to
+    both, cost a third of the suite's time in a measured run (docs/log.md)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        os.environ["OMP_NUM_THREADS"] = "1"
+        torch.set_num_threads(1)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     def rank(item: pytest.Item) -> int:
         path = str(Path(item.path).relative_to(REPO))
