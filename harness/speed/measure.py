@@ -8,8 +8,8 @@ trial by trial under the same machine load, and its median and IQR say how stabl
 Effective speed = decode tokens/s x the model's characters per token on a fixed Russian text: what a
 reader waits for, including the slower step of a bigger vocabulary.
 
-On vLLM the figures are the engine's own (harness/serving/engine_metrics.py); on HF they are timed around
-`generate` with min_new_tokens = max_new_tokens.
+On vLLM the figures are the engine's own (harness/serving/engine_metrics.py); on HF each step of one `generate`
+call (min_new_tokens = max_new_tokens) is timed (harness/speed/engines.py).
 """
 
 import contextlib
