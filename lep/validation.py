@@ -99,6 +99,8 @@ def read_yaml(path: Path, what: str) -> dict[str, Any]:
         mark = getattr(error, "problem_mark", None)
         line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise InputError(f"{what} {path} is not valid YAML{line}: {getattr(error, 'problem', None) or error}") from None
+    if raw is None:
+        raise InputError(f"{what} {path} is empty: give its settings as a YAML mapping")
     if not isinstance(raw, dict):
         raise InputError(f"{what} {path} must be a YAML mapping of settings, not {type(raw).__name__}")
     return raw

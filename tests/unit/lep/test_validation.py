@@ -70,6 +70,7 @@ def test_an_output_file_is_checked_before_work(tmp_path):
         (b"a: [1\n", "is not valid YAML at line 2"),
         (bytes(range(256)), "is not a text file"),
         (b"- a\n", "must be a YAML mapping of settings, not list"),
+        (b"", "is empty: give its settings as a YAML mapping"),
     ],
 )
 def test_a_config_file_that_is_no_yaml_mapping_is_one_error(tmp_path, content, message):
