@@ -127,6 +127,9 @@ def _vllm_command() -> list[str]:
     return [str(script)]
 
 
+PORT_ATTEMPTS = 3  # a free port can be taken by another process in the seconds before vLLM binds it
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -201,14 +204,38 @@ class VllmServer:
         return log_tail(self.log_path) if self.log_path is not None else "(no server log)"
 
     def start(self) -> "VllmServer":
+        """Launch and wait for /health; a port picked here and taken before vLLM bound it is picked again."""
         if not (self.model / "config.json").is_file():
             raise ServerError(f"model {self.model} is not a local HF model dir (no config.json)")
         if self.settings.port is not None:
             _check_port(self.settings.port)
-        self.port = self.settings.port or free_port()
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            self.port = self.settings.port or free_port()
+            self._launch()
+            if self._ready():
+                self.known = descendants(self.process.pid) if self.process is not None else set()
+                return self
+            port_taken = self.settings.port is None and "Address already in use" in self.log_tail()
+            if not port_taken or attempt == PORT_ATTEMPTS:
+                break
+            self._discard()  # another process took the port between our probe and vLLM's bind: try a new one
+        if self.process is not None and self.process.poll() is not None:
+            status = self.process.returncode
+            message = f"vLLM exited with status {status} while starting {self.model}:\n{self.log_tail()}"
+        else:
+            message = (
+                f"vLLM did not become ready within {self.settings.startup_timeout_s:.0f} s (set "
+                f"LEP_VLLM_STARTUP_TIMEOUT to wait longer):\n{self.log_tail()}"
+            )
+        self.stop()
+        raise ServerError(message)
+
+    def _launch(self) -> None:
+        """Start the server, its reaper and its watchdog on `self.port`."""
         if self.temporary_log or self.log_path is None:
             self.log_path = Path(tempfile.mkstemp(prefix="lep-vllm-", suffix=".log")[1])
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.stopped = threading.Event()  # one per launch: a discarded launch's watchdog keeps its own
         with open(self.log_path, "w", encoding="utf-8") as log:
             self.process = subprocess.Popen(
                 self.command(), env=self.environment(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -220,25 +247,26 @@ class VllmServer:
             start_new_session=True,
         )
         on_interrupt(id(self), self.kill)
-        threading.Thread(target=self._watch, name=f"vllm-watchdog-{self.name}", daemon=True).start()
+        watchdog = threading.Thread(
+            target=self._watch, args=(self.process, self.stopped), name=f"vllm-watchdog-{self.name}", daemon=True
+        )
+        watchdog.start()
+
+    def _ready(self) -> bool:
+        """Wait until /health answers (True), the server exits or the startup time runs out (False)."""
         deadline = time.monotonic() + self.settings.startup_timeout_s
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                message = (
-                    f"vLLM exited with status {self.process.returncode} while starting {self.model}:\n{self.log_tail()}"
-                )
-                self.stop()
-                raise ServerError(message)
+            if self.process is None or self.process.poll() is not None:
+                return False
             if self.healthy():
-                self.known = descendants(self.process.pid)
-                return self
+                return True
             time.sleep(1.0)
-        message = (
-            f"vLLM did not become ready within {self.settings.startup_timeout_s:.0f} s (set "
-            f"LEP_VLLM_STARTUP_TIMEOUT to wait longer):\n{self.log_tail()}"
-        )
+        return False
+
+    def _discard(self) -> None:
+        """Stop a failed launch so that the next one starts clean."""
         self.stop()
-        raise ServerError(message)
+        self.process, self.reaper, self.known = None, None, set()
 
     def healthy(self) -> bool:
         try:
@@ -260,12 +288,9 @@ class VllmServer:
             return False
         return True
 
-    def _watch(self) -> None:
+    def _watch(self, process: subprocess.Popen, stopped: threading.Event) -> None:
         """When the leader dies on its own (killed, crashed), its engine and workers go at once."""
-        process = self.process
-        if process is None:
-            return
-        while not self.stopped.wait(0.5):
+        while not stopped.wait(0.5):
             if process.poll() is not None:
                 kill_all(process.pid, self.known, timeout_s=0)
                 return
