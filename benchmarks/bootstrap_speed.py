@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from benchmarks.suite_sizes import DARUMERU
-from harness.stats.bootstrap import adjust, comparison_statistics, paired_deltas, score_intervals, suite_groups
+from harness.stats.estimates import adjust, comparison_statistics, paired_deltas, score_intervals, suite_groups
 from harness.stats.simulate import model_skills, synthetic_items
 from tasks_ru.suites import score_aggregation
 

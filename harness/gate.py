@@ -4,10 +4,11 @@ The rule, chosen from benchmarks/gate_power.py (false alarms with no change, det
 0.01/0.02/0.05 at the ru-open and darumeru item counts; docs/statistics.md): a row (task,
 group or total) fails when
 
-  - its point drop exceeds max_drop AND the drop is significant: one-sided p < 0.05 (normal theory,
-    paired bootstrap SE), Holm-corrected over all rows of the gate, or
-  - it has fewer than MIN_UNITS resampling units and its point drop exceeds max_drop: with so few
-    items no interval can tell the drop from noise, so the observed drop is not waved through.
+  - its point drop exceeds max_drop AND the drop is significant: one-sided p < 0.05 from the same paired
+    tests as the report (exact McNemar on 0/1 scores, the permutation test otherwise, harness/stats/
+    estimates.py), Holm-corrected over all rows of the gate, or
+  - its point drop exceeds max_drop and so few units differ that no outcome could reach p < 0.05: no test
+    can tell such a drop from noise, so it is not waved through.
 
 With any_change (deterministic runs such as the demo) a row fails when its score moved by more than
 max_drop either way. Rows or models of the baseline missing from the candidate fail, an empty
@@ -23,10 +24,9 @@ from typing import Annotated
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, Strict
-from scipy.stats import norm
 
 from harness.run.store import load_runs
-from harness.stats.bootstrap import MIN_UNITS, Delta, paired_bootstrap, suite_groups
+from harness.stats.estimates import Delta, paired_comparison, suite_groups
 from lep.atomic_write import write_json
 from lep.errors import InputError, LepError
 from lep.validation import (
@@ -197,24 +197,20 @@ def decide(deltas: dict[str, Delta], max_drop: float) -> dict[str, tuple[bool, f
     rows = list(deltas)
     if not rows:
         return {}
-    one_sided = np.asarray([norm.cdf(d.delta / d.se) if d.se > 0 else float(d.delta >= 0) for d in deltas.values()])
-    adjusted = holm(one_sided)
+    adjusted = holm(np.asarray([d.p_drop for d in deltas.values()]))
     out = {}
     for row, p in zip(rows, adjusted):
         d = deltas[row]
         if d.delta >= -max_drop:
             out[row] = (False, float(p), "")
-        elif d.too_few:
-            out[row] = (
-                True,
-                float(p),
-                f"dropped {-d.delta:.4f} > {max_drop} on too few items (n={d.n} < {MIN_UNITS}) to call it noise",
-            )
+        elif not d.reachable:
+            out[row] = (True, float(p), f"dropped {-d.delta:.4f} > {max_drop}, and {d.why_unknown()}")
         elif p < ALPHA:
             out[row] = (
                 True,
                 float(p),
-                f"dropped {-d.delta:.4f} > {max_drop}, significant (one-sided p={p:.3g}, Holm over {len(rows)} rows)",
+                f"dropped {-d.delta:.4f} > {max_drop}, significant ({d.test}, one-sided p={p:.3g}, "
+                f"Holm over {len(rows)} rows)",
             )
         else:
             out[row] = (
@@ -314,7 +310,7 @@ def _verdict(
         rows = _any_change_rows(present, base_scores, cand_scores, max_drop)
     else:
         reference = _items(baseline) if baseline.is_dir() else dict(base["tasks"])
-        found = paired_bootstrap(_items(candidate), reference, suite_groups(cand["suite"]), iterations=iterations)
+        found = paired_comparison(_items(candidate), reference, suite_groups(cand["suite"]), iterations=iterations)
         rows = _drop_rows({r: found[r] for r in present if r in found}, base_scores, cand_scores, max_drop)
     scored = {row.row for row in rows}
     rows += [

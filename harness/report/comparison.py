@@ -13,7 +13,7 @@ import pandas as pd
 
 from harness.report.published import published_rows
 from harness.run.store import RunTables, load_runs
-from harness.stats.bootstrap import Delta, Estimate, adjust, comparison_statistics, suite_groups
+from harness.stats.estimates import Delta, Estimate, adjust, comparison_statistics, suite_groups
 from lep.errors import InputError
 
 SHOT_SETTINGS = ("kind", "shots", "num_fewshot", "choice_shots")  # differ by design between base and instruct runs

@@ -18,7 +18,6 @@ from harness.report.figures import figures
 from harness.report.paths import anchors, portable, portable_json
 from harness.report.published import PUBLISHED_CITATION
 from harness.report.tables import delta_cells, delta_matrix, delta_rows, fmt, score_table, speed_section
-from harness.stats.bootstrap import MIN_UNITS
 from lep.atomic_write import write_bytes, write_text
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -55,7 +54,6 @@ def write_report(c: Comparison, out_dir: Path) -> Path:
         "delta": delta,
         "mark": mark,
         "counts": counts,
-        "min_units": MIN_UNITS,
         "fmt": fmt,
         "fmt_delta": lambda v: "–" if v != v else f"{v:+.3f}",
         "citation": PUBLISHED_CITATION,

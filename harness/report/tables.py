@@ -6,12 +6,11 @@ import pandas as pd
 from harness.report.comparison import Comparison
 from harness.report.paths import portable
 from harness.speed.summary import speed_table
-from harness.stats.bootstrap import MIN_UNITS
 
 
 def delta_matrix(comparison: Comparison) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.Series]:
     """(reference, Δ, mark, n) as row × model frames against the first reference; mark: '*' significant,
-    '?' too few items; n: each row's resampling units."""
+    '?' no outcome could have been significant (too few differing units); n: each row's resampling units."""
     if not comparison.deltas:
         return "", pd.DataFrame(), pd.DataFrame(), pd.Series(dtype=int)
     reference = next(iter(comparison.deltas))[1]
@@ -20,7 +19,7 @@ def delta_matrix(comparison: Comparison) -> tuple[str, pd.DataFrame, pd.DataFram
     delta = pd.DataFrame({m: {r: d[r].delta for r in rows if r in d} for m, d in pairs.items()}).reindex(rows)
     mark = pd.DataFrame(
         {
-            m: {r: "*" if d[r].significant else "?" if d[r].too_few else "" for r in rows if r in d}
+            m: {r: "*" if d[r].significant else "" if d[r].reachable else "?" for r in rows if r in d}
             for m, d in pairs.items()
         }
     ).reindex(rows)
@@ -38,11 +37,14 @@ def speed_section(record: dict | None, labels: dict[str, str]) -> dict:
         }
     s = record["settings"]
     text = f"FLORES devtest in {portable(record['data_dir'], labels)}" if record["data_dir"] else "the embedded sample"
+    stop = record["stopping"]
     how = (
         f"{s['backend']}, exactly {s['new_tokens']} tokens per request, {s['warmup']} warm-up round(s) "
-        f"dropped, {s['trials']} trials with the models "
-        f"interleaved; median [IQR]; ratios to {record['reference']} taken within each trial; chars/s = "
-        "decode tokens/s × the model's "
+        f"dropped, then trials with the models interleaved until every ratio's 95% interval was within "
+        f"±{s['precision']:.1%} or {s['max_seconds']} s had passed (at least {s['trials']} trials): "
+        f"{stop['trials']} trials in {stop['seconds']:.0f} s, widest interval ±{stop['widest']:.1%}, target "
+        f"{'met' if stop['met'] else 'not met'}; median [IQR]; ratios to {record['reference']}: geometric mean of "
+        "the per-trial ratios [95% t-interval] ±its relative half-width; chars/s = decode tokens/s × the model's "
         f"chars/token on the Russian text ({text}); CPU {record['machine']['cpu']}, load "
         f"{record['machine']['load_before'][0]:.1f} at start"
     )
@@ -50,15 +52,14 @@ def speed_section(record: dict | None, labels: dict[str, str]) -> dict:
 
 
 def delta_rows(comparison: Comparison) -> list[dict]:
-    """Every comparison of the report: Δ, 95% interval, n, raw and BH-adjusted p, verdict."""
+    """Every comparison of the report: Δ, 95% interval, n, differing units, p-values (raw, BH-adjusted, one-sided
+    drop), how each was computed, the smallest difference detectable with 80% power, and the verdict."""
     rows = []
     for (model, ref), deltas in comparison.deltas.items():
         for name in comparison.scores.index:
             if name in deltas:
                 d = deltas[name]
-                verdict = (
-                    "significant" if d.significant else f"too few items (n={d.n} < {MIN_UNITS})" if d.too_few else ""
-                )
+                verdict = "significant" if d.significant else "" if d.reachable else d.why_unknown()
                 rows.append(
                     {
                         "model": model,
@@ -69,8 +70,14 @@ def delta_rows(comparison: Comparison) -> list[dict]:
                         "low": d.low,
                         "high": d.high,
                         "se": d.se,
+                        "differing": d.differing,
                         "p": d.p,
                         "p_bh": d.p_adjusted,
+                        "p_drop": d.p_drop,
+                        "p_mc_error": d.p_error,
+                        "interval": d.interval,
+                        "test": d.test,
+                        "detectable_80": d.detectable,
                         "significant": d.significant,
                         "verdict": verdict,
                     }

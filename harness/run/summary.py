@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.stats.bootstrap import score_intervals, suite_groups
+from harness.stats.estimates import score_intervals, suite_groups
 from tasks_ru.suites import COPY_TASKS_RU, summarise
 
 

@@ -16,7 +16,6 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 from scipy.stats import norm
 
-from harness.stats.bootstrap import paired_bootstrap
 from harness.stats.task_statistics import BothOrders, CategoryMean, Confusion, CorpusChrF, Mean, UseGrade, statistic_for
 from tasks_ru import hooks
 from tasks_ru.mmlu_categories import SUBJECTS
@@ -132,16 +131,50 @@ def cases(small: bool = False) -> list[Case]:
     return out
 
 
-def coverage(case: Case, sets: int, iterations: int, seed: int = 0) -> tuple[float, float]:
-    """(share of 95% intervals that hold the true difference, mean interval width) over `sets` data sets."""
-    rng = np.random.default_rng(seed)
-    hits, widths = 0, []
-    for k in range(sets):
-        cand, ref = case.make(rng)
-        d = paired_bootstrap(cand, ref, {}, iterations=iterations, seed=k, aggregation=lambda _: case.aggregation)["t"]
-        hits += d.low <= case.truth <= d.high
-        widths.append(d.high - d.low)
-    return hits / sets, float(np.mean(widths))
+CLUSTER_SIZE = 4  # items per resampling unit where items are correlated (ICC > 0), like PARus orders or USE variants
+
+
+def clustered_pair(
+    units: int, icc: float, binary: bool, delta: float, rng: np.random.Generator, base: float = 0.6
+) -> tuple[np.ndarray, np.ndarray]:
+    """(candidate, reference) item scores, shape (units, items per unit): one item per unit when icc is 0, else
+    CLUSTER_SIZE items sharing a unit effect with intra-cluster correlation `icc` (on the latent scale).
+
+    0/1 items: the reference's unit rates are Beta with mean `base` and ICC `icc` (beta-binomial); the candidate
+    flips about a fifth of the reference's items, gaining (0.2 + delta) / 2 and losing (0.2 − delta) / 2, so
+    its true mean is base + delta. Continuous items: logistic(latent), latent = shared unit effect + item noise
+    of total variance 1, the candidate's shifted by CONTINUOUS_SHIFT and with its own extra noise; the truths are
+    `continuous_truth()`."""
+    size = 1 if icc == 0 else CLUSTER_SIZE
+    if binary:
+        spread = (1 - icc) / icc if icc > 0 else 0.0
+        rates = rng.beta(base * spread, (1 - base) * spread, units) if icc > 0 else np.full(units, base)
+        reference = rng.random((units, size)) < rates[:, None]
+        lose, gain = (0.2 - delta) / 2 / base, (0.2 + delta) / 2 / (1 - base)
+        flip = rng.random((units, size))
+        candidate = np.where(reference, flip >= lose, flip < gain)
+        return candidate.astype(float), reference.astype(float)
+    shared = rng.normal(0, np.sqrt(icc), (units, 1))
+    latent = shared + rng.normal(0, np.sqrt(1 - icc), (units, size)) + CONTINUOUS_LEVEL
+    noise = rng.normal(0, CONTINUOUS_NOISE, (units, size))
+    return _logistic(latent + CONTINUOUS_SHIFT + noise), _logistic(latent)
+
+
+CONTINUOUS_LEVEL, CONTINUOUS_SHIFT, CONTINUOUS_NOISE = 0.4, 0.3, 0.5
+
+
+def _logistic(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
+
+
+def continuous_truth() -> tuple[float, float]:
+    """(reference mean, candidate − reference) of `clustered_pair`'s continuous scores, by Gauss-Hermite."""
+    z, w = hermegauss(80)
+    w = w / w.sum()
+    reference = float(np.sum(w * _logistic(CONTINUOUS_LEVEL + z)))
+    spread = np.sqrt(1 + CONTINUOUS_NOISE**2)
+    candidate = float(np.sum(w * _logistic(CONTINUOUS_LEVEL + CONTINUOUS_SHIFT + spread * z)))
+    return reference, candidate - reference
 
 
 WORDS = "дом лес река город поле небо море гора степь сад окно дверь".split()

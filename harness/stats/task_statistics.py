@@ -8,7 +8,8 @@ the per-subject → per-category → overall mean stays the same estimator.
 
 Every statistic turns a task's per-sample `score` items into a feature matrix (one row per unit) whose
 column sums give the task score through `score(stats)`, vectorised over any leading axes. A resample
-is then a count vector over units, and its statistics one matrix product (harness/stats/bootstrap.py).
+is then a count vector over units, and its statistics one matrix product (harness/stats/bootstrap.py);
+a swap of two models' statistics within units is the paired permutation test (harness/stats/permutation.py).
 
 Cluster keys come from the per-sample `score` items, i.e. from these document fields:
 PARus: doc["key"] (the item index, the same for both orders; hooks.choice puts it in item[2]);
@@ -39,6 +40,7 @@ class UnitTable:
     strata: np.ndarray  # (U,) stratum of each unit (units are resampled within their stratum)
     score: Callable[[np.ndarray], np.ndarray]  # (..., F) summed statistics -> (...) scores
     n_docs: int
+    unit_mean: bool = False  # the score is the plain mean of one value per unit (features [value, 1])
 
     @property
     def n_units(self) -> int:
@@ -48,11 +50,21 @@ class UnitTable:
         """Each model's score on the data as observed: (M,)."""
         return self.score(self.features.sum(axis=1))
 
+    def values(self) -> np.ndarray | None:
+        """(M, U) each model's value per unit when the score is their plain mean, else None."""
+        return self.features[..., 0] if self.unit_mean else None
+
+    def binary(self) -> bool:
+        """Whether every unit's value is 0 or 1 (the exact 0/1 methods apply)."""
+        values = self.values()
+        return values is not None and bool(np.isin(values, (0.0, 1.0)).all())
+
 
 class Statistic:
     """Document-level statistic (unit = document) and the hooks every statistic can override."""
 
     unit = "document"
+    unit_mean = False  # True where the score is the plain mean of one value per unit
 
     def unit_key(self, item: Any) -> Any:
         return None  # None: the document is the unit
@@ -73,6 +85,8 @@ class Statistic:
 
 
 class Mean(Statistic):
+    unit_mean = True
+
     def doc_features(self, items_per_model):
         values = np.asarray(items_per_model, dtype=float)
         return np.stack([values, np.ones_like(values)], axis=-1)
@@ -126,6 +140,7 @@ class Confusion(Statistic):
 
 class BothOrders(Statistic):
     unit = "PARus item (both option orders)"
+    unit_mean = True
 
     def unit_key(self, item):
         return item[2]
@@ -168,6 +183,7 @@ class CategoryMean(Statistic):
 
 class UseGrade(Statistic):
     unit = "USE exam variant"
+    unit_mean = True
 
     def unit_key(self, item):
         return str(item[0])
@@ -249,7 +265,8 @@ def unit_table(
     strata_of_doc = [statistic.stratum_key(item) for item in first]
     strata = np.zeros(len(labels), dtype=int)
     strata[units] = _index(strata_of_doc)[0]
-    table = UnitTable(task, statistic.unit, statistic.unit_features(sums), strata, statistic.score, len(first))
+    features = statistic.unit_features(sums)
+    table = UnitTable(task, statistic.unit, features, strata, statistic.score, len(first), statistic.unit_mean)
     for model, (items, point) in enumerate(zip(items_per_model, table.point())):
         reported = aggregation(list(items))
         if not np.isclose(point, reported, rtol=1e-9, atol=1e-12):

@@ -10,7 +10,8 @@ import pytest
 from lm_eval.api.model import LM
 
 from harness.run.evaluation import PromptSettings, evaluate_task, task_manager
-from harness.stats.bootstrap import draw_counts, paired_bootstrap, paired_deltas, resample, score_intervals
+from harness.stats.bootstrap import draw_counts, resample
+from harness.stats.estimates import paired_comparison, paired_deltas, score_intervals
 from harness.stats.task_statistics import unit_table
 from tasks_ru.suites import SUITES, TASKS_DIR, TOTAL, suite_tasks, summarise
 from tests.support.darumeru_fixture import write_darumeru_fixture
@@ -80,8 +81,8 @@ def test_every_procedure_reproduces_the_reported_score(scored, suite):
     ]
     single = score_intervals(first, groups, iterations=50)
     deltas = paired_deltas({"a": first, "b": second}, [("a", "b")], groups, iterations=50)[("a", "b")]
-    gate_deltas = paired_bootstrap(first, second, groups, iterations=50)
-    fixed = paired_bootstrap(first, {t: r[1]["score"] for t, r in runs.items()}, groups, iterations=50)
+    gate_deltas = paired_comparison(first, second, groups, iterations=50)
+    fixed = paired_comparison(first, {t: r[1]["score"] for t, r in runs.items()}, groups, iterations=50)
     assert set(single) == set(reported[0]) == set(deltas)
     for row in reported[0]:
         assert single[row].value == pytest.approx(reported[0][row], abs=1e-12), row

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.gate import baseline_json, decide, gate, gate_runs
-from harness.stats.bootstrap import MIN_UNITS, Delta
+from harness.stats.estimates import Delta
 from lep.errors import InputError
 from tests.support.cli import run_cli
 from tests.support.synthetic_runs import set_items, write_run
@@ -59,7 +59,7 @@ def test_an_injected_regression_fails_on_its_task_and_group(finished_run, tmp_pa
     args = ["gate", "--baseline", finished_run, "--candidate", worse, "--json", verdict, "--iterations", "200"]
     status, _, err = run_cli(args, capsys)
     assert status == 1
-    assert "ru_open_rubq: dropped 1.0000 > 0.01 on too few items (n=12 < 30)" in err
+    assert "ru_open_rubq: dropped 1.0000 > 0.01, significant (exact McNemar" in err
     written = json.loads(verdict.read_text())
     assert written["passed"] is False
     assert {row["row"] for row in written["rows"] if row["failed"]} == {"ru_open_rubq", "Knowledge"}
@@ -105,31 +105,52 @@ def test_usage_errors_exit_2_with_one_line(finished_run, capsys, args, message):
     assert message in err
 
 
-def test_a_drop_of_0_2_on_20_items_fails(tmp_path, capsys):
-    """20 items, the candidate loses 6 and gains 2: a true-looking drop of 0.2 on too few items to call it noise."""
+def _copy_task_runs(tmp_path, base: list[float], cand: list[float]):
     task = "ru_open_copy_para_ru"
-    base = [1.0] * 12 + [0.0] * 8
-    cand = [0.0] * 6 + [1.0] * 6 + [1.0, 1.0] + [0.0] * 6
-    baseline = set_items(write_run(tmp_path / "a", "m", "ru-open", 0.0, seed=1, n=20, tasks=[task]), task, base)
-    candidate = set_items(write_run(tmp_path / "b", "m", "ru-open", 0.0, seed=1, n=20, tasks=[task]), task, cand)
-    result = gate(baseline, candidate, iterations=1000)
-    row = next(r for r in result.rows if r.row == task)
-    assert row.delta == pytest.approx(-0.2)
-    assert row.high > -0.01  # the old rule (upper end < -max_drop) passed this
+    n = len(base)
+    baseline = set_items(write_run(tmp_path / "a", "m", "ru-open", 0.0, seed=1, n=n, tasks=[task]), task, base)
+    candidate = set_items(write_run(tmp_path / "b", "m", "ru-open", 0.0, seed=1, n=n, tasks=[task]), task, cand)
+    return baseline, candidate, task
+
+
+def test_nine_of_nine_lost_fails_on_its_exact_p(tmp_path, capsys):
+    """9/9 -> 0/9: nine discordant items all one way, one-sided exact p = 1/512 (was a point-drop fallback)."""
+    baseline, candidate, task = _copy_task_runs(tmp_path, [1.0] * 9, [0.0] * 9)
+    row = next(r for r in gate(baseline, candidate, iterations=200).rows if r.row == task)
     assert row.failed
-    assert "too few items (n=20 < 30)" in row.reason
+    assert "significant (exact McNemar" in row.reason
+    assert row.p_drop is not None and 1 / 512 <= row.p_drop < 0.05  # 1/512 raw, Holm over task, group and total
     status, _, err = run_cli(["gate", "--baseline", baseline, "--candidate", candidate], capsys)
     assert status == 1
-    assert "dropped 0.2000 > 0.01 on too few items" in err
+    assert "dropped 1.0000 > 0.01, significant (exact McNemar" in err
 
 
-def test_the_rule_needs_a_significant_drop_beyond_tolerance_on_enough_items():
-    many = MIN_UNITS * 10
+def test_a_drop_no_test_could_call_fails_on_its_point_drop(tmp_path):
+    """4 of 20 items lost: 4 discordant items cannot reach p < 0.05, so the drop is not waved through."""
+    baseline, candidate, task = _copy_task_runs(tmp_path, [1.0] * 4 + [0.0] * 16, [0.0] * 20)
+    row = next(r for r in gate(baseline, candidate, iterations=200).rows if r.row == task)
+    assert row.delta == pytest.approx(-0.2)
+    assert row.failed
+    assert "4 differing documents cannot reach p < 0.05" in row.reason
+
+
+def test_a_drop_a_test_could_call_but_does_not_passes_as_noise(tmp_path):
+    """20 items, the candidate loses 6 and gains 2: 8 discordant items, one-sided exact p = 37/256 = 0.145."""
+    baseline, candidate, task = _copy_task_runs(
+        tmp_path, [1.0] * 12 + [0.0] * 8, [0.0] * 6 + [1.0] * 6 + [1.0, 1.0] + [0.0] * 6
+    )
+    row = next(r for r in gate(baseline, candidate, iterations=200).rows if r.row == task)
+    assert row.delta == pytest.approx(-0.2)
+    assert not row.failed
+    assert "within noise" in row.reason
+
+
+def test_the_rule_needs_a_significant_drop_beyond_tolerance():
     rows = {
-        "big significant": Delta(-0.05, -0.08, -0.02, se=0.012, n=many),
-        "big noisy": Delta(-0.05, -0.2, 0.1, se=0.08, n=many),
-        "small significant": Delta(-0.005, -0.008, -0.002, se=0.0015, n=many),
-        "gain": Delta(0.05, 0.02, 0.08, se=0.012, n=many),
+        "big significant": Delta(-0.05, -0.08, -0.02, n=300, p_drop=1e-4, differing=60),
+        "big noisy": Delta(-0.05, -0.2, 0.1, n=300, p_drop=0.3, differing=60),
+        "small significant": Delta(-0.005, -0.008, -0.002, n=300, p_drop=1e-4, differing=60),
+        "gain": Delta(0.05, 0.02, 0.08, n=300, p_drop=1.0, differing=60),
     }
     verdicts = decide(rows, max_drop=0.01)
     assert [name for name, (failed, _, _) in verdicts.items() if failed] == ["big significant"]

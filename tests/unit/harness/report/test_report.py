@@ -71,8 +71,12 @@ def test_thirteen_models_get_a_heatmap_counts_and_collapsed_deltas(tmp_path):
     assert "±" in html
     rows = (tmp_path / "report" / "deltas.csv").read_text().splitlines()
     assert len(rows) == 1 + 12 * 16
-    assert rows[0].startswith("model,reference,row,n,delta,low,high,se,p,p_bh")
+    assert rows[0] == (
+        "model,reference,row,n,delta,low,high,se,differing,p,p_bh,p_drop,p_mc_error,interval,test,detectable_80,"
+        "significant,verdict"
+    )
     assert (tmp_path / "report" / "deltas.png").stat().st_size > 10_000
     deltas = [d for rows in comparison.deltas.values() for d in rows.values()]
     assert all(d.p_adjusted >= d.p for d in deltas)
     assert min(d.p for d in deltas) < 0.05
+    assert all(d.detectable > 0 for d in deltas if d.se > 0)
