@@ -427,7 +427,9 @@ def _run_import(args: argparse.Namespace, console: Console) -> int:
 
 def _add_speed(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
-        "speed", help="generation speed: exactly N tokens per request, warm-up, interleaved trials, median and IQR"
+        "speed",
+        help="generation speed: exactly N tokens per request, warm-up, interleaved trials until each ratio to the "
+        "reference is known to a stated precision",
     )
     parser.add_argument(
         "models",
@@ -440,7 +442,22 @@ def _add_speed(commands: argparse._SubParsersAction) -> None:
         "--new-tokens", type=int, default=SpeedSettings.new_tokens, help="tokens generated per request (EOS ignored)"
     )
     parser.add_argument(
-        "--trials", type=int, default=SpeedSettings.trials, help="measured trials (at least 5), models interleaved"
+        "--trials",
+        type=int,
+        default=SpeedSettings.trials,
+        help="the fewest measured trials (at least 5), models interleaved; more run until --precision",
+    )
+    parser.add_argument(
+        "--precision",
+        type=float,
+        default=SpeedSettings.precision,
+        help="stop when every ratio's 95%% interval is within ±this fraction of the ratio (0.03: ±3%%)",
+    )
+    parser.add_argument(
+        "--max-seconds",
+        type=int,
+        default=SpeedSettings.max_seconds,
+        help="time cap of the measuring (warm-up and trials, not loading); 0: the fewest trials only",
     )
     parser.add_argument("--warmup", type=int, default=SpeedSettings.warmup, help="warm-up rounds thrown away")
     parser.add_argument("--batch", type=int, default=SpeedSettings.batch, help="throughput regime: requests at once")
@@ -466,6 +483,8 @@ def _run_speed(args: argparse.Namespace, console: Console) -> int:
         backend=args.backend,
         new_tokens=args.new_tokens,
         trials=args.trials,
+        precision=args.precision,
+        max_seconds=args.max_seconds,
         warmup=args.warmup,
         batch=args.batch,
         prompts=args.prompts,
@@ -475,6 +494,14 @@ def _run_speed(args: argparse.Namespace, console: Console) -> int:
     run_dir = measure_speed(specs, settings, args.out, args.data_dir, progress=_say(console))
     record = load_speed(run_dir)
     console.print(speed_table(record).to_string(index=False))
+    stop = record["stopping"]
+    precision = (
+        f"; widest 95% interval of a ratio ±{stop['widest']:.1%}: the ±{stop['target']:.1%} target "
+        + ("met" if stop["met"] else "not met within the time cap")
+        if record["ratios"]
+        else ""
+    )
+    console.print(f"{stop['trials']} trials in {stop['seconds']:.0f} s{precision}")
     for warning in record["warnings"]:
         console.print(f"[yellow]warning:[/yellow] {warning}")
     console.print(f"Wrote {run_dir / 'speed.json'}")

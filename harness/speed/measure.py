@@ -3,8 +3,10 @@
 Every request generates exactly `new_tokens` tokens (EOS ignored) from a fixed Russian and English
 prompt set, in two regimes: one request at a time (latency: time to first token, time per output
 token) and `batch` requests at once (throughput: output tokens/s). Warm-up rounds are thrown away;
-within each trial the models take turns in a rotating order, so a ratio between two models is taken
-trial by trial under the same machine load, and its median and IQR say how stable it is.
+within each trial the models take turns cell by cell (regime and language) in an order that rotates
+each trial, so a ratio between two models is taken trial by trial under the same machine load. Trials
+go on past the minimum until every ratio's 95% interval is within the target precision or the time
+cap would be passed (harness/speed/precision.py).
 Effective speed = decode tokens/s x the model's characters per token on a fixed Russian text: what a
 reader waits for, including the slower step of a bigger vocabulary.
 
@@ -13,20 +15,24 @@ call (min_new_tokens = max_new_tokens) is timed (harness/speed/engines.py).
 """
 
 import contextlib
+import gc
 import hashlib
 import json
+import math
 import os
 import platform
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from harness.run.model_spec import ModelSpec, fingerprints, validate
 from harness.serving.server import default_cpu_binding
-from harness.speed.engines import Measurement, open_engine
+from harness.speed.engines import Engine, Measurement, open_engine
+from harness.speed.precision import keep_going
 from harness.speed.settings import LANGUAGES, REGIMES, SpeedSettings
-from harness.speed.summary import summarise
+from harness.speed.summary import Trials, summarise, widest_interval
 from harness.tokenizers.sample import sample_file
 from lep.atomic_write import write_json
 from lep.errors import InputError
@@ -128,40 +134,86 @@ def speed_dir(out: Path, specs: list[ModelSpec], settings: SpeedSettings, data_d
     return out / "speed" / hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:12]
 
 
-Trials = dict[str, list[dict[str, dict[str, Measurement]]]]  # model -> kept trials -> regime -> language
+Results = dict[str, dict[str, dict[str, Measurement]]]  # model -> regime -> language, one round
+
+
+@contextlib.contextmanager
+def _no_collection() -> Iterator[None]:
+    """The garbage collector run before a timed call and paused in it: a full collection of this process's heap
+    takes far longer than a decode step, and would land in whichever model happened to trigger it."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _round(engines: dict[str, Engine], order: list[str], settings: SpeedSettings, ids: dict[str, Any]) -> Results:
+    """One round: each regime and language in turn, all models back to back in the round's order, so that both
+    sides of a ratio are measured seconds apart, not a whole model's round apart with the machine's load free to
+    change in between."""
+    result: Results = {name: {regime: {} for regime in REGIMES} for name in order}
+    for regime in REGIMES:
+        for lang in LANGUAGES:
+            for name in order:
+                prompts = ids[name][lang]
+                if regime == "throughput":
+                    prompts = (prompts * settings.batch)[: settings.batch]
+                with _no_collection():
+                    result[name][regime][lang] = getattr(engines[name], regime)(prompts, settings.new_tokens)
+    return result
+
+
+def _rotated(names: list[str], shift: int) -> list[str]:
+    return names[shift % len(names) :] + names[: shift % len(names)]
 
 
 def _interleaved_trials(
     specs: list[ModelSpec],
     settings: SpeedSettings,
     ids: dict[str, dict[str, list[list[int]]]],
+    chars: dict[str, dict[str, float]],
     progress: Callable[[str], None],
-) -> tuple[Trials, list[list[str]]]:
-    """Every model loaded at once, then warm-up and measured trials with the models taking turns in a rotating
-    order; returns the kept trials and each trial's order."""
+    clock: Callable[[], float] = time.perf_counter,
+) -> tuple[Trials, list[list[str]], dict[str, Any]]:
+    """Every model loaded at once, then warm-up rounds and measured ones, the order rotating by one place each
+    round, until the stopping rule (harness/speed/precision.py) ends them; returns the kept trials, each round's
+    order and how the measuring ended."""
     trials: Trials = {s.name: [] for s in specs}
-    names, orders = [s.name for s in specs], []
+    names = [s.name for s in specs]
+    orders: list[list[str]] = []
     with contextlib.ExitStack() as stack:
         engines = {}
         for spec in specs:
             progress(f"speed · loading {spec.name} ({settings.backend})")
             engines[spec.name] = stack.enter_context(open_engine(spec, settings))
-        for trial in range(settings.warmup + settings.trials):
-            kept = trial >= settings.warmup
-            progress(f"speed · {'trial ' + str(trial - settings.warmup + 1) if kept else 'warm-up ' + str(trial + 1)}")
-            orders.append(names[trial % len(names) :] + names[: trial % len(names)])
-            for name in orders[-1]:
-                engine, result = engines[name], dict[str, Any]()
-                for regime in REGIMES:
-                    result[regime] = {}
-                    for lang in LANGUAGES:
-                        prompts = ids[name][lang]
-                        if regime == "throughput":
-                            prompts = (prompts * settings.batch)[: settings.batch]
-                        result[regime][lang] = getattr(engine, regime)(prompts, settings.new_tokens)
-                if kept:
-                    trials[name].append(result)
-    return trials, orders
+        gc.freeze()  # what is loaded by now is never scanned again: each collection before a timed call is quick
+        stack.callback(gc.unfreeze)
+        start = clock()
+        for warm in range(settings.warmup):
+            progress(f"speed · warm-up {warm + 1}")
+            orders.append(_rotated(names, len(orders)))
+            _round(engines, orders[-1], settings, ids)
+        measuring, kept, widest = clock(), 0, math.inf
+        while keep_going(kept, len(names), clock() - start, (clock() - measuring) / max(kept, 1), widest, settings):
+            orders.append(_rotated(names, len(orders)))
+            for name, result in _round(engines, orders[-1], settings, ids).items():
+                trials[name].append(result)
+            kept += 1
+            widest = widest_interval(trials, chars, names[0]) if kept > 1 else math.inf
+            ratios = (
+                f", widest ratio interval ±{widest:.1%} (target ±{settings.precision:.1%})" if len(names) > 1 else ""
+            )
+            progress(f"speed · trial {kept}, {clock() - start:.0f} s (cap {settings.max_seconds} s){ratios}")
+    stopping = {
+        "trials": kept,
+        "seconds": clock() - start,
+        "widest": widest,
+        "target": settings.precision,
+        "met": widest <= settings.precision,
+    }
+    return trials, orders, stopping
 
 
 def measure_speed(
@@ -195,7 +247,7 @@ def measure_speed(
         ids[spec.name] = {lang: prompt_ids(tokenizer, spec, texts[lang]) for lang in LANGUAGES}
         chars[spec.name] = {lang: chars_per_token(tokenizer, _text_file(data_dir, lang)) for lang in LANGUAGES}
     load_before = os.getloadavg()
-    trials, orders = _interleaved_trials(specs, settings, ids, progress)
+    trials, orders, stopping = _interleaved_trials(specs, settings, ids, chars, progress)
     record = {
         "settings": asdict(settings),
         "models": [s.record() | {"fingerprints": fingerprints(s)} for s in specs],
@@ -203,6 +255,7 @@ def measure_speed(
         "chars_per_token": chars,
         "prompts": texts,
         "order": orders,
+        "stopping": stopping,
         "data_dir": str(data_dir) if data_dir else None,
         "machine": machine_record() | {"load_before": load_before, "load_after": os.getloadavg()},
         **server_binding(settings),
@@ -210,10 +263,16 @@ def measure_speed(
             name: [{reg: {lang: asdict(m) for lang, m in r[reg].items()} for reg in r} for r in rounds]
             for name, rounds in trials.items()
         },
-    } | summarise(trials, chars, specs[0].name)
+    } | summarise(trials, chars, specs[0].name, settings.precision)
     if load_before[0] > 0.5 * (os.cpu_count() or 1):
         record["warnings"].append(
             f"the machine was loaded when the run started (1-min load {load_before[0]:.1f} on {os.cpu_count()} cores)"
+            + (
+                f"; torch ran {record['machine']['torch_threads']} threads, so each step waited for the slowest of "
+                "them: OMP_NUM_THREADS below the idle cores keeps the steps steady (docs/cli.md)"
+                if settings.backend == "hf" and record["machine"]["torch_threads"] > 1
+                else ""
+            )
         )
     write_json(run_dir / "speed.json", record)
     return run_dir

@@ -20,7 +20,10 @@ class SpeedSettings:
 
     backend: Literal["hf", "vllm-server"] = "hf"
     new_tokens: Annotated[int, Strict(), Field(ge=2, le=4096)] = 64
-    trials: Annotated[int, Strict(), Field(ge=5, le=1000)] = 5
+    trials: Annotated[int, Strict(), Field(ge=5, le=1000)] = 5  # the minimum: more run until `precision` is reached
+    # every ratio's 95% interval within ±precision of the ratio, or `max_seconds` of measuring, whichever comes first
+    precision: Annotated[float, Field(ge=0.001, le=0.5, allow_inf_nan=False)] = 0.03
+    max_seconds: Annotated[int, Strict(), Field(ge=0, le=86400)] = 600
     warmup: Annotated[int, Strict(), Field(ge=1, le=100)] = 1
     batch: Annotated[int, Strict(), Field(ge=2, le=1024)] = 16  # throughput regime: requests sent at once
     prompts: Annotated[int, Strict(), Field(ge=1, le=256)] = 4  # per language

@@ -169,6 +169,7 @@ CASES = [
     ("import-out-is-file", 4, ["import", "smollm2-135m-instruct", "--out", "{file}"], None, "is a file, not a"),
     ("speed-out-is-file", 4, ["speed", "{tiny}", "--out", "{file}"], None, "--out {file} is a file, not a directory"),
     ("speed-trials-2", 1, ["speed", "{tiny}", "--trials", "2"], None, "trials=2: must be greater than or equal to 5"),
+    ("speed-precision-2", 1, ["speed", "{tiny}", "--precision", "2"], None, "precision=2.0: must be less than or"),
     (
         "calibrate-rank-0",
         1,

@@ -2,6 +2,7 @@
 its report section, and a finished run reused."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from harness.speed.measure import measure_speed
 from harness.speed.settings import SpeedSettings
 from harness.speed.summary import speed_table
 
-FAST = SpeedSettings(new_tokens=4, trials=5, warmup=1, batch=2, prompts=1)
+FAST = SpeedSettings(new_tokens=4, trials=5, warmup=1, batch=2, prompts=1, max_seconds=0)  # the fewest trials
 
 
 @pytest.fixture(scope="module")
@@ -46,22 +47,27 @@ def test_an_interleaved_hf_run_records_exact_lengths_spreads_and_ratios(record):
         ["b", "a"],
         ["a", "b"],
         ["b", "a"],
-    ]  # rotating, warm-up first
+        ["a", "b"],
+    ]  # rotating, warm-up first, then 5 trials rounded up to whole rotations
+    assert record["stopping"]["trials"] == 6
+    assert record["stopping"]["seconds"] > 0
     for name in ("a", "b"):
         rounds = record["trials"][name]
-        assert len(rounds) == 5  # the warm-up round is not kept
+        assert len(rounds) == 6  # the warm-up round is not kept
         assert all(
             r["latency"][lang]["tokens"] == 4 and r["throughput"][lang]["tokens"] == 8
             for r in rounds
             for lang in ("ru", "en")
         )
         cell = record["summary"][name]["latency/ru"]["decode_tokens_per_s"]
-        assert cell["n"] == 5
+        assert cell["n"] == 6
         assert cell["q1"] <= cell["median"] <= cell["q3"]
         assert cell["median"] > 0
         assert record["chars_per_token"][name]["ru"] > 1
     assert set(record["ratios"]) == {"b"}
-    assert record["ratios"]["b"]["latency/ru"]["chars_per_s"]["median"] > 0
+    ratio = record["ratios"]["b"]["latency/ru"]["chars_per_s"]
+    assert ratio["median"] > 0
+    assert ratio["low"] <= ratio["ratio"] <= ratio["high"]
     assert record["machine"]["torch_threads"] >= 1
     assert len(record["machine"]["load_before"]) == 3
     assert len(speed_table(record)) == 4
@@ -73,6 +79,8 @@ def test_the_report_shows_the_speed_run_with_its_method(record):
     assert "interleaved" in section["how"]
     assert list(section["table"]["model"]) == ["a", "a", "b", "b"]
     assert section["table"]["× ref RU chars/s"].iloc[0] == "ref"
+    assert "±" in section["table"]["× ref RU chars/s"].iloc[2]
+    assert "6 trials in" in section["how"]
     assert speed_figure(record).startswith(b"\x89PNG")
     assert speed_section(None, {})["table"] is None
     assert "not measured" in speed_section(None, {})["how"]
@@ -87,7 +95,6 @@ def test_a_finished_speed_run_is_reused_and_a_changed_setting_is_not(two_models,
 
     monkeypatch.setattr(speed, "open_engine", no_engine)
     assert measure_speed(specs, FAST, tmp_path, progress=lambda _: None) == first
-    with pytest.raises(AssertionError, match="must not load"):
-        measure_speed(
-            specs, SpeedSettings(new_tokens=5, trials=5, batch=2, prompts=1), tmp_path, progress=lambda _: None
-        )
+    for changed in (replace(FAST, new_tokens=5), replace(FAST, precision=0.05), replace(FAST, max_seconds=60)):
+        with pytest.raises(AssertionError, match="must not load"):
+            measure_speed(specs, changed, tmp_path, progress=lambda _: None)
