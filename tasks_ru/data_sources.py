@@ -93,11 +93,18 @@ def hub_revision(hub_id: str) -> str:
 
 
 def source_record(tasks: list[str], data_dir: Path | None) -> dict[str, object]:
-    """What each task reads, by content: per task the digest of its files, or its hub id and commit."""
+    """What each task reads, by content: per task the digest of its files, or its hub id and commit. A task with
+    no hub source and no data folder is refused here, before any model loads."""
     if data_dir is not None:
         return {
             "data_dir": str(data_dir),
             "files": {task: files_digest(data_dir, TASK_DATA[task].paths) for task in tasks},
         }
+    local_only = [task for task in tasks if TASK_DATA[task].hub_id is None]
+    if local_only:
+        raise TaskDataError(
+            f"{', '.join(local_only)} read(s) local files only: pass --data-dir or set {DATA_DIR_ENV} "
+            "(../shared/data, docs/tasks.md)"
+        )
     hubs = sorted({hub for task in tasks if (hub := TASK_DATA[task].hub_id)})
     return {"data_dir": None, "hub_revisions": {hub: hub_revision(hub) for hub in hubs}}

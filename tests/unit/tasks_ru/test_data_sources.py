@@ -8,8 +8,10 @@ import pytest
 import yaml
 
 from harness.demo.build import embedded_tasks
-from tasks_ru.data_sources import TASK_DATA, files_digest, resolve_data_dir
+from tasks_ru.data_sources import DATA_DIR_ENV, TASK_DATA, files_digest, resolve_data_dir, source_record
+from tasks_ru.errors import TaskDataError
 from tasks_ru.suites import TASKS_DIR, suite_tasks
+from tests.support.cli import run_cli
 from tests.support.darumeru_fixture import write_darumeru_fixture
 
 OPENED: list[str] = []
@@ -72,3 +74,26 @@ def test_the_data_dir_falls_back_to_the_environment(tmp_path, monkeypatch):
     assert resolve_data_dir(tmp_path / "given") == (tmp_path / "given").resolve()
     monkeypatch.delenv("LEP_DATA_DIR")
     assert resolve_data_dir(None) is None
+
+
+def test_a_local_only_task_without_a_data_folder_is_refused_before_any_model_loads(
+    tmp_path, capsys, monkeypatch, tiny_model
+):
+    monkeypatch.delenv(DATA_DIR_ENV, raising=False)
+    with pytest.raises(TaskDataError, match="ru_open_copy_sent_en read\\(s\\) local files only: pass --data-dir"):
+        source_record(["ru_open_copy_sent_en"], None)
+    argv = [
+        "run",
+        "--model",
+        str(tiny_model),
+        "--suite",
+        "ru-open",
+        "--tasks",
+        "ru_open_copy_sent_en",
+        "--backend",
+        "hf",
+    ]
+    status, _, err = run_cli([*argv, "--out", str(tmp_path / "runs")], capsys)
+    assert status == 2
+    assert err.count("error:") == 1 and "local files only" in err
+    assert not (tmp_path / "runs").exists()
