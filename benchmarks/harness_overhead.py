@@ -17,7 +17,7 @@ from pathlib import Path
 
 from harness.run.backends import BackendSettings, open_backend
 from harness.run.evaluation import PromptSettings, evaluate_task, task_manager
-from harness.run.model_spec import parse_spec, resolve_named
+from harness.run.model_spec import parse_spec, resolve_spec
 from harness.serving.engine_metrics import ServerTimes, server_times
 from tasks_ru.suites import suite_tasks
 
@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--num-concurrent", type=int, default=BackendSettings.num_concurrent)
     parser.add_argument("--batch-size", type=int, default=BackendSettings.batch_size)
     args = parser.parse_args()
-    spec = resolve_named(parse_spec(args.model))
+    spec = resolve_spec(parse_spec(args.model))
     settings = BackendSettings(backend="vllm-server", num_concurrent=args.num_concurrent, batch_size=args.batch_size)
     manager = task_manager(args.data_dir, Path(spec.tokenizer_path))
     prompts = PromptSettings(kind=spec.kind, limit=args.limit)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from harness.run.backends import BackendSettings
 from harness.run.evaluation import PromptSettings
-from harness.run.model_spec import parse_spec, resolve_named
+from harness.run.model_spec import parse_spec, resolve_spec
 from harness.run.request import RunRequest
 from harness.run.runner import run
 
@@ -27,7 +27,7 @@ def main(data_dir: Path, out: Path) -> None:
     for name, backend in BACKENDS.items():
         started = time.perf_counter()
         request = RunRequest.for_model(
-            resolve_named(parse_spec(f"path=smollm2-135m-instruct,kind=instruct,name=smollm2-{name}")),
+            resolve_spec(parse_spec(f"path=smollm2-135m-instruct,kind=instruct,name=smollm2-{name}")),
             "ru-open",
             backend,
             PromptSettings(limit=20, num_fewshot=3),

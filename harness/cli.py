@@ -132,7 +132,9 @@ def _add_adapt(commands: argparse._SubParsersAction) -> None:
         "the new tokens of a Russian BPE of --new-vocab-size; optimize keeps the --keep most frequent base tokens "
         "and extends with a --new-vocab-size BPE up to --vocab-size.",
     )
-    parser.add_argument("--base", required=True, metavar="NAME_OR_PATH", help="reference name or tokenizer path")
+    parser.add_argument(
+        "--base", required=True, metavar="NAME_OR_PATH", help="reference name, tokenizer path or hub id org/name[@rev]"
+    )
     parser.add_argument("--method", required=True, choices=METHODS)
     parser.add_argument("--corpus", required=True, nargs="+", type=Path, metavar="PATH", help="training files/folders")
     parser.add_argument("--vocab-size", type=int, metavar="N")
@@ -200,7 +202,9 @@ def _add_settings_flags(
 
 def _add_init(stages: argparse._SubParsersAction) -> None:
     init = stages.add_parser("init", help="resize a model to a new tokenizer; new rows = mean of old sub-token rows")
-    init.add_argument("--model", required=True, type=Path, metavar="DIR", help="HF model dir (safetensors)")
+    init.add_argument(
+        "--model", required=True, type=Path, metavar="DIR", help="HF model dir (safetensors) or hub id org/name[@rev]"
+    )
     init.add_argument(
         "--tokenizer", required=True, type=Path, metavar="DIR", help="new tokenizer (from 'adapt tokenizer')"
     )
@@ -224,11 +228,13 @@ def _add_train(stages: argparse._SubParsersAction) -> None:
 def _add_propagate(stages: argparse._SubParsersAction) -> None:
     prop = stages.add_parser("propagate", help="carry the adapted embeddings into the instruct model")
     prop.add_argument("--mode", required=True, choices=MODES)
-    prop.add_argument("--base", required=True, type=Path, metavar="DIR", help="the original base model")
+    prop.add_argument("--base", required=True, type=Path, metavar="DIR", help="the original base model (dir or hub id)")
     prop.add_argument(
         "--adapted", required=True, type=Path, metavar="DIR", help="the adapted base (after 'adapt train')"
     )
-    prop.add_argument("--instruct", required=True, type=Path, metavar="DIR", help="the original instruct model")
+    prop.add_argument(
+        "--instruct", required=True, type=Path, metavar="DIR", help="the original instruct model (dir or hub id)"
+    )
     prop.add_argument("--out", required=True, type=Path, metavar="DIR")
     prop.add_argument("--no-check", action="store_true", help="skip the argmax-agreement check (it loads both models)")
     prop.add_argument("--overwrite", action="store_true")
@@ -247,9 +253,11 @@ def _add_calibrate(stages: argparse._SubParsersAction) -> None:
         help="sft: chat jsonl or hub id (online); self: prompts (.txt/.json/.jsonl)",
     )
     calibrate.add_argument(
-        "--instruct", type=Path, metavar="DIR", help="self: the ORIGINAL instruct model that answers"
+        "--instruct", type=Path, metavar="DIR", help="self: the ORIGINAL instruct model that answers (dir or hub id)"
     )
-    calibrate.add_argument("--judge", type=Path, metavar="DIR", help="self: a model that grades answers 1-5")
+    calibrate.add_argument(
+        "--judge", type=Path, metavar="DIR", help="self: a model that grades answers 1-5 (dir or hub id)"
+    )
     calibrate.add_argument("--min-grade", type=int, default=4)
     calibrate.add_argument("--max-new-tokens", type=int, default=512)
     calibrate.add_argument("--copy-corpus", nargs="+", type=Path, default=[], metavar="PATH")
@@ -265,10 +273,18 @@ def _done(console: Console, out: Path) -> int:
     return 0
 
 
+def _local(model: Path) -> Path:
+    """A model argument as a local dir: a hub id's snapshot in the Hugging Face cache, any path as it is."""
+    from lep.hub_models import local_path
+
+    return Path(local_path(model))
+
+
 def _run_init(args: argparse.Namespace, console: Console) -> int:
     from lep.embedding_init import initialise
 
-    return _done(console, initialise(args.model, args.tokenizer, args.out, args.original_tokenizer, args.overwrite))
+    model = _local(args.model)
+    return _done(console, initialise(model, args.tokenizer, args.out, args.original_tokenizer, args.overwrite))
 
 
 def _run_train(args: argparse.Namespace, console: Console) -> int:
@@ -295,6 +311,7 @@ def _run_calibrate(args: argparse.Namespace, console: Console) -> int:
     from lep.validation import check_fields
 
     given = {name: getattr(args, name) for name in (*CalibrationRequest.model_fields, *CALIBRATION_FIELDS)}
+    given |= {model: _local(given[model]) for model in ("instruct", "judge") if given[model] is not None}
     request = check_fields(CalibrationRequest, given, "adapt calibrate")
     answerer = partial(served_answerer, progress=_say(console))
     return _done(console, run_calibration(args.model, args.out, request, answerer, args.overwrite))
@@ -303,8 +320,9 @@ def _run_calibrate(args: argparse.Namespace, console: Console) -> int:
 def _run_propagate(args: argparse.Namespace, console: Console) -> int:
     from lep.propagation import propagate
 
+    base, instruct = _local(args.base), _local(args.instruct)
     report = propagate(
-        args.mode, args.base, args.adapted, args.instruct, args.out, check=not args.no_check, overwrite=args.overwrite
+        args.mode, base, args.adapted, instruct, args.out, check=not args.no_check, overwrite=args.overwrite
     )
     for name, fit in report.fits.items():
         console.print(f"{name} embeddings: relative residual {fit['relative_residual']:.3e} over {fit['rows']} rows")
@@ -327,8 +345,8 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
         "--model",
         required=True,
         metavar="SPEC",
-        help="a model dir, a named model, or path=DIR,name=N,kind=base|instruct,tokenizer=T,chat_template=F,"
-        "dtype=D,max_length=L",
+        help="a model dir, a named model, a hub id org/name[@revision] (from the Hugging Face cache; docs/cli.md), "
+        "or path=DIR,name=N,kind=base|instruct,tokenizer=T,chat_template=F,dtype=D,max_length=L",
     )
     parser.add_argument("--suite", required=True, choices=sorted(SUITES))
     parser.add_argument(
@@ -369,12 +387,12 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
 def _run_run(args: argparse.Namespace, console: Console) -> int:
     from harness.run.backends import BackendSettings
     from harness.run.evaluation import PromptSettings
-    from harness.run.model_spec import parse_spec, resolve_named
+    from harness.run.model_spec import parse_spec, resolve_spec
     from harness.run.request import RunRequest
     from harness.run.runner import run
 
     request = RunRequest.for_model(
-        resolve_named(parse_spec(args.model)),
+        resolve_spec(parse_spec(args.model)),
         args.suite,
         BackendSettings(
             backend=args.backend, batch_size=args.batch_size, port=args.port, enforce_eager=args.enforce_eager
@@ -475,7 +493,7 @@ def _add_speed(commands: argparse._SubParsersAction) -> None:
 def _run_speed(args: argparse.Namespace, console: Console) -> int:
     from dataclasses import replace
 
-    from harness.run.model_spec import parse_spec, resolve_named
+    from harness.run.model_spec import parse_spec, resolve_spec
     from harness.speed.measure import load_speed, measure_speed
     from harness.speed.summary import speed_table
 
@@ -490,7 +508,7 @@ def _run_speed(args: argparse.Namespace, console: Console) -> int:
         prompts=args.prompts,
         dtype=args.dtype,
     )
-    specs = [replace(resolve_named(parse_spec(model)), dtype=args.dtype) for model in args.models]
+    specs = [replace(resolve_spec(parse_spec(model)), dtype=args.dtype) for model in args.models]
     run_dir = measure_speed(specs, settings, args.out, args.data_dir, progress=_say(console))
     record = load_speed(run_dir)
     console.print(speed_table(record).to_string(index=False))

@@ -17,7 +17,8 @@ Every key and value of the file is checked in one pass before any model is touch
 span keys (distinct model names, tasks that belong to the suites, published tables that exist); every problem is
 named in one error. A GPU split on a backend that cannot split a model is each run's own rule (BackendSettings),
 checked for every run before the first starts. Relative paths resolve against the file's folder, or a folder
-the caller names (the demo: its work folder).
+the caller names (the demo: its work folder); a model's `path` or `tokenizer` may also be a hub id (`org/name`
+or `org/name@revision`), and a run records the commit it was read at.
 """
 
 from dataclasses import dataclass, fields
@@ -29,7 +30,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model
 from harness.report.published import published_tables
 from harness.run.backends import BACKENDS, DEFAULT_BACKEND
 from harness.run.evaluation import MAX_SHOTS
-from harness.run.model_spec import ModelSpec, resolve_named
+from harness.run.model_spec import ModelSpec, resolve_spec
 from harness.speed.settings import SpeedSettings
 from lep.validation import ConfigPath, NonNegativeInt, PathComponent, PositiveInt, check_fields, read_yaml, safe_name
 from tasks_ru.suites import SUITES, suite_tasks
@@ -135,7 +136,8 @@ class ExperimentConfig(BaseModel):
 
 
 def load_experiment(path: Path, base: Path | None = None, overrides: dict[str, Any] | None = None) -> ExperimentConfig:
-    """Read and check an experiment YAML (every problem at once), then import its named models.
+    """Read and check an experiment YAML (every problem at once), then import its named models and fetch its hub
+    ids from the Hugging Face cache (harness/run/model_spec.py: resolve_spec).
 
     Relative paths resolve against `base`, default the file's folder. `overrides` replace top-level keys (the
     command line's --backend and --executor, the demo's data folder); `ray` is merged key by key."""
@@ -147,4 +149,4 @@ def load_experiment(path: Path, base: Path | None = None, overrides: dict[str, A
     folder = Path(base) if base is not None else path.resolve().parent
     config = check_fields(ExperimentConfig, raw | overrides, f"experiment config {path}", context={"base": folder})
     name = config.name or safe_name(path.stem, "experiment name (the config's file name)")
-    return config.model_copy(update={"name": name, "models": [resolve_named(m) for m in config.models]})
+    return config.model_copy(update={"name": name, "models": [resolve_spec(m, folder) for m in config.models]})

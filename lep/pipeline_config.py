@@ -15,7 +15,9 @@ A stage key that is present (even empty) runs that stage. The tokenizer stage ta
 `base`, default base_model); init takes `tokenizer` and `original_tokenizer`; train takes TrainSettings (and
 `model`); propagate `modes`, `check` and `adapted`; calibrate a CalibrationRequest's keys and any
 CalibrationSettings field over its mode's preset. Relative paths resolve against the config's folder, or a
-folder the caller names (the demo: its work folder). Every bad key or value of the file is one error.
+folder the caller names (the demo: its work folder). A model or tokenizer may be a hub id (`org/name` or
+`org/name@revision`, where no such path exists), read from the Hugging Face cache. Every bad key or value of the
+file is one error.
 """
 
 from dataclasses import dataclass, field, fields
@@ -24,6 +26,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, Strict, ValidationInfo, model_validator
 
+from lep.hub_models import TOKENIZER_FILES, local_path
 from lep.reference_sources import REFERENCE_NAMES
 from lep.stage_settings import (
     CalibrationRequest,
@@ -33,7 +36,7 @@ from lep.stage_settings import (
     tokenizer_problems,
     train_problems,
 )
-from lep.validation import ConfigPath, check_fields, read_yaml
+from lep.validation import ConfigPath, check_fields, config_folder, model_or_path, read_yaml
 
 STAGES = ("tokenizer", "init", "train", "propagate", "calibrate")
 Text = Annotated[str, Strict()]
@@ -41,12 +44,14 @@ Text = Annotated[str, Strict()]
 
 def _name_or_path(value: str, info: ValidationInfo) -> str:
     """A tokenizer: a reference name (llama-3) or hub id as given; a path that exists beside the config, resolved."""
-    base = (info.context or {}).get("base")
-    beside = Path(base) / Path(value).expanduser() if base is not None else None
+    base = config_folder(info)
+    beside = base / Path(value).expanduser() if base is not None else None
     return str(beside.resolve()) if value not in REFERENCE_NAMES and beside is not None and beside.exists() else value
 
 
 TokenizerName = Annotated[str, Strict(), AfterValidator(_name_or_path)]
+# A model: a path from the config's folder, or a hub id (org/name[@revision]) that load_pipeline resolves
+ModelPath = Annotated[Path, AfterValidator(lambda value, info: Path(model_or_path(str(value), info)))]
 
 
 @dataclass
@@ -92,7 +97,7 @@ class CalibrateStage(CalibrationRequest):
     instruct model that answers (self mode) is the pipeline's instruct_model."""
 
     data: ConfigPath
-    judge: ConfigPath | None = None
+    judge: ModelPath | None = None
     copy_corpus: tuple[ConfigPath, ...] = ()  # default: the pipeline's corpus
     from_mode: Mode = "conversion"  # which propagated model is calibrated
 
@@ -134,8 +139,8 @@ class PipelineConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     workdir: ConfigPath
-    base_model: ConfigPath
-    instruct_model: ConfigPath | None = None
+    base_model: ModelPath
+    instruct_model: ModelPath | None = None
     corpus: list[ConfigPath] = Field(default_factory=list)
     stages: Stages = Field(default_factory=Stages)
 
@@ -159,4 +164,19 @@ def load_pipeline(path: Path, base: Path | None = None, overrides: dict[str, Any
     folder = Path(base) if base is not None else path.resolve().parent
     config = check_fields(PipelineConfig, raw, str(path), context={"base": folder})
     config._given = dict(raw.get("stages") or {})
+    _fetch_hub_ids(config, folder)
     return config
+
+
+def _fetch_hub_ids(config: PipelineConfig, folder: Path) -> None:
+    """Each model and tokenizer the config names by hub id, replaced by its cached snapshot (lep/hub_models.py)
+    once every key is checked; the stages then read local dirs, and their records digest what they read."""
+    config.base_model = Path(local_path(config.base_model, folder))
+    if config.instruct_model is not None:
+        config.instruct_model = Path(local_path(config.instruct_model, folder))
+    if (tokenizer := config.stages.tokenizer) is not None and tokenizer.base is not None:
+        tokenizer.base = local_path(tokenizer.base, folder, TOKENIZER_FILES)
+    if (init := config.stages.init) is not None and init.original_tokenizer is not None:
+        init.original_tokenizer = local_path(init.original_tokenizer, folder, TOKENIZER_FILES)
+    if (calibrate := config.stages.calibrate) is not None and calibrate.judge is not None:
+        config.stages.calibrate = calibrate.model_copy(update={"judge": Path(local_path(calibrate.judge, folder))})

@@ -3,7 +3,7 @@
 The reference tokenizers are built from the files that PyPI packages ship (LLaMa-3's tiktoken
 ranks in `llama-models`, Mistral-7B's SentencePiece model in `mistral-common`), so nothing is
 downloaded. `load_tokenizer` also takes an HF tokenizer dir, a tokenizer.json, a tiktoken file,
-a SentencePiece .model, or a hub id (when online).
+a SentencePiece .model, or a hub id `org/name[@revision]` (from the Hugging Face cache: lep/hub_models.py).
 """
 
 import json
@@ -19,6 +19,7 @@ from transformers import AutoTokenizer, PreTrainedTokenizerFast
 from transformers.convert_slow_tokenizer import TikTokenConverter
 
 from lep.errors import TokenizerError
+from lep.hub_models import TOKENIZER_FILES, local_path
 from lep.reference_sources import LLAMA3_FILE, MISTRAL_FILE, package_file
 
 LLAMA3_PATTERN = (
@@ -70,7 +71,6 @@ OPENCHAT_CONFIG = {
     "model_max_length": 8192,
     "chat_template": OPENCHAT_CHAT_TEMPLATE,
 }
-_HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
 def _with_bos(tokenizer: Tokenizer, bos: str) -> None:
@@ -153,11 +153,11 @@ def _from_file(path: Path) -> PreTrainedTokenizerFast:
 
 
 def load_tokenizer(spec: str | Path) -> PreTrainedTokenizerFast:
-    """A fast tokenizer for a reference name, a local dir or file, or (online) a hub id."""
+    """A fast tokenizer for a reference name, a local dir or file, or a hub id (its files in the hub's cache)."""
     name = str(spec)
     if name in REFERENCE_TOKENIZERS:
         return REFERENCE_TOKENIZERS[name]()
-    path = Path(name).expanduser()
+    path = Path(local_path(name, files=TOKENIZER_FILES)).expanduser()  # a hub id: its snapshot in the HF cache
     if path.is_file():
         return _from_file(path)
     if path.is_dir():
@@ -168,13 +168,6 @@ def load_tokenizer(spec: str | Path) -> PreTrainedTokenizerFast:
         if not isinstance(tokenizer, PreTrainedTokenizerFast):
             raise TokenizerError(f"{path} loads as a slow tokenizer; lep-bench needs one with a tokenizer.json")
         return tokenizer
-    if _HUB_ID.match(name) and not name.startswith((".", "/")):
-        try:
-            return AutoTokenizer.from_pretrained(name, trust_remote_code=False)
-        except Exception as error:
-            raise TokenizerError(
-                f"could not load the hub tokenizer {name} (offline, or no such repo?): {error}"
-            ) from None
     known = ", ".join(REFERENCE_TOKENIZERS)
     raise TokenizerError(f"unknown tokenizer {name!r}: use one of {known}, an existing path, or a hub id")
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 from pydantic import AfterValidator, Field, Strict, TypeAdapter, ValidationError, ValidationInfo
 
 from lep.errors import InputError
+from lep.hub_models import hub_id
 
 T = TypeVar("T")
 
@@ -129,14 +130,26 @@ def _as_component(value: str) -> str:
 PathComponent = Annotated[str, Strict(), AfterValidator(_as_component)]  # a name that becomes one folder
 
 
-def from_config_folder(value: str, info: ValidationInfo) -> str:
-    """A relative path of a config file, resolved against the folder in the validation context's `base` (the
-    config's own folder, or one its caller names); as given when validated without one (the command line)."""
+def config_folder(info: ValidationInfo) -> Path | None:
+    """The folder a config's relative paths start at (the validation context's `base`: the config's own folder,
+    or one its caller names); None when validated without one (the command line: the working dir)."""
     base = (info.context or {}).get("base")
+    return None if base is None else Path(base)
+
+
+def from_config_folder(value: str, info: ValidationInfo) -> str:
+    """A relative path of a config file, resolved against its `config_folder`; as given without one."""
+    base = config_folder(info)
     path = Path(value).expanduser()
     if path.is_absolute():
         return str(path)
-    return value if base is None else str((Path(base) / path).resolve())
+    return value if base is None else str((base / path).resolve())
+
+
+def model_or_path(value: str, info: ValidationInfo) -> str:
+    """A hub id (org/name[@revision]) as given, unless a path of that name is beside the config (a local dir wins;
+    lep/hub_models.py); any other value as a path from the config's folder."""
+    return value if hub_id(value, config_folder(info)) else from_config_folder(value, info)
 
 
 # A path in a config file: relative to the config's folder (or the folder its caller names)

@@ -19,7 +19,8 @@ import pytest
 from lep.reference_tokenizers import load_tokenizer
 
 REPO = Path(__file__).resolve().parents[1]
-pytest_plugins = ["tests.support.pipelines"]  # the small pipeline's fixtures, for integration/ and vllm/
+# the small pipeline's fixtures (integration/, vllm/); a Hugging Face cache without network (hub ids)
+pytest_plugins = ["tests.support.pipelines", "tests.support.hub_cache"]
 
 
 def require(available: bool, reason: str) -> None:

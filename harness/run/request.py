@@ -2,10 +2,10 @@
 its run dir.
 
 The fingerprint covers everything that can change a score: model, tokenizer and chat-template contents (a
-reference tokenizer by the package file and code that build it), prompt and backend settings (the HF device
-included), the task code and YAMLs, the contents of the data files each task reads (from --data-dir, else
-$LEP_DATA_DIR) or the hub dataset commit it is read at, and the versions of the packages that run and score it
-(harness/run/fingerprint.py).
+reference tokenizer by the package file and code that build it, a hub model by its snapshot's commit), prompt
+and backend settings (the HF device included), the task code and YAMLs, the contents of the data files each
+task reads (from --data-dir, else $LEP_DATA_DIR) or the hub dataset commit it is read at, and the versions of
+the packages that run and score it (harness/run/fingerprint.py).
 """
 
 import hashlib
@@ -82,8 +82,9 @@ class RunRequest:
         except TaskDataError as e:
             raise InputError(str(e)) from None
         spec = self.spec.record()
-        spec.pop("name")
-        for key in ("path", "tokenizer", "chat_template"):
+        # the model's files count by their fingerprints, not by where they were read (a folder, a hub cache path,
+        # the name of the revision asked)
+        for key in ("name", "path", "tokenizer", "chat_template", "sources"):
             spec.pop(key)
         return {
             "suite": self.suite,

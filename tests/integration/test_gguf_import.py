@@ -10,7 +10,7 @@ import torch
 from harness.cli import main
 from harness.experiment import load_experiment
 from harness.run.gguf_import import IMPORT_MANIFEST, NAMED_MODELS, import_gguf
-from harness.run.model_spec import ModelSpec, parse_spec, resolve_named
+from harness.run.model_spec import ModelSpec, parse_spec, resolve_spec
 from lep.errors import InputError
 
 
@@ -48,8 +48,8 @@ def test_named_model_imports_to_an_ordinary_hf_dir(smollm2: Path):
 
 def test_specs_and_experiment_configs_accept_the_name(smollm2: Path, monkeypatch, tmp_path):
     monkeypatch.setenv("LEP_MODEL_CACHE", str(smollm2.parent))
-    assert resolve_named(parse_spec("smollm2-135m-instruct")).path == str(smollm2)
-    assert resolve_named(parse_spec("path=smollm2-135m-instruct,name=smol")).path == str(smollm2)
+    assert resolve_spec(parse_spec("smollm2-135m-instruct")).path == str(smollm2)
+    assert resolve_spec(parse_spec("path=smollm2-135m-instruct,name=smol")).path == str(smollm2)
     config = tmp_path / "experiment.yaml"
     config.write_text(
         "models:\n  - {name: smol, path: smollm2-135m-instruct, kind: instruct, role: reference}\n", encoding="utf-8"

@@ -8,8 +8,10 @@ import yaml
 
 from lep.errors import InputError
 from lep.pipeline_config import load_pipeline
+from tests.support.hub_cache import add_snapshot
 
-TOP = {"workdir": "work", "base_model": "models/base", "instruct_model": "models/instruct", "corpus": ["ru.txt"]}
+# models/base would read as a hub id (org/name) while no such folder exists
+TOP = {"workdir": "work", "base_model": "base", "instruct_model": "instruct", "corpus": ["ru.txt"]}
 
 
 def _write(folder: Path, stages: dict, **top) -> Path:
@@ -55,7 +57,7 @@ def test_paths_start_at_the_config_folder_and_reference_names_stay_names(tmp_pat
 
 def test_a_caller_names_the_folder_and_overrides_top_level_keys(tmp_path):
     config = load_pipeline(_write(tmp_path, {"init": None}), base=tmp_path / "demo", overrides={"corpus": []})
-    assert config.base_model == (tmp_path / "demo" / "models" / "base").resolve()
+    assert config.base_model == (tmp_path / "demo" / "base").resolve()
     assert config.corpus == []
     assert config.stages.names() == ["init"]  # a key with no value runs its stage with the defaults
 
@@ -70,3 +72,24 @@ def test_the_stages_as_written_are_kept_for_their_records(tmp_path):
     request = config.stages.calibrate.request(tmp_path / "instruct", config.corpus)
     assert request.overrides() == {"rank": 4}
     assert request.copy_corpus == tuple(config.corpus)  # default: the pipeline's corpus
+
+
+def test_models_and_tokenizers_may_be_hub_ids_and_a_folder_beside_the_config_wins(tmp_path, hub_cache):
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "config.json").write_text("{}")
+    base = add_snapshot(hub_cache, "org/base", files, "1" * 40)
+    instruct = add_snapshot(hub_cache, "org/instruct", files, "2" * 40, refs=("v1",))
+    stages = {"tokenizer": {"base": "org/base", "new_vocab_size": 900}, "init": {"original_tokenizer": "org/base"}}
+    path = _write(tmp_path, stages, base_model="org/base", instruct_model="org/instruct@v1")
+    config = load_pipeline(path)
+    assert (config.base_model, config.instruct_model) == (base, instruct)
+    assert config.stages.tokenizer is not None and config.stages.tokenizer.base == str(base)
+    assert config.stages.init is not None and config.stages.init.original_tokenizer == str(base)
+
+    (tmp_path / "org" / "base").mkdir(parents=True)
+    assert load_pipeline(path).base_model == (tmp_path / "org" / "base").resolve()
+
+    path = _write(tmp_path, {}, base_model="org/absent")
+    with pytest.raises(InputError, match="hub id org/absent@main is not in the Hugging Face cache"):
+        load_pipeline(path)
