@@ -25,7 +25,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, Strict, model_validator
 
 from harness.report.published import published_tables
 from harness.run.backends import BACKENDS, DEFAULT_BACKEND
@@ -93,9 +93,11 @@ class RaySettings(BaseModel):
 
 
 class ExperimentConfig(BaseModel):
-    """A whole experiment YAML, validated; its paths are absolute and its named models imported once loaded."""
+    """A whole experiment YAML, validated; its paths are absolute, its models' named models and hub ids resolved by
+    `resolved_specs`."""
 
     model_config = ConfigDict(extra="forbid")
+    _folder: Path | None = PrivateAttr(default=None)  # what relative model paths and hub-shaped names start at
 
     name: PathComponent | None = None  # the report's folder
     models: list[ModelEntry] = Field(min_length=1)
@@ -134,10 +136,16 @@ class ExperimentConfig(BaseModel):
             raise ValueError("; ".join(problems))
         return self
 
+    def resolved_specs(self) -> list[ModelSpec]:
+        """Each model's spec with local dirs, in config order: named models imported, hub ids fetched from the
+        Hugging Face cache (their commits recorded), relative paths joined to the config's folder. Called when runs
+        are about to start, so a path a pipeline has just built is a local dir, not a hub id."""
+        return [resolve_spec(entry.spec(), self._folder) for entry in self.models]
+
 
 def load_experiment(path: Path, base: Path | None = None, overrides: dict[str, Any] | None = None) -> ExperimentConfig:
-    """Read and check an experiment YAML (every problem at once), then import its named models and fetch its hub
-    ids from the Hugging Face cache (harness/run/model_spec.py: resolve_spec).
+    """Read and check an experiment YAML (every problem at once). Its named models and hub ids are resolved when
+    runs are about to start (`ExperimentConfig.resolved_specs`), not here: a pipeline may build them first.
 
     Relative paths resolve against `base`, default the file's folder. `overrides` replace top-level keys (the
     command line's --backend and --executor, the demo's data folder); `ray` is merged key by key."""
@@ -149,4 +157,6 @@ def load_experiment(path: Path, base: Path | None = None, overrides: dict[str, A
     folder = Path(base) if base is not None else path.resolve().parent
     config = check_fields(ExperimentConfig, raw | overrides, f"experiment config {path}", context={"base": folder})
     name = config.name or safe_name(path.stem, "experiment name (the config's file name)")
-    return config.model_copy(update={"name": name, "models": [resolve_spec(m, folder) for m in config.models]})
+    loaded = config.model_copy(update={"name": name})
+    loaded._folder = folder
+    return loaded

@@ -25,9 +25,10 @@ Progress = Callable[[str], None]
 def experiment_requests(experiment: ExperimentConfig) -> list[tuple[RunRequest, ModelEntry]]:
     """One run request per suite × model, in config order (suite by suite), each with its model's entry."""
     requests = []
+    specs = experiment.resolved_specs()
     for suite in experiment.suites:
         tasks = tuple(t for t in experiment.tasks if t in suite_tasks(suite))
-        for entry in experiment.models:
+        for entry, spec in zip(experiment.models, specs):
             backend = BackendSettings(
                 backend=experiment.backend,
                 tensor_parallel_size=max(1, entry.tensor_parallel_size),
@@ -37,7 +38,7 @@ def experiment_requests(experiment: ExperimentConfig) -> list[tuple[RunRequest, 
                 num_fewshot=experiment.shots, choice_shots=experiment.choice_shots, limit=experiment.limit
             )
             request = RunRequest.for_model(
-                entry.spec(), suite, backend, prompts, experiment.runs, experiment.data_dir, tasks
+                spec, suite, backend, prompts, experiment.runs, experiment.data_dir, tasks
             )
             requests.append((request, entry))
     return requests
@@ -52,8 +53,8 @@ def run_experiment(
     requests = experiment_requests(experiment)
     for request, _ in requests:  # every run's settings, then every model's files, before the first run starts
         check_request(request)
-    for entry in experiment.models:
-        validate(entry.spec())
+    for spec in {request.spec.name: request.spec for request, _ in requests}.values():
+        validate(spec)
     if experiment.executor == "ray":
         jobs = [Job(request, entry.role, entry.resources, request.run_dir()) for request, entry in requests]
         return run_sweep(jobs, experiment.ray, progress, on_jobs)
@@ -64,5 +65,5 @@ def run_speed(experiment: ExperimentConfig, progress: Progress = lambda _: None)
     """The experiment's speed run (measured, or reused when nothing changed), or None when it asks for none."""
     if experiment.speed is None:
         return None
-    specs = [entry.spec() for entry in experiment.models]
+    specs = experiment.resolved_specs()
     return load_speed(measure_speed(specs, experiment.speed, experiment.runs, experiment.data_dir, progress=progress))

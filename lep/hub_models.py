@@ -89,11 +89,13 @@ def _fetch(repo: str, revision: str, files: list[str] | None) -> str:
 
 
 def resolve(text: str, base: Path | None = None, files: list[str] | None = None) -> tuple[str, HubRevision | None]:
-    """The local path `text` names and, when it is a hub id, the revision its snapshot was resolved at; any other
-    text (a path, a reference name) comes back as it is, with None. `files`: only these patterns (a tokenizer)."""
+    """The local path `text` names and, when it is a hub id, the revision its snapshot was resolved at; a relative
+    path that exists under `base` comes back joined to it, any other text (a path, a reference name) as it is, with
+    None. `files`: only these patterns (a tokenizer)."""
     named = hub_id(text, base)
     if named is None:
-        return text, None
+        beside = base / text if base is not None and not Path(text).is_absolute() else None
+        return (str(beside) if beside is not None and beside.exists() else text), None
     repo, revision = named
     snapshot = _fetch(repo, revision, files)
     return snapshot, HubRevision(repo, revision, commit=Path(snapshot).name)  # the hub names snapshots by commit

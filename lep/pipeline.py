@@ -15,7 +15,7 @@ from lep.calibration import SelfAnswerer, run_calibration
 from lep.embedding_init import INIT_MANIFEST, initialise
 from lep.embedding_training import TRAIN_MANIFEST, checkpoints_dir, train_embeddings
 from lep.errors import InputError
-from lep.pipeline_config import PipelineConfig, load_pipeline
+from lep.pipeline_config import PipelineConfig, fetch_hub_ids, load_pipeline
 from lep.propagation import PROPAGATE_MANIFEST, propagate
 from lep.stage_record import StageInputs, run_stage
 from lep.validation import raise_problems
@@ -175,6 +175,7 @@ def run_stages(
     and so does everything downstream of it. `self_answerer(instruct, judge, min_grade, max_new_tokens)`
     serves models for self-calibration; the harness passes it in, since serving is the harness's job.
     """
+    fetch_hub_ids(config)
     validate(config)
     stages: dict[str, Stage] = {}
     if config.stages.tokenizer:

@@ -50,7 +50,7 @@ def _name_or_path(value: str, info: ValidationInfo) -> str:
 
 
 TokenizerName = Annotated[str, Strict(), AfterValidator(_name_or_path)]
-# A model: a path from the config's folder, or a hub id (org/name[@revision]) that load_pipeline resolves
+# A model: a path from the config's folder, or a hub id (org/name[@revision]) that run_stages resolves (fetch_hub_ids)
 ModelPath = Annotated[Path, AfterValidator(lambda value, info: Path(model_or_path(str(value), info)))]
 
 
@@ -145,6 +145,7 @@ class PipelineConfig(BaseModel):
     stages: Stages = Field(default_factory=Stages)
 
     _given: dict[str, Any] = PrivateAttr(default_factory=dict)  # the stages as the YAML wrote them
+    _folder: Path | None = PrivateAttr(default=None)  # where relative paths and hub-shaped names start
 
     def given(self, stage: str) -> dict[str, Any]:
         """A stage's settings as the YAML wrote them: what its stage record keeps, so that a work folder made
@@ -164,13 +165,16 @@ def load_pipeline(path: Path, base: Path | None = None, overrides: dict[str, Any
     folder = Path(base) if base is not None else path.resolve().parent
     config = check_fields(PipelineConfig, raw, str(path), context={"base": folder})
     config._given = dict(raw.get("stages") or {})
-    _fetch_hub_ids(config, folder)
+    config._folder = folder
     return config
 
 
-def _fetch_hub_ids(config: PipelineConfig, folder: Path) -> None:
-    """Each model and tokenizer the config names by hub id, replaced by its cached snapshot (lep/hub_models.py)
-    once every key is checked; the stages then read local dirs, and their records digest what they read."""
+def fetch_hub_ids(config: PipelineConfig) -> None:
+    """Each model and tokenizer the config names by hub id, replaced by its cached snapshot (lep/hub_models.py):
+    done when the stages start (lep/pipeline.py: run_stages), not at load, so that a path the caller builds in
+    between (the demo imports its base model) is a local dir. The stages then read local dirs, and their records
+    digest what they read."""
+    folder = config._folder
     config.base_model = Path(local_path(config.base_model, folder))
     if config.instruct_model is not None:
         config.instruct_model = Path(local_path(config.instruct_model, folder))

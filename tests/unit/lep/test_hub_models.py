@@ -48,7 +48,7 @@ def test_a_local_path_of_the_same_name_wins(tmp_path, monkeypatch, hub_cache, fi
     (tmp_path / "config" / "org" / "name").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)
     assert hub_id("org/name", base=tmp_path / "config") is None  # beside the config
-    assert resolve("org/name", base=tmp_path / "config") == ("org/name", None)
+    assert resolve("org/name", base=tmp_path / "config") == (str(tmp_path / "config" / "org" / "name"), None)
     assert hub_id("org/name") == ("org/name", "main")  # not in the working dir
     (tmp_path / "org" / "name").mkdir(parents=True)
     assert resolve("org/name") == ("org/name", None)

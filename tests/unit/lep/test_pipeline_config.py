@@ -7,11 +7,16 @@ import pytest
 import yaml
 
 from lep.errors import InputError
-from lep.pipeline_config import load_pipeline
+from lep.pipeline_config import PipelineConfig, fetch_hub_ids, load_pipeline
 from tests.support.hub_cache import add_snapshot
 
 # models/base would read as a hub id (org/name) while no such folder exists
 TOP = {"workdir": "work", "base_model": "base", "instruct_model": "instruct", "corpus": ["ru.txt"]}
+
+
+def _fetched(config: PipelineConfig) -> PipelineConfig:
+    fetch_hub_ids(config)
+    return config
 
 
 def _write(folder: Path, stages: dict, **top) -> Path:
@@ -82,14 +87,15 @@ def test_models_and_tokenizers_may_be_hub_ids_and_a_folder_beside_the_config_win
     instruct = add_snapshot(hub_cache, "org/instruct", files, "2" * 40, refs=("v1",))
     stages = {"tokenizer": {"base": "org/base", "new_vocab_size": 900}, "init": {"original_tokenizer": "org/base"}}
     path = _write(tmp_path, stages, base_model="org/base", instruct_model="org/instruct@v1")
-    config = load_pipeline(path)
+    config = _fetched(load_pipeline(path))
     assert (config.base_model, config.instruct_model) == (base, instruct)
     assert config.stages.tokenizer is not None and config.stages.tokenizer.base == str(base)
     assert config.stages.init is not None and config.stages.init.original_tokenizer == str(base)
 
     (tmp_path / "org" / "base").mkdir(parents=True)
-    assert load_pipeline(path).base_model == (tmp_path / "org" / "base").resolve()
+    assert _fetched(load_pipeline(path)).base_model == (tmp_path / "org" / "base").resolve()
 
     path = _write(tmp_path, {}, base_model="org/absent")
+    config = load_pipeline(path)  # read and checked; the hub is asked when the stages start
     with pytest.raises(InputError, match="hub id org/absent@main is not in the Hugging Face cache"):
-        load_pipeline(path)
+        fetch_hub_ids(config)

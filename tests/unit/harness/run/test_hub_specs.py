@@ -93,16 +93,24 @@ def test_experiment_models_and_tokenizers_may_be_hub_ids(hub_cache, model_files,
     snapshot = add_snapshot(hub_cache, "org/tiny", model_files, FIRST, refs=("main", "v1"))
     config = tmp_path / "experiment.yaml"
     config.write_text("models: [{name: a, path: org/tiny@v1, tokenizer: org/tiny}]\n")
-    model = load_experiment(config).models[0]
+    model = load_experiment(config).resolved_specs()[0]  # resolved when runs start, not at load
     assert model.path == str(snapshot)
     assert model.tokenizer == str(snapshot)  # main and v1 are the same commit here
     assert model.hub_model is not None and model.hub_model.revision == "v1"
-    assert model.spec().hub_model == model.hub_model  # what the run fingerprints
 
     (tmp_path / "org" / "tiny").mkdir(parents=True)  # beside the config: a local dir, resolved from its folder
     config.write_text("models: [{name: a, path: org/tiny}]\n")
-    assert load_experiment(config).models[0].path == str((tmp_path / "org" / "tiny").resolve())
+    assert load_experiment(config).resolved_specs()[0].path == str((tmp_path / "org" / "tiny").resolve())
 
     config.write_text("models: [{name: a, path: m, hub_model: {id: x/y, revision: main, commit: abc}}]\n")
     with pytest.raises(InputError, match="models.a..hub_model: is recorded when path or tokenizer is a hub id"):
         load_experiment(config)
+
+
+def test_a_model_path_a_pipeline_builds_after_the_config_is_read_is_local_when_runs_start(hub_cache, tmp_path):
+    """The demo reads its experiment before its models exist: `models/base` is not fetched from the hub then."""
+    config = tmp_path / "experiment.yaml"
+    config.write_text("models: [{name: a, path: models/base}]\n")
+    experiment = load_experiment(config)
+    (tmp_path / "models" / "base").mkdir(parents=True)
+    assert experiment.resolved_specs()[0].path == str(tmp_path / "models" / "base")
