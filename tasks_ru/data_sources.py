@@ -46,6 +46,8 @@ TASK_DATA: dict[str, TaskData] = {
     "ru_open_copy_sent_en": TaskData(("corpora/en/wiki-leipzig-10k",)),
     "ru_open_copy_para_ru": TaskData(("corpora/ru/ruslit/prose",)),
     "ru_open_copy_para_en": TaskData(("corpora/en/gutenberg",)),
+    "ru_ifeval": TaskData(("tasks/ifeval-arena/ruIFEval_v0.1.jsonl",)),
+    "en_ifeval": TaskData(("tasks/ifeval-arena/enIFEval.jsonl",)),
 }
 
 
@@ -58,7 +60,7 @@ def resolve_data_dir(data_dir: Path | None) -> Path | None:
 def data_root(data_dir: str | None) -> Path:
     """The data folder a loader reads (the runner resolved it: --data-dir, else $LEP_DATA_DIR)."""
     if not data_dir:
-        raise TaskDataError(f"ru-open needs the offline data folder: pass --data-dir or set {DATA_DIR_ENV}")
+        raise TaskDataError(f"ru-open and ifeval need the offline data folder: pass --data-dir or set {DATA_DIR_ENV}")
     return Path(data_dir)
 
 

@@ -115,7 +115,7 @@ class LemmaTokenizer:
     punctuation = re.compile(f"[{re.escape(string.punctuation)}]")
 
     def tokenize(self, text: str) -> list[str]:
-        return [_lemma(word) for word in self.punctuation.sub(" ", text.lower()).split()]
+        return [lemma(word) for word in self.punctuation.sub(" ", text.lower()).split()]
 
 
 @lru_cache(maxsize=1)
@@ -126,7 +126,8 @@ def _morph():
 
 
 @lru_cache(maxsize=200_000)
-def _lemma(word: str) -> str:
+def lemma(word: str) -> str:
+    """pymorphy3's first normal form, llmtf's lemma (ROUGE here, IFEval's Russian keywords in ifeval_text.py)."""
     return _morph().parse(word)[0].normal_form
 
 

@@ -1,12 +1,13 @@
 """The suites: which tasks form each group, and how task scores add up to group scores and the total.
 
 Darumeru's total is the paper's Micro-Avg, the mean of the 17 task scores, which weights the groups
-3/8/2/2/2 (docs/method.md §7); ru-open's total is the mean of its task scores in the same way.
+3/8/2/2/2 (docs/method.md §7); ru-open's and ifeval's totals are the means of their task scores in the same way.
 """
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import yaml
 
@@ -40,12 +41,20 @@ SUITES: dict[str, dict[str, list[str]]] = {
         "Copy EN": ["ru_open_copy_sent_en", "ru_open_copy_para_en"],
         "Copy RU": ["ru_open_copy_sent_ru", "ru_open_copy_para_ru"],
     },
+    "ifeval": {"IFEval": ["ru_ifeval", "en_ifeval"]},  # the authors' leaderboard category
 }
-TOTAL = {"darumeru": "Micro-Avg", "ru-open": "Mean"}
+TOTAL = {"darumeru": "Micro-Avg", "ru-open": "Mean", "ifeval": "Mean"}
 COPY_TASKS_RU = {
     "darumeru": ["darumeru_cp_sent_ru", "darumeru_cp_para_ru"],
     "ru-open": ["ru_open_copy_sent_ru", "ru_open_copy_para_ru"],
+    "ifeval": [],
 }
+# `--generation paper` samples as llmtf does by default (harness/run/evaluation.py) except where the authors'
+# benchmark config (llmtf_open 504bd7f, benchmark/llmtf_benchmark_instruct.yaml) sets a task's own: ruIFEval and
+# enIFEval take 5 samples per prompt at temperature 0.3 (top-p 0.9 and top-k 40 are llmtf's defaults), and
+# tasks_ru/ifeval.py counts an instruction followed when most samples follow it.
+IFEVAL_SAMPLING: dict[str, Any] = {"samples": 5, "do_sample": True, "temperature": 0.3, "top_p": 0.9, "top_k": 40}
+PAPER_GENERATION: dict[str, dict[str, Any]] = {"ru_ifeval": IFEVAL_SAMPLING, "en_ifeval": IFEVAL_SAMPLING}
 
 
 def suite_tasks(suite: str) -> list[str]:
@@ -88,12 +97,15 @@ def _task_config_file(name: str) -> dict:
     return yaml.load((TASKS_DIR / name).read_text(encoding="utf-8"), Loader=_TaggedLoader)
 
 
-def score_aggregation(task: str) -> Callable[[list], float]:
-    """The function that turns a task's per-sample `score` items into its score (for resampling)."""
-    from tasks_ru import hooks
-
-    metric = next(m for m in _task_config(task)["metric_list"] if m["metric"] == "score")
-    aggregation = metric["aggregation"]
+def metric_aggregation(task: str, metric: str) -> Callable[[list], float]:
+    """The function that turns a task's per-sample items of `metric` into its value (for resampling)."""
+    aggregation = next(m for m in _task_config(task)["metric_list"] if m["metric"] == metric)["aggregation"]
     if aggregation == "mean":
         return lambda items: sum(items) / len(items)
-    return getattr(hooks, aggregation.removeprefix("!function hooks."))
+    module, _, name = aggregation.removeprefix("!function ").rpartition(".")
+    return getattr(importlib.import_module(f"tasks_ru.{module}"), name)
+
+
+def score_aggregation(task: str) -> Callable[[list], float]:
+    """The function that turns a task's per-sample `score` items into its score (for resampling)."""
+    return metric_aggregation(task, "score")

@@ -88,8 +88,10 @@ def _examples(tables: RunTables, models: list[str], limit: int = 3) -> dict[str,
 
 
 def _response_text(response) -> str:
-    if isinstance(response, list) and response and isinstance(response[0], list):  # choice: log-likelihoods
-        scores = [r[0] for r in response]
+    if isinstance(response, list) and response and isinstance(response[0], list):
+        if all(isinstance(sample, str) for sample in response[0]):  # several samples of a prompt (IFEval, paper)
+            return f"{response[0][0][:600]} (the first of {len(response[0])} samples)"
+        scores = [r[0] for r in response]  # choice: log-likelihoods
         return f"option {scores.index(max(scores))} (log-probs {', '.join(f'{s:.2f}' for s in scores)})"
     return str(response[0] if isinstance(response, list) and response else response)[:600]
 

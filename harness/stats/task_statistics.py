@@ -24,7 +24,7 @@ import numpy as np
 from sacrebleu.metrics.chrf import CHRF
 
 from lep.errors import InputError
-from tasks_ru import hooks
+from tasks_ru import hooks, ifeval
 from tasks_ru.metrics import USE_MAX_POINTS
 from tasks_ru.mmlu_categories import category_of
 from tasks_ru.suites import score_aggregation
@@ -199,6 +199,19 @@ class UseGrade(Statistic):
         return stats[..., 0] / stats[..., 1]
 
 
+class FollowedShare(Statistic):
+    """IFEval's instruction-level accuracy, instructions followed ÷ instructions: a ratio of sums over prompts, each
+    prompt's verdicts one unit (features [followed, instructions]), so a prompt's instructions are drawn together."""
+
+    unit = "prompt"
+
+    def doc_features(self, items_per_model):
+        return np.asarray([[[sum(v), len(v)] for v in items] for items in items_per_model], dtype=float)
+
+    def score(self, stats):
+        return stats[..., 0] / stats[..., 1]
+
+
 class CorpusChrF(Statistic):
     """chrF++ from summed segment n-gram statistics (sacrebleu's own segment statistics and F-score)."""
 
@@ -227,6 +240,7 @@ STATISTICS: dict[Callable, Callable[[], Statistic]] = {
     hooks.score_category_mean: CategoryMean,
     hooks.score_use_grade: UseGrade,
     hooks.corpus_chrf_pp: CorpusChrF,
+    ifeval.followed_share: FollowedShare,
 }
 
 

@@ -1,4 +1,4 @@
-"""Every task of both suites, scored by lm-eval with a seeded random model: each resampling procedure's
+"""Every task of every suite, scored by lm-eval with a seeded random model: each resampling procedure's
 point estimate equals the score lm-eval reported, and clustered tasks resample whole clusters."""
 
 import hashlib
@@ -15,6 +15,7 @@ from harness.stats.estimates import paired_comparison, paired_deltas, score_inte
 from harness.stats.task_statistics import unit_table
 from tasks_ru.suites import SUITES, TASKS_DIR, TOTAL, suite_tasks, summarise
 from tests.support.darumeru_fixture import write_darumeru_fixture
+from tests.support.ifeval_fixture import write_ifeval_fixture
 
 
 class RandomLM(LM):
@@ -57,7 +58,11 @@ def scored(tmp_path_factory, reference_tokenizer) -> dict[str, dict[str, list[di
     root = tmp_path_factory.mktemp("units")
     tokenizer = root / "tokenizer"
     reference_tokenizer("openchat-3.5").save_pretrained(tokenizer)
-    data = {"darumeru": write_darumeru_fixture(root / "darumeru", n=32), "ru-open": TASKS_DIR / "demo_data"}
+    data = {
+        "darumeru": write_darumeru_fixture(root / "darumeru", n=32),
+        "ru-open": TASKS_DIR / "demo_data",
+        "ifeval": write_ifeval_fixture(root / "ifeval"),
+    }
     settings = PromptSettings(kind="base", num_fewshot=0, limit=40)
     out: dict[str, dict[str, list[dict]]] = {}
     for suite, data_dir in data.items():

@@ -13,6 +13,7 @@ from tasks_ru.errors import TaskDataError
 from tasks_ru.suites import TASKS_DIR, suite_tasks
 from tests.support.cli import run_cli
 from tests.support.darumeru_fixture import write_darumeru_fixture
+from tests.support.ifeval_fixture import write_ifeval_fixture
 
 OPENED: list[str] = []
 sys.addaudithook(lambda event, args: OPENED.append(str(args[0])) if event == "open" and OPENED[:1] == ["on"] else None)
@@ -45,11 +46,12 @@ def _covered(path: Path, root: Path, task: str) -> bool:
     return any(path.is_relative_to((root / relative).resolve()) for relative in TASK_DATA[task].paths)
 
 
-@pytest.mark.parametrize("suite", ["ru-open", "darumeru"])
+@pytest.mark.parametrize("suite", ["ru-open", "darumeru", "ifeval"])
 def test_every_file_a_task_reads_is_in_its_fingerprint(suite, tmp_path, reference_tokenizer):
     tokenizer = tmp_path / "tokenizer"
     reference_tokenizer("openchat-3.5").save_pretrained(tokenizer)
-    root = embedded_tasks() if suite == "ru-open" else write_darumeru_fixture(tmp_path / "darumeru")
+    roots = {"ru-open": embedded_tasks, "darumeru": lambda: write_darumeru_fixture(tmp_path / "darumeru")}
+    root = roots.get(suite, lambda: write_ifeval_fixture(tmp_path / "ifeval"))()
     for task in suite_tasks(suite):
         opened = _files_opened(task, root, tokenizer)
         assert opened, f"{task} read nothing under {root}"
