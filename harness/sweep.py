@@ -37,9 +37,7 @@ def experiment_requests(experiment: ExperimentConfig) -> list[tuple[RunRequest, 
             prompts = PromptSettings(
                 num_fewshot=experiment.shots, choice_shots=experiment.choice_shots, limit=experiment.limit
             )
-            request = RunRequest.for_model(
-                spec, suite, backend, prompts, experiment.runs, experiment.data_dir, tasks
-            )
+            request = RunRequest.for_model(spec, suite, backend, prompts, experiment.runs, experiment.data_dir, tasks)
             requests.append((request, entry))
     return requests
 
