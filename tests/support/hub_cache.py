@@ -1,6 +1,7 @@
 """A Hugging Face cache laid out exactly as the hub client writes it, with no network: `hub_cache` (a pytest
 plugin of the root conftest) points HF_HOME at an empty one, offline; `add_snapshot` puts a folder's files in it
-as one commit of a repo.
+as one commit of a repo; `model_files` is what a spec, a fingerprint or a pipeline reads of a model without
+loading it.
 
     <cache>/models--org--name/blobs/<git sha1, or sha256 of an LFS file>
     <cache>/models--org--name/snapshots/<40-hex commit>/<file> -> ../../blobs/<hash>   (relative symlinks)
@@ -54,3 +55,13 @@ def hub_cache(tmp_path, monkeypatch) -> Path:
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(home / "hub"))
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     return home / "hub"
+
+
+@pytest.fixture
+def model_files(tmp_path) -> Path:
+    """A model folder's files as far as specs, fingerprints and configs read them, without weights to load."""
+    folder = tmp_path / "model-files"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"max_position_embeddings": 1024, "vocab_size": 8}')
+    (folder / "model.safetensors").write_bytes(b"weights")
+    return folder

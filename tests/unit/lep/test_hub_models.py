@@ -15,15 +15,6 @@ from tests.support.hub_cache import add_snapshot
 FIRST, SECOND = "1" * 40, "2" * 40
 
 
-@pytest.fixture
-def files(tmp_path) -> Path:
-    folder = tmp_path / "files"
-    folder.mkdir()
-    (folder / "config.json").write_text('{"vocab_size": 8}')
-    (folder / "model.safetensors").write_bytes(b"weights")
-    return folder
-
-
 @pytest.mark.parametrize(
     "text, expected",
     [
@@ -43,8 +34,8 @@ def test_what_is_a_hub_id(text, expected, tmp_path, monkeypatch):
     assert hub_id(text) == expected
 
 
-def test_a_local_path_of_the_same_name_wins(tmp_path, monkeypatch, hub_cache, files):
-    add_snapshot(hub_cache, "org/name", files, FIRST)
+def test_a_local_path_of_the_same_name_wins(tmp_path, monkeypatch, hub_cache, model_files):
+    add_snapshot(hub_cache, "org/name", model_files, FIRST)
     (tmp_path / "config" / "org" / "name").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)
     assert hub_id("org/name", base=tmp_path / "config") is None  # beside the config
@@ -54,12 +45,12 @@ def test_a_local_path_of_the_same_name_wins(tmp_path, monkeypatch, hub_cache, fi
     assert resolve("org/name") == ("org/name", None)
 
 
-def test_an_id_is_its_cached_snapshot_at_the_commit_its_revision_names(hub_cache, files):
-    add_snapshot(hub_cache, "org/name", files, FIRST)
-    second = add_snapshot(hub_cache, "org/name", files, SECOND, refs=("v2",))
+def test_an_id_is_its_cached_snapshot_at_the_commit_its_revision_names(hub_cache, model_files):
+    add_snapshot(hub_cache, "org/name", model_files, FIRST)
+    second = add_snapshot(hub_cache, "org/name", model_files, SECOND, refs=("v2",))
     path, hub = resolve("org/name")
     assert Path(path) == hub_cache / "models--org--name" / "snapshots" / FIRST
-    assert (Path(path) / "config.json").read_text() == '{"vocab_size": 8}'  # through the blob symlink
+    assert (Path(path) / "config.json").read_text() == (model_files / "config.json").read_text()  # via its blob
     assert (hub.id, hub.revision, hub.commit) == ("org/name", "main", FIRST)
     assert hub.fingerprint() == f"hub:org/name@{FIRST}"
     assert resolve("org/name@v2") == (str(second), hub.__class__("org/name", "v2", SECOND))
@@ -73,8 +64,8 @@ def test_a_tokenizer_by_hub_id_loads_from_the_cache(hub_cache, tmp_path, referen
     assert len(load_tokenizer("org/tok")) == len(reference_tokenizer("openchat-3.5"))
 
 
-def test_offline_with_no_snapshot_is_one_line_with_the_download_command(hub_cache, files):
-    add_snapshot(hub_cache, "org/name", files, FIRST)
+def test_offline_with_no_snapshot_is_one_line_with_the_download_command(hub_cache, model_files):
+    add_snapshot(hub_cache, "org/name", model_files, FIRST)
     for text, revision in (("org/other", "main"), ("org/name@v9", "v9")):
         with pytest.raises(InputError) as error:
             resolve(text)

@@ -19,16 +19,6 @@ from tests.support.hub_cache import add_snapshot
 FIRST, SECOND = "1" * 40, "2" * 40
 
 
-@pytest.fixture
-def model_files(tmp_path) -> Path:
-    """What the spec and the fingerprint read of a model without loading it."""
-    folder = tmp_path / "model-files"
-    folder.mkdir()
-    (folder / "config.json").write_text('{"max_position_embeddings": 1024}')
-    (folder / "model.safetensors").write_bytes(b"weights")
-    return folder
-
-
 def _run_dir(spec_text: str, out: Path, demo_data: Path) -> Path:
     request = RunRequest(
         spec=resolve_spec(parse_spec(spec_text)),
