@@ -54,7 +54,7 @@ def test_specs_and_experiment_configs_accept_the_name(smollm2: Path, monkeypatch
     config.write_text(
         "models:\n  - {name: smol, path: smollm2-135m-instruct, kind: instruct, role: reference}\n", encoding="utf-8"
     )
-    assert load_experiment(config).models[0].path == str(smollm2)
+    assert load_experiment(config).resolved_specs()[0].path == str(smollm2)  # imported when runs start
 
 
 def test_a_spec_names_a_model_without_importing_it(monkeypatch):
