@@ -475,9 +475,16 @@ def _add_speed(commands: argparse._SubParsersAction) -> None:
         "--max-seconds",
         type=int,
         default=SpeedSettings.max_seconds,
-        help="time cap of the measuring (warm-up and trials, not loading); 0: the fewest trials only",
+        help="time cap of the measuring (warm-up and trials, with each round's loading); 0: the fewest trials only",
     )
     parser.add_argument("--warmup", type=int, default=SpeedSettings.warmup, help="warm-up rounds thrown away")
+    parser.add_argument(
+        "--reload",
+        choices=["round", "once"],
+        default=SpeedSettings.reload,
+        help="load every model afresh each round (default: a loaded instance's own speed becomes noise, not bias), "
+        "or once",
+    )
     parser.add_argument("--batch", type=int, default=SpeedSettings.batch, help="throughput regime: requests at once")
     parser.add_argument("--prompts", type=int, default=SpeedSettings.prompts, help="prompts per language")
     parser.add_argument("--dtype", default=SpeedSettings.dtype)
@@ -504,11 +511,16 @@ def _run_speed(args: argparse.Namespace, console: Console) -> int:
         precision=args.precision,
         max_seconds=args.max_seconds,
         warmup=args.warmup,
+        reload=args.reload,
         batch=args.batch,
         prompts=args.prompts,
         dtype=args.dtype,
     )
     specs = [replace(resolve_spec(parse_spec(model)), dtype=args.dtype) for model in args.models]
+    if settings.backend == "hf":
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # a weights bar per model per round would bury the trials' lines
     run_dir = measure_speed(specs, settings, args.out, args.data_dir, progress=_say(console))
     record = load_speed(run_dir)
     console.print(speed_table(record).to_string(index=False))

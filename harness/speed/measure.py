@@ -2,11 +2,12 @@
 
 Every request generates exactly `new_tokens` tokens (EOS ignored) from a fixed Russian and English
 prompt set, in two regimes: one request at a time (latency: time to first token, time per output
-token) and `batch` requests at once (throughput: output tokens/s). Warm-up rounds are thrown away;
-within each trial the models take turns cell by cell (regime and language) in an order that rotates
-each trial, so a ratio between two models is taken trial by trial under the same machine load. Trials
-go on past the minimum until every ratio's 95% interval is within the target precision or the time
-cap would be passed (harness/speed/precision.py).
+token) and `batch` requests at once (throughput: output tokens/s). Each round loads every model afresh (a
+loaded instance keeps a speed of its own, docs/log.md; reloading turns that bias into noise the interval
+sees). Warm-up rounds are thrown away; within each trial the models take turns cell by cell (regime and
+language) in an order that rotates each trial, so a ratio between two models is taken trial by trial under
+the same machine load. Trials go on past the minimum until every ratio's 95% interval is within the target
+precision or the time cap would be passed (harness/speed/precision.py).
 Effective speed = decode tokens/s x the model's characters per token on a fixed Russian text: what a
 reader waits for, including the slower step of a bigger vocabulary.
 
@@ -169,6 +170,31 @@ def _rotated(names: list[str], shift: int) -> list[str]:
     return names[shift % len(names) :] + names[: shift % len(names)]
 
 
+WARM_TOKENS = 2  # the untimed call that warms a freshly loaded model
+
+
+@contextlib.contextmanager
+def _loaded(
+    specs: list[ModelSpec], settings: SpeedSettings, ids: dict[str, Any], progress: Callable[[str], None] | None
+) -> Iterator[dict[str, Engine]]:
+    """The models loaded in the given order, each warmed by one short untimed call of each regime (a fresh
+    instance's first call pays for allocations no later one does), with the collector's view of them frozen so
+    that each collection before a timed call is quick."""
+    with contextlib.ExitStack() as stack:
+        engines: dict[str, Engine] = {}
+        for spec in specs:
+            if progress:
+                progress(f"speed · loading {spec.name} ({settings.backend})")
+            engines[spec.name] = engine = stack.enter_context(open_engine(spec, settings))
+            engine.latency(ids[spec.name]["ru"][:1], WARM_TOKENS)
+            engine.throughput((ids[spec.name]["ru"] * settings.batch)[: settings.batch], WARM_TOKENS)
+        gc.freeze()
+        try:
+            yield engines
+        finally:
+            gc.unfreeze()
+
+
 def _interleaved_trials(
     specs: list[ModelSpec],
     settings: SpeedSettings,
@@ -177,28 +203,31 @@ def _interleaved_trials(
     progress: Callable[[str], None],
     clock: Callable[[], float] = time.perf_counter,
 ) -> tuple[Trials, list[list[str]], dict[str, Any]]:
-    """Every model loaded at once, then warm-up rounds and measured ones, the order rotating by one place each
-    round, until the stopping rule (harness/speed/precision.py) ends them; returns the kept trials, each round's
-    order and how the measuring ended."""
+    """Warm-up rounds and measured ones, the order rotating by one place each round, every model loaded afresh
+    each round (or once: `reload`), until the stopping rule (harness/speed/precision.py) ends them; returns the
+    kept trials, each round's order and how the measuring ended."""
     trials: Trials = {s.name: [] for s in specs}
     names = [s.name for s in specs]
+    by_name = {s.name: s for s in specs}
     orders: list[list[str]] = []
+
+    def next_round() -> Results:
+        orders.append(_rotated(names, len(orders)))
+        if once is not None:
+            return _round(once, orders[-1], settings, ids)
+        announce = progress if len(orders) == 1 else None
+        with _loaded([by_name[name] for name in orders[-1]], settings, ids, announce) as engines:
+            return _round(engines, orders[-1], settings, ids)
+
     with contextlib.ExitStack() as stack:
-        engines = {}
-        for spec in specs:
-            progress(f"speed · loading {spec.name} ({settings.backend})")
-            engines[spec.name] = stack.enter_context(open_engine(spec, settings))
-        gc.freeze()  # what is loaded by now is never scanned again: each collection before a timed call is quick
-        stack.callback(gc.unfreeze)
+        once = stack.enter_context(_loaded(specs, settings, ids, progress)) if settings.reload == "once" else None
         start = clock()
         for warm in range(settings.warmup):
             progress(f"speed · warm-up {warm + 1}")
-            orders.append(_rotated(names, len(orders)))
-            _round(engines, orders[-1], settings, ids)
+            next_round()
         measuring, kept, widest = clock(), 0, math.inf
         while keep_going(kept, len(names), clock() - start, (clock() - measuring) / max(kept, 1), widest, settings):
-            orders.append(_rotated(names, len(orders)))
-            for name, result in _round(engines, orders[-1], settings, ids).items():
+            for name, result in next_round().items():
                 trials[name].append(result)
             kept += 1
             widest = widest_interval(trials, chars, names[0]) if kept > 1 else math.inf

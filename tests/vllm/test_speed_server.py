@@ -19,7 +19,9 @@ def model(tmp_path_factory, reference_tokenizer) -> Path:
 @pytest.mark.slow
 @pytest.mark.vllm
 def test_vllm_server_speed_comes_from_the_engine_metrics(model, tmp_path):
-    settings = SpeedSettings(backend="vllm-server", new_tokens=8, trials=5, warmup=1, batch=4, prompts=2)
+    settings = SpeedSettings(
+        backend="vllm-server", new_tokens=8, trials=5, warmup=1, batch=4, prompts=2, reload="once"
+    )  # one server start per model: a start per round is the same code path at 40 s each
     record = json.loads(
         (
             measure_speed([parse_spec(str(model))], settings, tmp_path, progress=lambda _: None) / "speed.json"
