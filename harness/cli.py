@@ -31,6 +31,7 @@ from lep.reference_sources import REFERENCE_NAMES
 from lep.stage_settings import (
     CALIBRATION_FIELDS,
     KEEP_BY,
+    LATIN_WORDS,
     METHODS,
     MODES,
     PRESETS,
@@ -150,6 +151,13 @@ def _add_adapt(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--ignore-merges", action=argparse.BooleanOptionalAction, help="BPE ignore_merges (default: the base's)"
     )
+    parser.add_argument(
+        "--latin-words",
+        choices=LATIN_WORDS,
+        default="auto",
+        help="Latin-script words in the new BPE's text (auto: dropped for extend/optimize, so the base keeps its "
+        "English; kept for bpe/unigram)",
+    )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     parser.set_defaults(run=_run_adapt_tokenizer)
@@ -172,6 +180,11 @@ def _run_adapt_tokenizer(args: argparse.Namespace, console: Console) -> int:
         f"Wrote {out}: {manifest['method']} of {manifest['base']}, {manifest['vocab_size']} tokens "
         f"(base {manifest['base_vocab_size']}), trained in {manifest['train_seconds']} s on "
         f"{manifest['corpus']['chars']:,} characters"
+        + (
+            ", its Latin-script words left out of the new BPE's text"
+            if manifest["settings"]["latin_words"] == "dropped"
+            else ""
+        )
     )
     return 0
 

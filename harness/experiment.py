@@ -28,11 +28,20 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, Strict, model_validator
 
 from harness.report.published import published_tables
-from harness.run.backends import BACKENDS, DEFAULT_BACKEND
+from harness.run.backends import BACKENDS, DEFAULT_BACKEND, BackendSettings
 from harness.run.evaluation import MAX_SHOTS
 from harness.run.model_spec import ModelSpec, resolve_spec
 from harness.speed.settings import SpeedSettings
-from lep.validation import ConfigPath, NonNegativeInt, PathComponent, PositiveInt, check_fields, read_yaml, safe_name
+from lep.validation import (
+    MAX_BATCH,
+    ConfigPath,
+    NonNegativeInt,
+    PathComponent,
+    PositiveInt,
+    check_fields,
+    read_yaml,
+    safe_name,
+)
 from tasks_ru.suites import SUITES, suite_tasks
 
 Role = Literal["reference", "baseline", "candidate"]
@@ -106,6 +115,10 @@ class ExperimentConfig(BaseModel):
     )
     backend: Literal[("auto", *BACKENDS)] = DEFAULT_BACKEND  # type: ignore[valid-type]
     enforce_eager: Annotated[bool, Strict()] = False  # vLLM without torch.compile: for short runs (docs/backends.md)
+    # prompts per lm-eval request, and (vllm-server) requests in flight: 1 x 32 keeps a server's batch full through
+    # long generations, where 8-prompt requests wait for their longest answer
+    batch_size: Annotated[int, Strict(), Field(ge=1, le=MAX_BATCH)] = BackendSettings.batch_size
+    num_concurrent: PositiveInt = BackendSettings.num_concurrent
     data_dir: ConfigPath | None = None  # task data (default: $LEP_DATA_DIR, else the hub)
     limit: PositiveInt | None = None  # score only the first N items of each task
     shots: Shots | None = None  # None: 5 for base models, 0 for instruct (the paper's setting)

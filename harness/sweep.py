@@ -33,6 +33,8 @@ def experiment_requests(experiment: ExperimentConfig) -> list[tuple[RunRequest, 
                 backend=experiment.backend,
                 tensor_parallel_size=max(1, entry.tensor_parallel_size),
                 enforce_eager=experiment.enforce_eager,
+                batch_size=experiment.batch_size,
+                num_concurrent=experiment.num_concurrent,
             )
             prompts = PromptSettings(
                 num_fewshot=experiment.shots, choice_shots=experiment.choice_shots, limit=experiment.limit

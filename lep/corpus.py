@@ -211,3 +211,11 @@ def require_text(paths: Iterable[Path]) -> None:
     if next(iter_corpus(paths), None) is None:
         names = ", ".join(str(p) for p in paths)
         raise InputError(f"corpus {names} holds no text; pass files with at least one non-empty line")
+
+
+LATIN_WORD = re.compile(r"\S*[A-Za-z]\S*")
+
+
+def without_latin(text: str) -> str:
+    """The text without its Latin-script words (any run of non-space holding an ASCII letter), spaces normalised."""
+    return " ".join(LATIN_WORD.sub(" ", text).split())

@@ -24,9 +24,11 @@ from lep.validation import (
 Method = Literal["bpe", "unigram", "extend", "optimize"]
 Trainer = Literal["hf", "sentencepiece"]
 KeepBy = Literal["frequency", "lowest-ids"]
+LatinWords = Literal["auto", "drop", "keep"]
 METHODS: tuple[str, ...] = get_args(Method)
 TRAINERS: tuple[str, ...] = get_args(Trainer)
 KEEP_BY: tuple[str, ...] = get_args(KeepBy)
+LATIN_WORDS: tuple[str, ...] = get_args(LatinWords)
 VocabSize = Annotated[int, Strict(), Field(ge=1, le=MAX_VOCAB)]
 
 
@@ -44,6 +46,14 @@ class TokenizerSettings:
     trainer: Trainer = "hf"
     keep_by: KeepBy = "frequency"
     ignore_merges: Annotated[bool, Strict()] | None = None  # None: as the base has it
+    # Latin-script words in the text the new BPE learns from. auto: dropped for extend/optimize, whose new merges
+    # go ahead of the base's (Latin ones would outrank its English merges: 0.78x English chars/token on SmolLM2),
+    # kept for bpe/unigram, whose vocabulary must spell English itself. keep: the paper's raw text
+    latin_words: LatinWords = "auto"
+
+    def drops_latin(self) -> bool:
+        """Whether the new BPE's training text loses its Latin-script words (`latin_words` resolved)."""
+        return self.latin_words == "drop" or (self.latin_words == "auto" and self.method in ("extend", "optimize"))
 
 
 def tokenizer_problems(settings: TokenizerSettings) -> list[str]:

@@ -25,7 +25,7 @@ from transformers import PreTrainedTokenizerFast
 from transformers.tokenization_utils_base import generate_merges
 
 from lep.atomic_write import write_json
-from lep.corpus import batched, iter_corpus, require_text
+from lep.corpus import batched, iter_corpus, require_text, without_latin
 from lep.errors import InputError, TokenizerError
 from lep.reference_tokenizers import load_tokenizer
 from lep.stage_settings import TokenizerSettings, tokenizer_problems
@@ -84,6 +84,16 @@ class CorpusFingerprint:
             "chars": self.chars,
             "sha256": self.sha256.hexdigest(),
         }
+
+
+def new_token_text(texts: Iterable[str], drop_latin: bool) -> Iterator[str]:
+    """The text a new BPE learns from: `texts`, or each without its Latin-script words (empty units skipped)."""
+    if not drop_latin:
+        yield from texts
+        return
+    for text in texts:
+        if kept := without_latin(text):
+            yield kept
 
 
 def _special_tokens(base: PreTrainedTokenizerFast) -> list[dict]:
@@ -261,11 +271,13 @@ def optimize_vocabulary(
     new_vocab_size: int,
     vocab_size: int | None,
     keep_by: str = "frequency",
+    drop_latin: bool = False,
 ) -> tuple[PreTrainedTokenizerFast, dict[int, int]]:
     """optimize: keep `keep` base tokens (+ specials and bytes), then extend to `vocab_size`.
 
     `keep_by` "frequency" keeps the most frequent on the corpus (the paper's text), "lowest-ids"
-    the first ids of the base (the authors' code; a BPE's ids follow its merge order).
+    the first ids of the base (the authors' code; a BPE's ids follow its merge order). `drop_latin`
+    applies to the new BPE's text only: the base tokens kept are counted on the whole corpus.
     """
     parts = TokenizerParts.of(base)
     id_to_token = {i: t for t, i in parts.vocab.items()}
@@ -290,9 +302,11 @@ def optimize_vocabulary(
             f"need), which fills vocab_size={vocab_size}: lower --keep or raise --vocab-size"
         )
 
-    russian_tokenizer = train_bpe(base, corpus.stream(), new_vocab_size)
+    russian_tokenizer = train_bpe(base, new_token_text(corpus.stream(), drop_latin), new_vocab_size)
     russian = _trained_model(russian_tokenizer)
-    russian_frequencies = token_frequencies(russian_tokenizer, corpus.stream(), len(russian["vocab"]))
+    russian_frequencies = token_frequencies(
+        russian_tokenizer, new_token_text(corpus.stream(), drop_latin), len(russian["vocab"])
+    )
     russian_reach = _Reachability(parse_merges(russian) + parts.merges, alphabet)
     limit = (vocab_size - len(parts.added_contents - set(parts.vocab))) if vocab_size else None
     chosen = set(kept)
@@ -359,12 +373,16 @@ def adapt_tokenizer(request: AdaptationRequest) -> Path:
         )
     started = time.perf_counter()
     id_map = None
+    drop_latin = request.drops_latin()
     if request.method in ("bpe", "unigram"):
         size = _check_size(base, request.vocab_size or len(TokenizerParts.of(base).vocab), "--vocab-size")
-        tokenizer = replace_vocabulary(base, corpus.stream(), size, request.method, request.trainer)
+        texts = new_token_text(corpus.stream(), drop_latin)
+        tokenizer = replace_vocabulary(base, texts, size, request.method, request.trainer)
     elif request.method == "extend":
         tokenizer = extend_vocabulary(
-            base, corpus.stream(), _check_size(base, request.new_vocab_size, "--new-vocab-size")
+            base,
+            new_token_text(corpus.stream(), drop_latin),
+            _check_size(base, request.new_vocab_size, "--new-vocab-size"),
         )
     else:
         new_size = _check_size(base, request.new_vocab_size, "--new-vocab-size")
@@ -373,7 +391,7 @@ def adapt_tokenizer(request: AdaptationRequest) -> Path:
         if request.keep is None:  # check_request requires it for 'optimize'
             raise InputError("--keep N (how many frequent base tokens to keep) is required for 'optimize'")
         tokenizer, id_map = optimize_vocabulary(
-            base, corpus, request.keep, new_size, request.vocab_size, request.keep_by
+            base, corpus, request.keep, new_size, request.vocab_size, request.keep_by, drop_latin
         )
     if request.ignore_merges is not None:
         tokenizer = with_ignore_merges(tokenizer, request.ignore_merges)
@@ -398,6 +416,7 @@ def adapt_tokenizer(request: AdaptationRequest) -> Path:
                     "trainer": request.trainer,
                     "keep_by": request.keep_by,
                     "ignore_merges": json.loads(tokenizer.backend_tokenizer.to_str())["model"].get("ignore_merges"),
+                    "latin_words": "dropped" if drop_latin else "kept",
                 },
                 "corpus": corpus.to_json(),
                 "id_map": ID_MAP if id_map is not None else None,

@@ -9,20 +9,14 @@ The text is a stage of its own (lep/stage_record.py), keyed by its sources and l
 everything trained on it rebuilt, whenever either changes (a demo run with LEP_DATA_DIR after one without).
 """
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
 from lep.atomic_write import write_text
-from lep.corpus import iter_corpus, require_text
+from lep.corpus import iter_corpus, require_text, without_latin
 from lep.stage_record import StageInputs, run_stage
 
-LATIN_WORD = re.compile(r"\S*[A-Za-z]\S*")
 CORPUS_FILE = "russian.txt"
-
-
-def without_latin(text: str) -> str:
-    return " ".join(LATIN_WORD.sub(" ", text).split())
 
 
 def write_russian_corpus(paths: list[Path], out: Path, max_chars: int | None = None) -> Path:

@@ -65,6 +65,9 @@ class BackendSettings:
     seed: NonNegativeInt = 1234
     device: str = "auto"  # hf only: auto = cuda when available, else cpu
     num_concurrent: PositiveInt = 4  # vllm-server: parallel HTTP requests
+    # vllm-server: how long one HTTP request may take; not a scoring setting. lm-eval's 300 s is less than 8 prompts
+    # of 1024 tokens take among 32 sequences on a 2-core CPU (ruIFEval); a dead server is caught by its watchdog
+    request_timeout_s: PositiveInt = 3600
     port: Port | None = None  # vllm-server: fixed port (default: a free one); not a scoring setting
     tensor_parallel_size: PositiveInt = 1  # vllm, vllm-server: GPUs one model is split over (recorded when > 1)
     enforce_eager: Annotated[bool, Strict()] = False  # vllm, vllm-server: skip torch.compile (docs/backends.md)
@@ -180,6 +183,7 @@ def _vllm_server(spec: ModelSpec, settings: BackendSettings, log_path: Path | No
             tokenized_requests=True,
             num_concurrent=settings.num_concurrent,
             max_retries=1,
+            timeout=settings.request_timeout_s,
             seed=settings.seed,
             batch_size=settings.batch_size,
             header={"Authorization": f"Bearer {server.api_key}"},

@@ -4,6 +4,7 @@ fix; paths resolve against the file's folder."""
 import pytest
 
 from harness.experiment import load_experiment
+from harness.sweep import experiment_requests
 from lep.errors import InputError
 
 
@@ -25,6 +26,8 @@ from lep.errors import InputError
         ("models: [{name: a, path: m}]\nray: {retries: -1}\n", "ray.retries=-1: must be greater than or equal to 0"),
         ("models: [{name: a, path: m}]\nspeed: {trials: 2}\n", "speed.trials=2: must be greater than or equal to 5"),
         ("models: [{name: a, path: m}]\nspeed: {colour: red}\n", "unknown setting 'speed.colour'"),
+        ("models: [{name: a, path: m}]\nnum_concurrent: 0\n", "num_concurrent=0: must be greater than"),
+        ("models: [{name: a, path: m}]\nbatch_size: 0\n", "batch_size=0: must be greater than"),
     ],
 )
 def test_a_bad_experiment_is_one_error_naming_the_file_and_the_field(tmp_path, text, message):
@@ -67,3 +70,12 @@ def test_a_caller_names_the_folder_and_overrides_keys(tmp_path):
     assert experiment.ray.address == "auto"
     assert experiment.limit == 3
     assert experiment.name == "experiment"  # the file's name
+
+
+def test_request_batching_reaches_every_run(tmp_path):
+    """batch_size and num_concurrent of the YAML are what each run's backend sends (and records)."""
+    (tmp_path / "m").mkdir()
+    config = tmp_path / "experiment.yaml"
+    config.write_text("models: [{name: a, path: m}]\nbackend: vllm-server\nbatch_size: 1\nnum_concurrent: 32\n")
+    [(request, _)] = experiment_requests(load_experiment(config))
+    assert (request.backend.batch_size, request.backend.num_concurrent) == (1, 32)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from lep.corpus import corpus_files, iter_corpus, iter_documents, normalise, require_text
+from lep.corpus import corpus_files, iter_corpus, iter_documents, normalise, require_text, without_latin
 from lep.errors import InputError
 
 
@@ -103,3 +103,8 @@ def test_documents_keep_paragraph_breaks_per_format(tmp_path):
 def test_documents_stop_at_a_paragraph_break_after_max_chars(tmp_path):
     (tmp_path / "a.txt").write_text("один два\nтри четыре\nпять шесть\n", encoding="utf-8")
     assert list(iter_documents([tmp_path], max_chars=12)) == ["один два\nтри четыре"]
+
+
+def test_latin_script_words_go_whole_and_spaces_are_normalised():
+    assert without_latin("ООО «Газпром-Neft» и T-34") == "ООО и"
+    assert without_latin("  только   русский  текст ") == "только русский текст"

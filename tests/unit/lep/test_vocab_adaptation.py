@@ -82,6 +82,22 @@ def test_extend_keeps_every_base_id_and_gains_on_russian(base, build, reference_
     assert len(manifest["corpus"]["sha256"]) == 64
 
 
+def test_extend_leaves_english_to_the_base_unless_told_to_keep_latin_words(build, reference_tokenizer, flores):
+    """The new merges go first, so Latin ones learnt from Russian text would outrank the base's English merges: by
+    default the new BPE's text loses its Latin-script words and English stays within 2% of the base."""
+    original = reference_tokenizer("openchat-3.5")
+    english = flores["en"].read_text(encoding="utf-8").splitlines()
+    base_english = _chars_per_token(original, english)
+    dropped = build("openchat-3.5", "extend", new_vocab_size=4000)  # 1.00x here, 0.99x kept (at 16k on SmolLM2: 0.78x)
+    kept = build("openchat-3.5", "extend", new_vocab_size=4000, latin_words="keep")
+    assert json.loads((dropped / "lep_tokenizer.json").read_text())["settings"]["latin_words"] == "dropped"
+    assert json.loads((kept / "lep_tokenizer.json").read_text())["settings"]["latin_words"] == "kept"
+    with_drop = _chars_per_token(AutoTokenizer.from_pretrained(dropped), english) / base_english
+    with_keep = _chars_per_token(AutoTokenizer.from_pretrained(kept), english) / base_english
+    assert with_drop >= 0.98
+    assert with_keep < with_drop
+
+
 @pytest.mark.parametrize("method", ["bpe", "unigram"])
 @pytest.mark.parametrize(("base", "size"), [("llama-3", 6000), ("openchat-3.5", 6000)])
 def test_replacement_keeps_specials_roles_and_template(method, base, size, build, reference_tokenizer, flores_lines):
