@@ -27,6 +27,7 @@ from harness.run.evaluation import GENERATION_PRESETS
 from harness.run.gguf_import import NAMED_MODELS
 from harness.speed.settings import SpeedSettings
 from lep.errors import LepError
+from lep.init_recipes import RECIPES
 from lep.reference_sources import REFERENCE_NAMES
 from lep.stage_settings import (
     CALIBRATION_FIELDS,
@@ -34,8 +35,10 @@ from lep.stage_settings import (
     LATIN_WORDS,
     METHODS,
     MODES,
+    OUTPUT_RECIPES,
     PRESETS,
     TRAINERS,
+    InitSettings,
     TrainSettings,
     check_settings,
 )
@@ -214,7 +217,9 @@ def _add_settings_flags(
 
 
 def _add_init(stages: argparse._SubParsersAction) -> None:
-    init = stages.add_parser("init", help="resize a model to a new tokenizer; new rows = mean of old sub-token rows")
+    init = stages.add_parser(
+        "init", help="resize a model to a new tokenizer; new rows from their old sub-token rows (--recipe)"
+    )
     init.add_argument(
         "--model", required=True, type=Path, metavar="DIR", help="HF model dir (safetensors) or hub id org/name[@rev]"
     )
@@ -224,6 +229,13 @@ def _add_init(stages: argparse._SubParsersAction) -> None:
     init.add_argument(
         "--original-tokenizer", metavar="NAME_OR_PATH", help="the model's tokenizer (default: the model dir's)"
     )
+    init.add_argument(
+        "--recipe", choices=RECIPES, default="mean", help="new input rows from their old pieces (lep/init_recipes.py)"
+    )
+    init.add_argument(
+        "--output-recipe", choices=OUTPUT_RECIPES, default="input", help="new lm_head rows (input: as --recipe)"
+    )
+    init.add_argument("--untie", action="store_true", help="give a tied model an lm_head of its own")
     init.add_argument("--out", required=True, type=Path, metavar="DIR")
     init.add_argument("--overwrite", action="store_true")
     init.set_defaults(run=_run_init)
@@ -296,8 +308,11 @@ def _local(model: Path) -> Path:
 def _run_init(args: argparse.Namespace, console: Console) -> int:
     from lep.embedding_init import initialise
 
+    settings = InitSettings(recipe=args.recipe, output_recipe=args.output_recipe, untie=args.untie)
     model = _local(args.model)
-    return _done(console, initialise(model, args.tokenizer, args.out, args.original_tokenizer, args.overwrite))
+    return _done(
+        console, initialise(model, args.tokenizer, args.out, args.original_tokenizer, args.overwrite, settings)
+    )
 
 
 def _run_train(args: argparse.Namespace, console: Console) -> int:

@@ -1,12 +1,14 @@
 """The averaging operator T (V_new x V_old) of docs/method.md §3, built once and reused by Conversion.
 
 Row i of T says how new token i is made from old tokens: a one-hot copy when the old vocabulary
-has the same bytes (or the same special token), otherwise weight 1/K on each of the K old
-sub-tokens its bytes split into, and the mean of all rows when nothing applies.
+has the same bytes (or the same special token), otherwise weights on the K old sub-tokens its
+bytes split into (1/K each for the paper's mean; the other recipes are lep/init_recipes.py), and
+the mean of all rows when nothing applies.
 """
 
 import json
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -90,13 +92,20 @@ def _csr(crow: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, shape: tu
         return torch.sparse_csr_tensor(crow, cols, values, size=shape)
 
 
-def build_operator(rows: list[list[int]], old_size: int) -> torch.Tensor:
-    """Sparse CSR T (float32): 1/K on each of a row's K old ids, 1/V_old everywhere for a mean row."""
-    crow, cols, values = [0], [], []
+def build_operator(
+    rows: list[list[int]], old_size: int, weigh: Callable[[list[int]], list[float]] | None = None
+) -> torch.Tensor:
+    """Sparse CSR T (float32): `weigh(ids)` on a row's old ids (default 1/K on each of K; lep/init_recipes.py), 1 on a
+    copy, 1/V_old everywhere for a mean row. Zero weights stay stored: a row of one entry is a copy of that old
+    token (copied_rows), which a `first` row is not."""
+    crow, cols, values = [0], list[int](), list[float]()
     for pieces in rows:
-        pieces = pieces or list(range(old_size))
-        cols += pieces
-        values += [1.0 / len(pieces)] * len(pieces)
+        if not pieces:
+            cols += range(old_size)
+            values += [1.0 / old_size] * old_size
+        else:
+            cols += pieces
+            values += weigh(pieces) if weigh and len(pieces) > 1 else [1.0 / len(pieces)] * len(pieces)
         crow.append(len(cols))
     return _csr(
         torch.tensor(crow, dtype=torch.int64),

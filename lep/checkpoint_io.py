@@ -122,13 +122,16 @@ def write_checkpoint(
     if missing:
         raise InputError(f"{source.path} has no tensors {missing}")
     weight_map, total = {}, 0
-    for shard in source.shards():
+    shards = list(source.shards())
+    for shard in shards:
         tensors = {}
         with safe_open(shard, framework="pt") as handle:
             metadata = handle.metadata() or {"format": "pt"}
             for name in handle.keys():
                 tensor = replace[name] if name in replace else handle.get_tensor(name)
                 tensors[name] = transform(name, tensor) if transform and name not in replace else tensor
+        if shard == shards[-1]:  # a tensor the source lacks (the lm_head of an untied tied model) goes last
+            tensors |= {name: tensor for name, tensor in replace.items() if name not in names}
         save_file({k: v.contiguous() for k, v in tensors.items()}, out / shard.name, metadata=metadata)
         weight_map.update({name: shard.name for name in tensors})
         total += sum(t.numel() * t.element_size() for t in tensors.values())

@@ -1,10 +1,11 @@
-"""Step 2 of LEP: resize a model to a new tokenizer and initialise new rows by sub-token averaging.
+"""Step 2 of LEP: resize a model to a new tokenizer and initialise new rows from their old sub-tokens.
 
-E_new = T · E_old and H_new = T · H_old (separately; once when tied); a row whose norm comes out
-below 1e-12 (a copy or mean of all-zero rows, such as a base's untrained reserved tokens) gets the
-mean of all old rows instead, as the authors' code does. The output dir is an
-ordinary HF model dir with the new tokenizer, plus T (`lep_averaging_operator.tensors`, safetensors format),
-which Conversion reuses, and a manifest.
+E_new = T · E_old and H_new = T_out · H_old (separately; once when tied, unless `untie` gives the model
+an lm_head of its own), T and T_out weighting each new token's old pieces by a recipe
+(lep/init_recipes.py). A row whose norm comes out below 1e-12 (a copy or mean of all-zero rows, such
+as a base's untrained reserved tokens) gets the mean of all old rows instead, as the authors' code
+does. The output dir is an ordinary HF model dir with the new tokenizer, plus T
+(`lep_averaging_operator.tensors`, safetensors format), which Conversion reuses, and a manifest.
 """
 
 import json
@@ -18,8 +19,11 @@ from lep.atomic_write import write_json
 from lep.averaging_operator import apply_operator, build_operator, copied_rows, operator_rows, save_operator
 from lep.checkpoint_io import INPUT_EMBEDDINGS, LM_HEAD, Checkpoint, write_checkpoint
 from lep.errors import TokenizerError
+from lep.init_recipes import WEIGHTS
 from lep.reference_tokenizers import load_tokenizer
+from lep.stage_settings import InitSettings, init_problems
 from lep.staging import check_free, staged_dir
+from lep.validation import raise_problems
 from lep.vocab_adaptation import ID_MAP, MANIFEST
 
 INIT_MANIFEST = "lep_init.json"
@@ -70,23 +74,41 @@ def _id_map(tokenizer_dir: Path) -> dict[int, int] | None:
 
 
 def initialise(
-    model: Path, tokenizer: Path, out: Path, original_tokenizer: str | None = None, overwrite: bool = False
+    model: Path,
+    tokenizer: Path,
+    out: Path,
+    original_tokenizer: str | None = None,
+    overwrite: bool = False,
+    settings: InitSettings | None = None,
 ) -> Path:
-    """Write `out`: `model` resized to `tokenizer`, new rows initialised by T."""
+    """Write `out`: `model` resized to `tokenizer`, new input rows by T of `settings.recipe`, output rows by T of
+    `settings.output_recipe` (an untied model's, or a tied one's that `untie` gives an lm_head of its own)."""
+    settings = settings or InitSettings()
     out = Path(out)
     check_free(out, overwrite)
     checkpoint = Checkpoint(model)
+    raise_problems("init settings", init_problems(settings, checkpoint.tied))
     old = load_tokenizer(original_tokenizer or checkpoint.path)
     check_tokenizer_fits(checkpoint, old, original_tokenizer or str(checkpoint.path))
     new = load_tokenizer(tokenizer)
-    operator = build_operator(operator_rows(new, old, _id_map(tokenizer)), len(old))
+    rows = operator_rows(new, old, _id_map(tokenizer))
+    old_tokens = old.convert_ids_to_tokens(list(range(len(old))))
+
+    def operator_of(recipe: str) -> torch.Tensor:
+        weights = WEIGHTS[recipe]
+        return build_operator(rows, len(old), lambda ids: weights([old_tokens[i] for i in ids]))
+
+    operator = operator_of(settings.recipe)
+    output_recipe = settings.recipe if settings.output_recipe == "input" else settings.output_recipe
     replace, mean_filled = {}, {}
     replace[INPUT_EMBEDDINGS], mean_filled["input"] = initial_rows(operator, checkpoint.input_embeddings())
-    if not checkpoint.tied:
-        replace[LM_HEAD], mean_filled["output"] = initial_rows(operator, checkpoint.lm_head())
+    if not checkpoint.tied or settings.untie:
+        output = operator if output_recipe == settings.recipe else operator_of(output_recipe)
+        replace[LM_HEAD], mean_filled["output"] = initial_rows(output, checkpoint.lm_head())
     copies = int(copied_rows(operator).sum())
+    config = {"vocab_size": len(new)} | ({"tie_word_embeddings": False} if settings.untie else {})
     with staged_dir(out) as staging:
-        write_checkpoint(checkpoint, staging, replace, {"vocab_size": len(new)}, special_id_map(old, new))
+        write_checkpoint(checkpoint, staging, replace, config, special_id_map(old, new))
         new.save_pretrained(staging)
         save_operator(operator, staging / OPERATOR_FILE)
         write_json(
@@ -101,7 +123,10 @@ def initialise(
                 "copied_rows": copies,
                 "averaged_rows": len(new) - copies,
                 "zero_rows_given_the_mean": mean_filled,
-                "tied": checkpoint.tied,
+                "tied": checkpoint.tied and not settings.untie,
+                "untied": settings.untie,
+                "recipe": settings.recipe,
+                "output_recipe": output_recipe,
                 "operator": OPERATOR_FILE,
                 "lep_bench_version": version("lep-bench"),
             },

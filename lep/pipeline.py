@@ -7,7 +7,7 @@ stage's output unless the config names another input; every input is checked bef
 """
 
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from lep.errors import InputError
 from lep.pipeline_config import PipelineConfig, fetch_hub_ids, load_pipeline
 from lep.propagation import PROPAGATE_MANIFEST, propagate
 from lep.stage_record import StageInputs, run_stage
+from lep.stage_settings import InitSettings
 from lep.validation import raise_problems
 from lep.vocab_adaptation import MANIFEST, AdaptationRequest, adapt_tokenizer, check_request
 
@@ -117,7 +118,8 @@ def _init_stage(config: PipelineConfig) -> Stage:
     )
     out = config.output("init")
     inputs = StageInputs("init", config.given("init"), paths)
-    return out, inputs, lambda: initialise(config.base_model, tokenizer, out, original, overwrite=True)
+    settings = InitSettings(**{f.name: getattr(stage, f.name) for f in fields(InitSettings)})
+    return out, inputs, lambda: initialise(config.base_model, tokenizer, out, original, True, settings)
 
 
 def _train_stage(config: PipelineConfig) -> Stage:

@@ -30,6 +30,7 @@ from lep.hub_models import TOKENIZER_FILES, local_path
 from lep.reference_sources import REFERENCE_NAMES
 from lep.stage_settings import (
     CalibrationRequest,
+    InitSettings,
     Mode,
     TokenizerSettings,
     TrainSettings,
@@ -64,7 +65,7 @@ class TokenizerStage(TokenizerSettings):
 
 
 @dataclass
-class InitStage:
+class InitStage(InitSettings):
     __pydantic_config__ = ConfigDict(extra="forbid")
 
     tokenizer: ConfigPath | None = None  # the new tokenizer (default: the tokenizer stage's output)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
+from lep.init_recipes import Recipe
 from lep.validation import (
     MAX_BATCH,
     MAX_SEQ_LEN,
@@ -76,6 +77,35 @@ def tokenizer_problems(settings: TokenizerSettings) -> list[str]:
                 "room for new ones; lower --keep or raise --vocab-size"
             )
     return problems
+
+
+# adapt init (lep/embedding_init.py; the recipes are lep/init_recipes.py's)
+OutputRecipe = Literal["input", "mean", "wmean", "first"]
+OUTPUT_RECIPES: tuple[str, ...] = get_args(OutputRecipe)
+
+
+@dataclass
+class InitSettings:
+    """How new rows are initialised: input rows by `recipe`, output rows by `output_recipe` (input: the same rows),
+    which a tied head can only take when `untie` gives it rows of its own."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    recipe: Recipe = "mean"  # mean: the paper's
+    output_recipe: OutputRecipe = "input"
+    untie: Annotated[bool, Strict()] = False  # a tied model gets its own lm_head (+ new rows x hidden size weights)
+
+
+def init_problems(settings: InitSettings, tied: bool) -> list[str]:
+    """The init settings a model cannot take, as lines."""
+    if tied and not settings.untie and settings.output_recipe not in ("input", settings.recipe):
+        return [
+            f"output_recipe {settings.output_recipe!r} needs output rows of their own, but the model ties its "
+            "lm_head to its input embeddings: add untie (--untie), or leave output_recipe at 'input'"
+        ]
+    if not tied and settings.untie:
+        return ["untie applies to a model with tied embeddings; this model's lm_head is already its own"]
+    return []
 
 
 # adapt propagate (lep/propagation.py)

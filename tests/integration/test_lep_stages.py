@@ -20,6 +20,7 @@ from lep.embedding_init import initialise
 from lep.embedding_training import TRAIN_MANIFEST, TrainSettings, train_embeddings
 from lep.errors import InputError, TokenizerError
 from lep.propagation import propagate
+from lep.stage_settings import InitSettings
 from lep.vocab_adaptation import AdaptationRequest, adapt_tokenizer
 
 EMBED, HEAD = "model.embed_tokens.weight", "lm_head.weight"
@@ -78,6 +79,53 @@ def test_init_rows_are_means_of_old_subtokens(llama):
     assert old_tok.decode(pieces) == text
     for name in (EMBED, HEAD):
         assert torch.allclose(new[name][token_id], old[name][pieces].mean(0), atol=1e-6)
+
+
+def _multi_piece_token(llama) -> tuple[int, list[int]]:
+    """A new whole-character token of several old pieces, with its pieces as the init splits it."""
+    new_tok, old_tok = AutoTokenizer.from_pretrained(llama["init"]), AutoTokenizer.from_pretrained(llama["base"])
+    manifest = json.loads((llama["init"] / "lep_init.json").read_text())
+    assert manifest["recipe"] == "mean" and manifest["output_recipe"] == "mean"
+    for i in range(len(old_tok), len(new_tok)):
+        text = new_tok.decode([i])
+        pieces = old_tok.encode(text, add_special_tokens=False)
+        if "\ufffd" not in text and len(pieces) > 2 and old_tok.decode(pieces) == text:
+            return i, pieces
+    raise AssertionError("no new token of three or more pieces")
+
+
+def test_wmean_input_rows_and_first_piece_output_rows(work, llama):
+    out = initialise(llama["base"], llama["tokenizer"], work / "llama-wmean", settings=InitSettings("wmean", "first"))
+    token_id, pieces = _multi_piece_token(llama)
+    old, new = _weights(llama["base"]), _weights(out)
+    decay = torch.exp(-torch.arange(len(pieces), dtype=torch.float32))
+    assert torch.allclose(new[EMBED][token_id], (decay / decay.sum()) @ old[EMBED][pieces], atol=1e-6)
+    assert torch.equal(new[HEAD][token_id], old[HEAD][pieces[0]])
+    assert torch.equal(new[EMBED][: len(old[EMBED])], old[EMBED])  # old rows untouched
+    manifest = json.loads((out / "lep_init.json").read_text())
+    assert (manifest["recipe"], manifest["output_recipe"], manifest["untied"]) == ("wmean", "first", False)
+
+
+def test_untie_gives_a_tied_model_an_lm_head_of_its_own(work, reference_tokenizer):
+    base = build_small_model(reference_tokenizer("llama-3"), work / "llama-tied", "llama", tied=True, seed=6)
+    tokenizer = adapt_tokenizer(
+        AdaptationRequest(base="llama-3", method="extend", corpus=[SAMPLE], out=work / "tied-tok", new_vocab_size=900)
+    )
+    with pytest.raises(InputError, match="add untie"):
+        initialise(base, tokenizer, work / "never-tied", settings=InitSettings(output_recipe="first"))
+    out = initialise(base, tokenizer, work / "llama-untied", settings=InitSettings(output_recipe="first", untie=True))
+    model = AutoModelForCausalLM.from_pretrained(out)
+    assert model.config.tie_word_embeddings is False
+    embed, head = model.get_input_embeddings().weight, model.get_output_embeddings().weight
+    assert embed.data_ptr() != head.data_ptr()
+    old = _weights(base)[EMBED]
+    assert torch.equal(head[: len(old)], old) and torch.equal(embed[: len(old)], old)
+    new_rows = slice(len(old), None)
+    assert not torch.equal(head[new_rows], embed[new_rows])  # first piece vs mean of pieces
+    before = AutoModelForCausalLM.from_pretrained(base)
+    ids = AutoTokenizer.from_pretrained(base)(ENGLISH, return_tensors="pt").input_ids
+    with torch.no_grad():
+        assert torch.allclose(before(ids).logits, model(ids).logits[..., : len(old)], atol=1e-5)
 
 
 def test_init_refuses_a_tokenizer_that_is_not_the_models(work, llama, reference_tokenizer):

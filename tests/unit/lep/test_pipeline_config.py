@@ -31,6 +31,8 @@ def _write(folder: Path, stages: dict, **top) -> Path:
         ({"tokenizer": {"method": "optimize"}}, "stages.tokenizer: method optimize needs keep (--keep)"),
         ({"tokenizer": {"new_vocab_size": "lots"}}, "stages.tokenizer.new_vocab_size='lots': must be a valid integer"),
         ({"train": {"seq_len": 0}}, "stages.train.seq_len=0: must be greater than or equal to 8"),
+        ({"init": {"recipe": "median"}}, "stages.init.recipe='median': must be 'mean', 'wmean' or 'first'"),
+        ({"tokenizer": {"new_vocab_size": 9, "latin_words": "no"}}, "stages.tokenizer.latin_words='no': must be"),
         ({"train": {"max_steps": 0}}, "stages.train: max_steps=0 would train nothing"),
         ({"propagate": {"modes": ["warp"]}}, "stages.propagate.modes[0]='warp': must be 'swap'"),
         ({"calibrate": {"mode": "sft", "data": "d", "rank": 0}}, "stages.calibrate: rank=0: must be greater than"),
