@@ -1,9 +1,10 @@
 """Step 3 of LEP: embeddings-only continued pre-training with the transformers Trainer.
 
 Only the input embeddings and the LM head learn (one matrix when tied); every transformer block
-and norm is frozen. `new_rows_only` also keeps the rows copied from the old vocabulary
-bit-identical. Checkpoints go to `<out>.checkpoints/` and a rerun resumes from the last one; the
-finished model replaces `<out>` only when training is complete. Weights stay float32 (the
+and norm is frozen. `objective: distill` trains the new input rows alone against the original
+model's hidden states instead (lep/token_distillation.py). `new_rows_only` also keeps the rows
+copied from the old vocabulary bit-identical. Checkpoints go to `<out>.checkpoints/` and a rerun
+resumes from the last one; the finished model replaces `<out>` only when training is complete. Weights stay float32 (the
 optimizer's master copy) and bf16 GPUs run the forward and backward passes under autocast: with
 bf16 weights, as the authors ran (`--bf16 --torch_dtype bfloat16`), an Adam step at lr 2e-4 is
 below bf16's resolution for most entries and is rounded away (`precision="bf16-weights"` keeps
@@ -12,6 +13,7 @@ that set-up for comparison). Multi-GPU runs go through
 configs/accelerate/fsdp-8gpu.yaml is a starting point).
 """
 
+import json
 import logging
 import os
 import shutil
@@ -28,22 +30,25 @@ from lep.atomic_write import write_json
 from lep.averaging_operator import copied_rows, load_operator
 from lep.checkpoint_io import Checkpoint
 from lep.corpus import iter_corpus, iter_documents, require_text
-from lep.embedding_init import OPERATOR_FILE
+from lep.embedding_init import INIT_MANIFEST, OPERATOR_FILE
 from lep.errors import InputError
 from lep.packing import PackedSequences, ParagraphBlocks
 from lep.reference_tokenizers import load_tokenizer
 from lep.safetensors_header import check_safetensors
 from lep.stage_settings import TrainSettings, check_settings
+from lep.token_distillation import AlignedTexts, DistillationTrainer
 from lep.validation import check_output_dir
 
 TRAIN_MANIFEST = "lep_train.json"
+TrainingData = ParagraphBlocks | PackedSequences | AlignedTexts
 
 
-def trainable_embeddings(model: torch.nn.Module) -> list[torch.nn.Parameter]:
-    """Freeze everything, then unfreeze the input embeddings and the LM head (once if tied)."""
+def trainable_embeddings(model: torch.nn.Module, input_only: bool = False) -> list[torch.nn.Parameter]:
+    """Freeze everything, then unfreeze the input embeddings and (unless `input_only`) the LM head (once if tied)."""
     for parameter in model.parameters():
         parameter.requires_grad_(False)
-    matrices = {id(p): p for p in (model.get_input_embeddings().weight, model.get_output_embeddings().weight)}
+    heads = [] if input_only else [model.get_output_embeddings().weight]
+    matrices = {id(p): p for p in (model.get_input_embeddings().weight, *heads)}
     for parameter in matrices.values():
         parameter.requires_grad_(True)
     return list(matrices.values())
@@ -116,6 +121,7 @@ def training_arguments(settings: TrainSettings, checkpoints: Path, world_size: i
         seed=settings.seed,
         data_seed=settings.seed,
         use_cpu=not torch.cuda.is_available(),
+        remove_unused_columns=settings.objective != "distill",  # the teacher's inputs are not the model's
         disable_tqdm=False,
     )
 
@@ -153,18 +159,30 @@ def _check_inputs(model_dir: Path, corpus: list[Path], out: Path, settings: Trai
             f"{positions} or less"
         )
     require_text(corpus)
-    if settings.new_rows_only and not (checkpoint.path / OPERATOR_FILE).is_file():
-        raise InputError(
-            f"--new-rows-only needs {OPERATOR_FILE} in {checkpoint.path}; pass a model made by 'adapt init'"
-        )
+    if (settings.new_rows_only or settings.objective == "distill") and not (checkpoint.path / OPERATOR_FILE).is_file():
+        flag = "--objective distill" if settings.objective == "distill" else "--new-rows-only"
+        raise InputError(f"{flag} needs {OPERATOR_FILE} in {checkpoint.path}; pass a model made by 'adapt init'")
+    if settings.objective == "distill":
+        original = teacher_of(checkpoint.path)
+        if not (Path(original["model"]) / "config.json").is_file():
+            raise InputError(
+                f"--objective distill learns from the original model, which {checkpoint.path / INIT_MANIFEST} "
+                f"names as {original['model']}, and that is not a model dir here: put it back at that path"
+            )
     return checkpoint
+
+
+def teacher_of(model_dir: Path) -> dict[str, str]:
+    """The original model and tokenizer an adapted model was made from (its init manifest says)."""
+    manifest = json.loads((Path(model_dir) / INIT_MANIFEST).read_text(encoding="utf-8"))
+    return {"model": manifest["model"], "tokenizer": manifest["original_tokenizer"]}
 
 
 def _manifest(
     checkpoint: Checkpoint,
     corpus: list[Path],
     settings: TrainSettings,
-    dataset: ParagraphBlocks | PackedSequences,
+    dataset: TrainingData,
     trainer: Trainer,
     result: Any,
     resume: str | None,
@@ -207,25 +225,40 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
     settings = check_settings(settings, world_size)
     checkpoint = _check_inputs(model_dir, corpus, out, settings)
     tokenizer = load_tokenizer(checkpoint.path)
-    dataset = training_dataset(tokenizer, corpus, settings)
+    if settings.objective == "distill":
+        original = load_tokenizer(teacher_of(checkpoint.path)["tokenizer"])
+        dataset: TrainingData = AlignedTexts(
+            tokenizer, original, iter_corpus(corpus, settings.max_chars), settings.seq_len
+        )
+    else:
+        dataset = training_dataset(tokenizer, corpus, settings)
     if len(dataset) == 0:
         raise InputError(
             f"corpus {corpus} gave no training sequences of {settings.seq_len} tokens; pass more text or a "
             "smaller --seq-len"
         )
     model = AutoModelForCausalLM.from_pretrained(checkpoint.path, dtype=weight_dtype(settings.precision))
-    parameters = list(model.parameters()) if settings.full_model else trainable_embeddings(model)
+    distill = settings.objective == "distill"
+    if settings.full_model:
+        parameters = list(model.parameters())
+    else:
+        parameters = trainable_embeddings(model, input_only=distill)
     callbacks: list[TrainerCallback] = []
-    if settings.new_rows_only:
+    if settings.new_rows_only or distill:  # distillation's teacher is the original: its old rows are the answer
         callbacks.append(KeepRows(parameters, copied_rows(load_operator(checkpoint.path / OPERATOR_FILE))))
     checkpoints = checkpoints_dir(out)
-    trainer = Trainer(
+    common = dict(
         model=model,
         args=training_arguments(settings, checkpoints, world_size),
         train_dataset=dataset,
         data_collator=default_data_collator,
         callbacks=callbacks,
     )
+    if distill:
+        teacher = AutoModelForCausalLM.from_pretrained(teacher_of(checkpoint.path)["model"], dtype=torch.float32)
+        trainer: Trainer = DistillationTrainer(teacher, **common)
+    else:
+        trainer = Trainer(**common)
     resume = last_good_checkpoint(checkpoints)
     started = time.perf_counter()
     try:

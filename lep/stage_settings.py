@@ -120,6 +120,10 @@ PACKINGS: tuple[str, ...] = get_args(Packing)
 # too); bf16-weights: weights loaded and updated in bf16 (the authors' run); fp32: no bf16 at all.
 Precision = Literal["auto", "bf16-autocast", "bf16-weights", "fp32"]
 PRECISIONS: tuple[str, ...] = get_args(Precision)
+# lm: next-token prediction (the paper); distill: the new input rows learn the original model's hidden states on
+# the same text in its own tokens (lep/token_distillation.py)
+Objective = Literal["lm", "distill"]
+OBJECTIVES: tuple[str, ...] = get_args(Objective)
 
 
 @dataclass
@@ -149,6 +153,7 @@ class TrainSettings:
     seed: NonNegativeInt = 0
     packing: Packing = "paragraphs"  # or "documents": BOS + line + EOS per sequence, padded
     precision: Precision = "auto"
+    objective: Objective = "lm"
 
 
 def train_problems(settings: TrainSettings, world_size: int = 1) -> list[str]:
@@ -162,6 +167,8 @@ def train_problems(settings: TrainSettings, world_size: int = 1) -> list[str]:
             + (f" x {world_size} processes" if world_size > 1 else "")
             + ": the step would not hold the batch asked for"
         )
+    if settings.objective == "distill" and settings.full_model:
+        problems.append("objective distill trains the new input rows only; it cannot take full_model")
     if settings.new_rows_only and settings.full_model:
         problems.append("new_rows_only and full_model exclude each other: new rows only is an embeddings-only setting")
     return problems

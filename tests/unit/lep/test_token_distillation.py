@@ -1,0 +1,48 @@
+"""Token distillation's pieces: the position pairs where two tokenisations have read the same text, and the
+layer-scaled hidden-state loss."""
+
+import torch
+
+from harness.tokenizers.sample import sample_file
+from lep.reference_tokenizers import load_tokenizer
+from lep.token_distillation import AlignedTexts, hidden_state_loss
+from lep.vocab_adaptation import AdaptationRequest, adapt_tokenizer
+
+
+def test_paired_positions_have_read_the_same_characters(tmp_path, reference_tokenizer):
+    teacher = reference_tokenizer("openchat-3.5")
+    student_dir = adapt_tokenizer(
+        AdaptationRequest(
+            base="openchat-3.5", method="extend", corpus=[sample_file("ru")], out=tmp_path / "t", new_vocab_size=600
+        )
+    )
+    student = load_tokenizer(student_dir)
+    texts = sample_file("ru").read_text(encoding="utf-8").splitlines()[:8]
+    data = AlignedTexts(student, teacher, texts, seq_len=48)
+    assert len(data) == len(texts)
+    tokens = [0, 0]
+    for item in (data[i] for i in range(len(data))):
+        s_ids = item["input_ids"][item["attention_mask"].bool()].tolist()
+        t_ids = item["teacher_ids"][item["teacher_mask"].bool()].tolist()
+        assert s_ids[0] == student.bos_token_id and t_ids[0] == teacher.bos_token_id
+        assert len(s_ids) <= 48
+        tokens = [tokens[0] + len(s_ids), tokens[1] + len(t_ids)]
+        pairs = int(item["pair_mask"].sum())
+        assert pairs >= 3
+        for i, j in zip(item["student_positions"][:pairs].tolist(), item["teacher_positions"][:pairs].tolist()):
+            assert student.decode(s_ids[1 : i + 1]) == teacher.decode(t_ids[1 : j + 1])
+    assert tokens[0] < tokens[1]  # the extension reads Russian in fewer tokens
+
+
+def test_the_loss_is_zero_on_equal_states_and_scaled_per_layer():
+    torch.manual_seed(0)
+    states = tuple(torch.randn(2, 6, 4) * scale for scale in (1.0, 1.0, 100.0))
+    positions = torch.tensor([[1, 2, 0], [3, 4, 5]])
+    mask = torch.tensor([[1, 1, 0], [1, 1, 1]])
+    assert hidden_state_loss(states, states, positions, positions, mask) == 0
+    noisy = tuple(s + 0.1 * s.std() * torch.randn_like(s) for s in states)
+    loss = hidden_state_loss(noisy, states, positions, positions, mask)
+    assert 0.002 < float(loss) < 0.05  # ~0.01 relative error on each layer, the x100 layer no heavier
+    moved = positions.clone()
+    moved[0, 2] = 5  # a masked pair changes nothing
+    assert hidden_state_loss(noisy, states, moved, positions, mask) == loss
