@@ -15,7 +15,7 @@ import pandas as pd
 
 from harness.report.comparison import Comparison
 from harness.report.figures import figures
-from harness.report.instructions import instruction_table
+from harness.report.instructions import accuracy_table, instruction_table
 from harness.report.paths import anchors, portable, portable_json
 from harness.report.published import PUBLISHED_CITATION
 from harness.report.tables import delta_cells, delta_matrix, delta_rows, fmt, score_table, speed_section
@@ -50,6 +50,7 @@ def write_report(c: Comparison, out_dir: Path) -> Path:
         "warnings": portable(c.warnings, labels),
         "scores": score_table(c),
         "instructions": instruction_table(c.tables),
+        "accuracies": accuracy_table(c.tables, reference),
         "cells": delta_cells(c),
         "deltas": delta_rows(c),
         "reference": reference,
