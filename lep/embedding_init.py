@@ -20,6 +20,7 @@ from lep.averaging_operator import apply_operator, build_operator, copied_rows, 
 from lep.checkpoint_io import INPUT_EMBEDDINGS, LM_HEAD, Checkpoint, write_checkpoint
 from lep.errors import TokenizerError
 from lep.init_recipes import WEIGHTS
+from lep.output_margin import margin_rows, rest_log_probs
 from lep.reference_tokenizers import load_tokenizer
 from lep.stage_settings import InitSettings, init_problems
 from lep.staging import check_free, staged_dir
@@ -73,6 +74,19 @@ def _id_map(tokenizer_dir: Path) -> dict[int, int] | None:
     return {int(k): v for k, v in json.loads((Path(tokenizer_dir) / ID_MAP).read_text(encoding="utf-8")).items()}
 
 
+def _lower_by_margin(head: torch.Tensor, model: Path, rows: list[list[int]], bos: int | None) -> dict[str, float]:
+    """`first-margin`: lower, in place, each several-piece new row of `head` (its first piece's) by the original
+    model's log-probability of the rest of its pieces (lep/output_margin.py); what it did, for the manifest."""
+    pieces = {i: r for i, r in enumerate(rows) if len(r) > 1}
+    if not pieces:
+        return {"tokens": 0}
+    margins, states = rest_log_probs(model, pieces, bos)
+    ids = torch.tensor(sorted(margins))
+    values = torch.tensor([margins[i] for i in sorted(margins)])
+    head[ids], share = margin_rows(head[ids], values, states)
+    return {"tokens": len(ids), "mean_log_prob_of_rest": float(values.mean()), "share_h_dot_mu_positive": share}
+
+
 def initialise(
     model: Path,
     tokenizer: Path,
@@ -100,11 +114,14 @@ def initialise(
 
     operator = operator_of(settings.recipe)
     output_recipe = settings.recipe if settings.output_recipe == "input" else settings.output_recipe
-    replace, mean_filled = {}, {}
+    replace, mean_filled, margin = {}, {}, None
     replace[INPUT_EMBEDDINGS], mean_filled["input"] = initial_rows(operator, checkpoint.input_embeddings())
     if not checkpoint.tied or settings.untie:
-        output = operator if output_recipe == settings.recipe else operator_of(output_recipe)
+        weights = "first" if output_recipe == "first-margin" else output_recipe
+        output = operator if weights == settings.recipe else operator_of(weights)
         replace[LM_HEAD], mean_filled["output"] = initial_rows(output, checkpoint.lm_head())
+        if output_recipe == "first-margin":
+            margin = _lower_by_margin(replace[LM_HEAD], checkpoint.path, rows, old.bos_token_id)
     copies = int(copied_rows(operator).sum())
     config = {"vocab_size": len(new)} | ({"tie_word_embeddings": False} if settings.untie else {})
     with staged_dir(out) as staging:
@@ -127,6 +144,7 @@ def initialise(
                 "untied": settings.untie,
                 "recipe": settings.recipe,
                 "output_recipe": output_recipe,
+                **({"margin": margin} if margin else {}),
                 "operator": OPERATOR_FILE,
                 "lep_bench_version": version("lep-bench"),
             },

@@ -80,7 +80,7 @@ def tokenizer_problems(settings: TokenizerSettings) -> list[str]:
 
 
 # adapt init (lep/embedding_init.py; the recipes are lep/init_recipes.py's)
-OutputRecipe = Literal["input", "mean", "wmean", "first"]
+OutputRecipe = Literal["input", "mean", "wmean", "first", "first-margin"]  # first-margin: lep/output_margin.py
 OUTPUT_RECIPES: tuple[str, ...] = get_args(OutputRecipe)
 
 

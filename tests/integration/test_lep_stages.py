@@ -108,6 +108,19 @@ def test_wmean_input_rows_and_first_piece_output_rows(work, llama):
     assert (manifest["recipe"], manifest["output_recipe"], manifest["untied"]) == ("wmean", "first", False)
 
 
+def test_first_margin_lowers_each_new_output_row_below_its_first_piece(work, llama):
+    out = initialise(
+        llama["base"], llama["tokenizer"], work / "llama-margin", settings=InitSettings(output_recipe="first-margin")
+    )
+    token_id, pieces = _multi_piece_token(llama)
+    old, new = _weights(llama["base"]), _weights(out)
+    assert torch.equal(new[EMBED][token_id], _weights(llama["init"])[EMBED][token_id])  # input rows: the mean
+    assert not torch.equal(new[HEAD][token_id], old[HEAD][pieces[0]])
+    margin = json.loads((out / "lep_init.json").read_text())["margin"]
+    assert margin["tokens"] >= 10 and margin["mean_log_prob_of_rest"] < 0
+    assert 0 <= margin["share_h_dot_mu_positive"] <= 1
+
+
 def test_untie_gives_a_tied_model_an_lm_head_of_its_own(work, reference_tokenizer):
     base = build_small_model(reference_tokenizer("llama-3"), work / "llama-tied", "llama", tied=True, seed=6)
     tokenizer = adapt_tokenizer(
