@@ -170,7 +170,10 @@ def propagate(
 
     report = PropagationReport(mode=mode)
     matrices = {"input": (base_ckpt.input_embeddings(), inst_ckpt.input_embeddings(), adapted_ckpt.input_embeddings())}
-    if not inst_ckpt.tied:
+    # an adapted model whose init untied its head (`adapt init --untie`) unties the instruct model's too: its output
+    # rows have their own recipe, which one tied matrix would drop
+    untie = inst_ckpt.tied and not adapted_ckpt.tied
+    if not inst_ckpt.tied or untie:
         matrices["output"] = (base_ckpt.lm_head(), inst_ckpt.lm_head(), adapted_ckpt.lm_head())
     out_tokenizer, report.copied_special_tokens = _output_tokenizer(new_tok, inst_tok)
     specials = _special_rows(out_tokenizer, inst_tok)
@@ -198,7 +201,8 @@ def propagate(
     inst_ids = {t.content: i for i, t in inst_tok.added_tokens_decoder.items()}
     id_map = {i: out_tokenizer.convert_tokens_to_ids(c) for c, i in inst_ids.items()}
     with staged_dir(out) as staging:
-        write_checkpoint(inst_ckpt, staging, replace, {"vocab_size": len(out_tokenizer)}, id_map, transform)
+        config = {"vocab_size": len(out_tokenizer)} | ({"tie_word_embeddings": False} if untie else {})
+        write_checkpoint(inst_ckpt, staging, replace, config, id_map, transform)
         out_tokenizer.save_pretrained(staging)
         if check:
             report.argmax_agreement = argmax_agreement(staging, out_tokenizer, inst_ckpt.path, inst_tok, CHECK_PROMPTS)

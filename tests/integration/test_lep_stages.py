@@ -141,6 +141,10 @@ def test_untie_gives_a_tied_model_an_lm_head_of_its_own(work, reference_tokenize
     ids = AutoTokenizer.from_pretrained(base)(ENGLISH, return_tensors="pt").input_ids
     with torch.no_grad():
         assert torch.allclose(before(ids).logits, model(ids).logits[..., : len(old)], atol=1e-5)
+    propagate("swap", base, out, base, work / "untied-swap", check=False)
+    swapped = AutoModelForCausalLM.from_pretrained(work / "untied-swap")
+    assert swapped.config.tie_word_embeddings is False  # a tied instruct model takes the untied head along
+    assert torch.equal(swapped.get_output_embeddings().weight[new_rows], head[new_rows])
 
 
 def test_init_refuses_a_tokenizer_that_is_not_the_models(work, llama, reference_tokenizer):
