@@ -187,17 +187,14 @@ def test_swap_copies_rows_exactly_and_model_loads(work, llama):
     assert generated.shape[1] > 1
 
 
+def _few_steps(**changes: object) -> TrainSettings:
+    """Quick steps on the sample text, batch 4 of 64 tokens: what the training tests here start from."""
+    settings = {"seq_len": 64, "global_batch": 4, "per_device_batch": 4, "warmup_steps": 0, "save_steps": 100}
+    return TrainSettings(**(settings | changes))  # type: ignore[arg-type]
+
+
 def test_train_changes_only_embeddings_and_lowers_the_loss(work, llama):
-    settings = TrainSettings(
-        seq_len=64,
-        global_batch=4,
-        per_device_batch=4,
-        learning_rate=5e-2,
-        warmup_steps=0,
-        max_steps=15,
-        save_steps=100,
-        logging_steps=1,
-    )
+    settings = _few_steps(learning_rate=5e-2, max_steps=15, logging_steps=1)
     out = train_embeddings(llama["init"], [SAMPLE], work / "llama-train", settings)
     before, after = _weights(llama["init"]), _weights(out)
     for name, tensor in before.items():
@@ -231,17 +228,7 @@ def test_new_rows_only_keeps_original_rows_bit_identical(work, llama):
 
 
 def test_distillation_moves_only_new_input_rows_and_lowers_its_loss(work, llama):
-    settings = TrainSettings(
-        seq_len=64,
-        global_batch=4,
-        per_device_batch=4,
-        learning_rate=5e-3,
-        warmup_steps=0,
-        max_steps=8,
-        save_steps=100,
-        logging_steps=1,
-        objective="distill",
-    )
+    settings = _few_steps(learning_rate=5e-3, max_steps=8, logging_steps=1, objective="distill")
     out = train_embeddings(llama["init"], [SAMPLE], work / "llama-distill", settings)
     before, after = _weights(llama["init"]), _weights(out)
     for name, tensor in before.items():
