@@ -174,7 +174,12 @@ def _check_inputs(model_dir: Path, corpus: list[Path], out: Path, settings: Trai
 
 def teacher_of(model_dir: Path) -> dict[str, str]:
     """The original model and tokenizer an adapted model was made from (its init manifest says)."""
-    manifest = json.loads((Path(model_dir) / INIT_MANIFEST).read_text(encoding="utf-8"))
+    path = Path(model_dir) / INIT_MANIFEST
+    if not path.is_file():
+        raise InputError(
+            f"--objective distill needs {path} (it names the original model); pass a model made by 'adapt init'"
+        )
+    manifest = json.loads(path.read_text(encoding="utf-8"))
     return {"model": manifest["model"], "tokenizer": manifest["original_tokenizer"]}
 
 

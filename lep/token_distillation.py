@@ -49,16 +49,15 @@ class AlignedTexts(Dataset):
         self.heads.append([teacher.bos_token_id] if teacher.bos_token_id is not None else [])
         self.pads = [student.pad_token_id or 0, teacher.pad_token_id or 0]
         self.items: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        room = seq_len - len(self.heads[0])
         for chunk in batched(texts, batch):
-            chunk = [self._fitting(student, text) for text in chunk]
-            for s, t in zip(_encode(student, chunk), _encode(teacher, chunk)):
+            encoded = _encode(student, chunk)
+            long = [i for i, e in enumerate(encoded) if len(e.ids) > room]
+            cut = {i: chunk[i][: encoded[i].offsets[room - 1][1]] for i in long}  # up to the last token that fits
+            for i, e in zip(long, _encode(student, list(cut.values())) if cut else []):
+                chunk[i], encoded[i] = cut[i], e
+            for s, t in zip(encoded, _encode(teacher, chunk)):
                 self._add(s, t)
-
-    def _fitting(self, student: PreTrainedTokenizerFast, text: str) -> str:
-        """The text up to the end of its last student token that fits, BOS included."""
-        room = self.seq_len - len(self.heads[0])
-        encoding = _encode(student, [text])[0]
-        return text if len(encoding.ids) <= room else text[: encoding.offsets[room - 1][1]]
 
     def _add(self, s: Any, t: Any) -> None:
         s_ids, t_ids = self.heads[0] + s.ids, self.heads[1] + t.ids
