@@ -56,11 +56,12 @@ def _say(console: Console) -> Callable[[str], None]:
     return lambda line: console.print(f"[dim]{line}[/dim]", markup=True, highlight=False)
 
 
-def _corpus_arg(value: str) -> tuple[str, Path]:
-    lang, sep, path = value.partition("=")
-    if not sep or not lang or not path:
-        raise argparse.ArgumentTypeError(f"expected LANG=PATH (e.g. ru=corpus/ru), got {value!r}")
-    return lang, Path(path)
+def _named_path(value: str) -> tuple[str, Path]:
+    """A NAME=PATH argument (a language's corpus, a model to check)."""
+    name, sep, path = value.partition("=")
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError(f"expected NAME=PATH (e.g. ru=corpus/ru), got {value!r}")
+    return name, Path(path)
 
 
 # --- lep-bench tokenizers ----------------------------------------------------------------------------------
@@ -81,7 +82,7 @@ def _add_tokenizers(commands: argparse._SubParsersAction) -> None:
         f"SentencePiece .model or hub id; repeat for several (default: {' '.join(DEFAULT_TOKENIZERS)})",
     )
     parser.add_argument(
-        "--corpus", action="append", type=_corpus_arg, metavar="LANG=PATH", help="file or folder; repeat"
+        "--corpus", action="append", type=_named_path, metavar="LANG=PATH", help="file or folder; repeat"
     )
     parser.add_argument(
         "--parallel", nargs=2, type=Path, metavar=("PATH_RU", "PATH_EN"), help="aligned files for parity"
@@ -168,6 +169,7 @@ def _add_adapt(commands: argparse._SubParsersAction) -> None:
     _add_train(stages)
     _add_propagate(stages)
     _add_calibrate(stages)
+    _add_check(stages)
     pipeline = stages.add_parser("pipeline", help="run every stage of a YAML config, skipping finished ones")
     pipeline.add_argument("config", type=Path)
     pipeline.set_defaults(run=_run_pipeline)
@@ -291,6 +293,43 @@ def _add_calibrate(stages: argparse._SubParsersAction) -> None:
     calibrate.add_argument("--out", required=True, type=Path, metavar="DIR")
     calibrate.add_argument("--overwrite", action="store_true")
     calibrate.set_defaults(run=_run_calibrate)
+
+
+def _add_check(stages: argparse._SubParsersAction) -> None:
+    check = stages.add_parser(
+        "check",
+        help="does an adapted model still read Russian: copy rate, bits/char, new-token share, log-prob gap",
+        description="Reads the original model and each adapted one on the same held-out sentences (FLORES devtest "
+        "from --data-dir, or --held-out files) and writes check.md, check.json and check.png to --out; a killed "
+        "check resumes with the models it finished.",
+    )
+    check.add_argument("--original", required=True, type=Path, metavar="DIR", help="the model before adaptation")
+    check.add_argument(
+        "--model", required=True, nargs="+", type=_named_path, metavar="NAME=DIR", help="adapted models to check"
+    )
+    check.add_argument("--data-dir", type=Path, metavar="DIR", help="the offline data folder (or LEP_DATA_DIR)")
+    check.add_argument(
+        "--held-out", nargs="+", type=_named_path, default=[], metavar="LANG=FILE", help="ru/en sentences, one a line"
+    )
+    check.add_argument("--sentences", type=int, default=100, metavar="N", help="scored per language (default: 100)")
+    check.add_argument("--shots", type=int, default=3, metavar="N", help="copy examples in the prompt (default: 3)")
+    check.add_argument("--out", required=True, type=Path, metavar="DIR")
+    check.set_defaults(run=_run_check)
+
+
+def _run_check(args: argparse.Namespace, console: Console) -> int:
+    if args.sentences < 1 or args.shots < 0:
+        raise LepError("--sentences must be at least 1 and --shots at least 0")
+    from harness.adapt_check.check import check_models
+    from harness.adapt_check.held_out import held_out_files, read_held_out
+
+    data_dir = args.data_dir or (Path(os.environ["LEP_DATA_DIR"]) if os.environ.get("LEP_DATA_DIR") else None)
+    files = held_out_files(data_dir, dict(args.held_out))
+    held = read_held_out(files, args.shots, args.sentences)
+    source = ", ".join(f"{lang} {path}" for lang, path in files.items())
+    report = check_models(_local(args.original), dict(args.model), held, args.out, source, _say(console))
+    console.print(Path(report).read_text(encoding="utf-8"), markup=False, highlight=False)
+    return _done(console, args.out)
 
 
 def _done(console: Console, out: Path) -> int:

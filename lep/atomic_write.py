@@ -33,6 +33,13 @@ def write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def remove_leftovers(folder: Path) -> None:
+    """Delete the temporary files a writer killed between writing and renaming left under `folder` (call it when
+    a run resumes there; one run writes a folder at a time)."""
+    for leftover in Path(folder).rglob(".*.tmp"):
+        leftover.unlink(missing_ok=True)
+
+
 def write_text(path: Path, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
 

@@ -27,7 +27,7 @@ from harness.run.model_spec import validate
 from harness.run.request import RunRequest, check_request
 from harness.run.summary import summarise_run
 from harness.serving.server import ServerError
-from lep.atomic_write import write_json, write_text
+from lep.atomic_write import remove_leftovers, write_json, write_text
 
 
 def _generation_wall(timer: GenerationTimer, count_tokens: Callable[[str], int]) -> dict[str, float]:
@@ -129,6 +129,8 @@ def run(request: RunRequest, progress: Callable[[str], None] = lambda _: None) -
         }
     )
     missing = [t for t in tasks if not (run_dir / "tasks" / f"{t}.json").exists()]
+    if run_dir.is_dir():
+        remove_leftovers(run_dir)  # a killed run's half-written files
     if len(missing) < len(tasks):
         progress(f"reusing {len(tasks) - len(missing)} finished task(s) in {run_dir}")
     if missing:

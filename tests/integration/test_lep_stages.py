@@ -121,11 +121,9 @@ def test_first_margin_lowers_each_new_output_row_below_its_first_piece(work, lla
     assert 0 <= margin["share_h_dot_mu_positive"] <= 1
 
 
-def test_untie_gives_a_tied_model_an_lm_head_of_its_own(work, reference_tokenizer):
+def test_untie_gives_a_tied_model_an_lm_head_of_its_own(work, llama, reference_tokenizer):
     base = build_small_model(reference_tokenizer("llama-3"), work / "llama-tied", "llama", tied=True, seed=6)
-    tokenizer = adapt_tokenizer(
-        AdaptationRequest(base="llama-3", method="extend", corpus=[SAMPLE], out=work / "tied-tok", new_vocab_size=900)
-    )
+    tokenizer = llama["tokenizer"]  # an extension of llama-3, the tied model's tokenizer too
     with pytest.raises(InputError, match="add untie"):
         initialise(base, tokenizer, work / "never-tied", settings=InitSettings(output_recipe="first"))
     out = initialise(base, tokenizer, work / "llama-untied", settings=InitSettings(output_recipe="first", untie=True))
