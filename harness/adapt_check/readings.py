@@ -90,40 +90,29 @@ def _line_end(tokenizer: PreTrainedTokenizerBase, ids: list[int]) -> tuple[str, 
 def _copies(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, lang: str, held: HeldOut, out: LanguageReading
 ) -> None:
+    """One sentence at a time after the shared part's cache: batched with padding inside the prompt, greedy decoding
+    on this CPU was no faster per sentence (measured: 81 s for 4 sentences, 3.6 s for one alone)."""
     shared, own = copy_prompt(lang, held.shots)
     prefix = [start_token(tokenizer), *tokenizer(shared, add_special_tokens=False).input_ids]
     with torch.no_grad():
         prefix_cache = DynamicCache(config=model.config)
         model(input_ids=torch.tensor([prefix]), past_key_values=prefix_cache, use_cache=True)
-    suffixes = [tokenizer(own.format(s), add_special_tokens=False).input_ids for s in held.sentences]
-    needs = [len(tokenizer(s, add_special_tokens=False).input_ids) + EXTRA_TOKENS for s in held.sentences]
-    order = sorted(range(len(suffixes)), key=lambda i: len(suffixes[i]))
-    results: dict[int, tuple[str, list[int]]] = {}
-    for start in range(0, len(order), BATCH):
-        chunk = order[start : start + BATCH]
-        width = max(len(suffixes[i]) for i in chunk)
-        pad = tokenizer.pad_token_id
-        ids = torch.tensor([prefix + [pad] * (width - len(suffixes[i])) + suffixes[i] for i in chunk])
-        mask = torch.tensor(
-            [[1] * len(prefix) + [0] * (width - len(suffixes[i])) + [1] * len(suffixes[i]) for i in chunk]
-        )
-        cache = copy.deepcopy(prefix_cache)
-        cache.batch_repeat_interleave(len(chunk))
+    for sentence in held.sentences:
+        ids = torch.tensor([prefix + tokenizer(own.format(sentence), add_special_tokens=False).input_ids])
         with torch.no_grad():
             generated = model.generate(
                 input_ids=ids,
-                attention_mask=mask,
-                past_key_values=cache,
+                attention_mask=torch.ones_like(ids),
+                past_key_values=copy.deepcopy(prefix_cache),
                 do_sample=False,
-                max_new_tokens=max(needs[i] for i in chunk),
+                max_new_tokens=len(tokenizer(sentence, add_special_tokens=False).input_ids) + EXTRA_TOKENS,
                 stop_strings=["\n"],
                 tokenizer=tokenizer,
-                pad_token_id=pad,
+                pad_token_id=tokenizer.pad_token_id,
             )
-        for row, i in enumerate(chunk):
-            results[i] = _line_end(tokenizer, generated[row, ids.shape[1] :].tolist())
-    out.copies = [results[i][0] for i in range(len(suffixes))]
-    out.copy_ids = [results[i][1] for i in range(len(suffixes))]
+        copied, written = _line_end(tokenizer, generated[0, ids.shape[1] :].tolist())
+        out.copies.append(copied)
+        out.copy_ids.append(written)
 
 
 def _scored(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, sentences: list[str]) -> list[Scored]:
