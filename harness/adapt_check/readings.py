@@ -90,8 +90,8 @@ def _line_end(tokenizer: PreTrainedTokenizerBase, ids: list[int]) -> tuple[str, 
 def _copies(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, lang: str, held: HeldOut, out: LanguageReading
 ) -> None:
-    """One sentence at a time after the shared part's cache: batched with padding inside the prompt, greedy decoding
-    on this CPU was no faster per sentence (measured: 81 s for 4 sentences, 3.6 s for one alone)."""
+    """One sentence at a time after the shared part's cache: padded batches were no faster on a 2-core CPU
+    (SmolLM2, Russian: 81 s for a batch of 4, about 15 s a sentence alone)."""
     shared, own = copy_prompt(lang, held.shots)
     prefix = [start_token(tokenizer), *tokenizer(shared, add_special_tokens=False).input_ids]
     with torch.no_grad():

@@ -73,7 +73,8 @@ def test_english_sentences_the_extension_tokenises_alike_get_the_same_bits(model
 def test_check_refuses_a_folder_that_is_not_a_model(models, demo_flores, capsys, tmp_path):
     status, _, err = run_cli(
         ["adapt", "check", "--original", models["base"], "--model", f"x={tmp_path}",
-         "--held-out", f"ru={demo_flores['ru']}", f"en={demo_flores['en']}", "--sentences", "6", "--out", tmp_path / "o"],
+         "--held-out", f"ru={demo_flores['ru']}", f"en={demo_flores['en']}",
+         "--sentences", "6", "--out", tmp_path / "o"],
         capsys,
     )  # fmt: skip
     assert status == 2 and "not a Hugging Face model folder" in err and "Traceback" not in err
