@@ -18,7 +18,10 @@ from harness.adapt_check.report import write_report
 from harness.adapt_check.summary import Checked, summarise
 from lep.atomic_write import write_json
 from lep.content_digest import path_digest
+from lep.embedding_init import INIT_MANIFEST
+from lep.embedding_training import TRAIN_MANIFEST
 from lep.errors import LepError
+from lep.propagation import PROPAGATE_MANIFEST
 
 ORIGINAL = "original"
 
@@ -28,8 +31,11 @@ def _reading(name: str, path: Path, held: dict[str, HeldOut], out: Path, say: Ca
     key = {"digest": path_digest(path), "held_out": {lang: [h.shots, h.sentences] for lang, h in held.items()}}
     cached = out / "readings" / f"{name}.json"
     if cached.is_file():
-        stored = json.loads(cached.read_text(encoding="utf-8"))
-        if stored["key"] == key:
+        try:
+            stored = json.loads(cached.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            stored = {}  # not a reading this command wrote: read the model again and replace it
+        if stored.get("key") == key:
             say(f"{name}: read before, reused ({cached})")
             return ModelReading.from_json(stored["reading"])
     reading = read_model(path, held, say, time.monotonic)
@@ -45,9 +51,9 @@ def _manifest(path: Path, name: str) -> dict[str, Any]:
 def how_made(path: Path) -> dict[str, Any]:
     """Recipe, output rows, untying and training, from the model's manifests (a propagated model's from the
     adapted model it was propagated from)."""
-    propagated = _manifest(path, "lep_propagate.json")
+    propagated = _manifest(path, PROPAGATE_MANIFEST)
     source = Path(propagated["adapted"]) if propagated else path
-    init, train = _manifest(source, "lep_init.json"), _manifest(source, "lep_train.json")
+    init, train = _manifest(source, INIT_MANIFEST), _manifest(source, TRAIN_MANIFEST)
     made: dict[str, Any] = {}
     if init:
         made |= {key: init[key] for key in ("recipe", "output_recipe", "untied") if key in init}
