@@ -60,7 +60,9 @@ def _named_path(value: str) -> tuple[str, Path]:
     """A NAME=PATH argument (a language's corpus, a model to check)."""
     name, sep, path = value.partition("=")
     if not sep or not name or not path:
-        raise argparse.ArgumentTypeError(f"expected NAME=PATH (e.g. ru=corpus/ru), got {value!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=PATH, a name, '=' and a path (ru=corpus/ru, mean=out/mean), got {value!r}"
+        )
     return name, Path(path)
 
 

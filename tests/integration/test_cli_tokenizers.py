@@ -80,7 +80,8 @@ def test_unknown_tokenizer_name_gives_one_clear_error(tmp_path, capsys):
 def test_malformed_corpus_argument_is_a_usage_error(capsys):
     status, _, err = run_cli(["tokenizers", "--corpus", "no-language-here"], capsys)
     assert status == 2
-    assert "expected LANG=PATH" in err
+    assert "argument --corpus: expected NAME=PATH" in err
+    assert "'no-language-here'" in err
 
 
 def test_misaligned_parallel_files(tmp_path, capsys):
