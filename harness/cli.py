@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import fields
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 from rich.console import Console
 from rich.live import Live
@@ -196,6 +196,15 @@ def _run_adapt_tokenizer(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _flag_type(defaults: object, name: str) -> type:
+    """The type a settings flag parses to: its default's, or, for a field that defaults to None, its annotation's."""
+    value = getattr(defaults, name)
+    if value is not None:
+        return type(value)
+    hint = get_type_hints(type(defaults))[name]
+    return float if float in get_args(hint) else int
+
+
 def _add_settings_flags(
     parser: argparse.ArgumentParser, defaults: object, names: tuple[str, ...], preset: bool
 ) -> None:
@@ -210,7 +219,7 @@ def _add_settings_flags(
         elif isinstance(value, list):
             parser.add_argument(flag, nargs="+", metavar="NAME", help=f"(default: {shown})")
         else:
-            kind = float if isinstance(value, float) else str if isinstance(value, str) else int
+            kind = _flag_type(defaults, name)
             parser.add_argument(
                 flag,
                 type=kind,

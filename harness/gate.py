@@ -10,6 +10,9 @@ group or total) fails when
   - its point drop exceeds max_drop and so few units differ that no outcome could reach p < 0.05: no test
     can tell such a drop from noise, so it is not waved through.
 
+Where lower is better (bits per character: the task's YAML says `higher_is_better: false`), "drop" means a
+rise: the paired test is taken the other way round, and the verdict says "rose".
+
 With any_change (deterministic runs such as the demo) a row fails when its score moved by more than
 max_drop either way. Rows or models of the baseline missing from the candidate fail, an empty
 baseline fails, and the tokenizer's deterministic figures (characters/token on the embedded sample,
@@ -38,6 +41,7 @@ from lep.validation import (
     problems_of,
     raise_problems,
 )
+from tasks_ru.suites import higher_is_better, suite_tasks
 
 ALPHA = 0.05
 TOKENIZER_TOLERANCE = 1e-9  # relative: the figures are deterministic, so any real change shows
@@ -192,8 +196,11 @@ def holm(p: np.ndarray) -> np.ndarray:
     return out
 
 
-def decide(deltas: dict[str, Delta], max_drop: float) -> dict[str, tuple[bool, float, str]]:
-    """The gate rule on paired deltas: row -> (failed, Holm-adjusted one-sided p of a drop, reason)."""
+def decide(
+    deltas: dict[str, Delta], max_drop: float, lower_is_better: frozenset[str] = frozenset()
+) -> dict[str, tuple[bool, float, str]]:
+    """The gate rule on paired deltas, each oriented so that negative is worse: row -> (failed, Holm-adjusted
+    one-sided p of getting worse, reason). A row in `lower_is_better` got worse by rising."""
     rows = list(deltas)
     if not rows:
         return {}
@@ -201,22 +208,22 @@ def decide(deltas: dict[str, Delta], max_drop: float) -> dict[str, tuple[bool, f
     out = {}
     for row, p in zip(rows, adjusted):
         d = deltas[row]
+        moved = f"{'rose' if row in lower_is_better else 'dropped'} {-d.delta:.4f}"
         if d.delta >= -max_drop:
             out[row] = (False, float(p), "")
         elif not d.reachable:
-            out[row] = (True, float(p), f"dropped {-d.delta:.4f} > {max_drop}, and {d.why_unknown()}")
+            out[row] = (True, float(p), f"{moved} > {max_drop}, and {d.why_unknown()}")
         elif p < ALPHA:
             out[row] = (
                 True,
                 float(p),
-                f"dropped {-d.delta:.4f} > {max_drop}, significant ({d.test}, one-sided p={p:.3g}, "
-                f"Holm over {len(rows)} rows)",
+                f"{moved} > {max_drop}, significant ({d.test}, one-sided p={p:.3g}, Holm over {len(rows)} rows)",
             )
         else:
             out[row] = (
                 False,
                 float(p),
-                f"dropped {-d.delta:.4f} but within noise (one-sided p={p:.3g}, Holm over {len(rows)} rows)",
+                f"{moved} but within noise (one-sided p={p:.3g}, Holm over {len(rows)} rows)",
             )
     return out
 
@@ -249,14 +256,19 @@ def _any_change_rows(
 
 
 def _drop_rows(
-    deltas: dict[str, Delta], base: dict[str, float], cand: dict[str, float], max_drop: float
+    deltas: dict[str, Delta],
+    base: dict[str, float],
+    cand: dict[str, float],
+    max_drop: float,
+    lower_is_better: frozenset[str],
 ) -> list[RowVerdict]:
-    """Noisy runs: `decide`'s verdict on each row's paired delta."""
-    verdicts = decide(deltas, max_drop)
-    return [
-        RowVerdict(r, base[r], cand[r], d.delta, d.low, d.high, verdicts[r][0], d.n, verdicts[r][1], verdicts[r][2])
-        for r, d in deltas.items()
-    ]
+    """Noisy runs: `decide`'s verdict on each row's oriented paired delta, shown as candidate − baseline."""
+    verdicts = decide(deltas, max_drop, lower_is_better)
+    rows = []
+    for r, d in deltas.items():
+        delta, low, high = (-d.delta, -d.high, -d.low) if r in lower_is_better else (d.delta, d.low, d.high)
+        rows.append(RowVerdict(r, base[r], cand[r], delta, low, high, verdicts[r][0], d.n, *verdicts[r][1:]))
+    return rows
 
 
 def gate(
@@ -309,9 +321,12 @@ def _verdict(
     if any_change:
         rows = _any_change_rows(present, base_scores, cand_scores, max_drop)
     else:
+        suite = cand["suite"]
+        groups = suite_groups(suite)
+        lower = frozenset(r for r in (*suite_tasks(suite), *groups) if not higher_is_better(suite, r))
         reference = _items(baseline) if baseline.is_dir() else dict(base["tasks"])
-        found = paired_comparison(_items(candidate), reference, suite_groups(cand["suite"]), iterations=iterations)
-        rows = _drop_rows({r: found[r] for r in present if r in found}, base_scores, cand_scores, max_drop)
+        found = paired_comparison(_items(candidate), reference, groups, iterations, lower_is_better=lower)
+        rows = _drop_rows({r: found[r] for r in present if r in found}, base_scores, cand_scores, max_drop, lower)
     scored = {row.row for row in rows}
     rows += [
         RowVerdict(r, base_scores[r], None, None, None, None, True, reason="missing from the candidate run")

@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 from transformers import AutoModelForCausalLM, Trainer, TrainerCallback, TrainingArguments, default_data_collator
+from transformers.trainer_callback import ExportableState
 
 from lep.atomic_write import write_json
 from lep.averaging_operator import copied_rows, load_operator
@@ -36,7 +37,7 @@ from lep.packing import PackedSequences, ParagraphBlocks
 from lep.reference_tokenizers import load_tokenizer
 from lep.safetensors_header import check_safetensors
 from lep.stage_settings import TrainSettings, check_settings
-from lep.token_distillation import AlignedTexts, DistillationTrainer
+from lep.token_distillation import AlignedTexts, DistillationTrainer, collate
 from lep.validation import check_output_dir
 
 TRAIN_MANIFEST = "lep_train.json"
@@ -71,6 +72,51 @@ class KeepRows(TrainerCallback):
         with torch.no_grad():
             for parameter, original in self.targets:
                 parameter[self.rows.to(parameter.device)] = original.to(parameter.device)
+
+
+class TimeBudget(TrainerCallback, ExportableState):
+    """Stop training, and save, once `minutes` of training are spent.
+
+    The seconds spent are saved with each checkpoint's trainer state; a resumed run starts from them
+    (`spent_before`), so a killed run gets only what is left of its budget, and a larger --max-minutes given on
+    resuming is the one that counts. On several processes the stop is agreed by all, so none waits for the rest.
+    """
+
+    def __init__(self, minutes: float, spent_seconds: float = 0.0):
+        self.minutes = minutes
+        self.spent_seconds = spent_seconds
+        self.since: float | None = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.since = time.perf_counter()
+        state.stateful_callbacks.setdefault(type(self).__name__, self.state())  # a checkpoint saved without it
+
+    def on_step_end(self, args, state, control, **kwargs):
+        now = time.perf_counter()
+        self.spent_seconds += now - (self.since or now)
+        self.since = now
+        stop = self.spent_seconds >= self.minutes * 60
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            flag = torch.tensor([float(stop)], device=args.device)
+            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+            stop = bool(flag.item())
+        if stop:
+            control.should_training_stop = True
+            control.should_save = True
+        return control
+
+    def state(self) -> dict:
+        return {"args": {"minutes": self.minutes}, "attributes": {"spent_seconds": self.spent_seconds}}
+
+
+def spent_before(checkpoint: str | None) -> float:
+    """The training seconds a checkpoint's run had spent (0 for a fresh run or one saved without a budget)."""
+    if checkpoint is None:
+        return 0.0
+    state = json.loads((Path(checkpoint) / "trainer_state.json").read_text(encoding="utf-8"))
+    return float(
+        state.get("stateful_callbacks", {}).get("TimeBudget", {}).get("attributes", {}).get("spent_seconds", 0.0)
+    )
 
 
 def _bf16_available() -> bool:
@@ -217,6 +263,7 @@ def _manifest(
             if "loss" in entry
         ],
         "wall_seconds": round(seconds, 1),
+        "stopped_by_budget": bool(settings.max_minutes) and trainer.state.global_step < trainer.state.max_steps,
         "bf16": uses_bf16(settings.precision),
         "weight_dtype": str(weight_dtype(settings.precision)).removeprefix("torch."),
         "lep_bench_version": version("lep-bench"),
@@ -248,15 +295,18 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
         parameters = list(model.parameters())
     else:
         parameters = trainable_embeddings(model, input_only=distill)
+    checkpoints = checkpoints_dir(out)
+    resume = last_good_checkpoint(checkpoints)
     callbacks: list[TrainerCallback] = []
+    if settings.max_minutes:
+        callbacks.append(TimeBudget(settings.max_minutes, spent_before(resume)))
     if settings.new_rows_only or distill:  # distillation's teacher is the original: its old rows are the answer
         callbacks.append(KeepRows(parameters, copied_rows(load_operator(checkpoint.path / OPERATOR_FILE))))
-    checkpoints = checkpoints_dir(out)
     common = dict(
         model=model,
         args=training_arguments(settings, checkpoints, world_size),
         train_dataset=dataset,
-        data_collator=default_data_collator,
+        data_collator=collate if distill else default_data_collator,
         callbacks=callbacks,
     )
     if distill:
@@ -264,7 +314,6 @@ def train_embeddings(model_dir: Path, corpus: list[Path], out: Path, settings: T
         trainer: Trainer = DistillationTrainer(teacher, **common)
     else:
         trainer = Trainer(**common)
-    resume = last_good_checkpoint(checkpoints)
     started = time.perf_counter()
     try:
         result = trainer.train(resume_from_checkpoint=resume)

@@ -142,6 +142,9 @@ class TrainSettings:
     warmup_steps: NonNegativeInt = 100
     epochs: PositiveFloat = 1.0
     max_steps: Annotated[int, Strict(), Field(ge=-1)] = -1  # -1: as many as the epochs take
+    # a budget: stop (and save) after this many minutes of training, summed over resumed runs; the learning-rate
+    # schedule still runs to max_steps, so a budget that stops early leaves the rate where it was
+    max_minutes: PositiveFloat | None = None
     new_rows_only: Annotated[bool, Strict()] = False
     full_model: Annotated[bool, Strict()] = (
         False  # train every weight (the demo's brief pretraining of its small base model)

@@ -32,9 +32,24 @@ def _last_token_ending_at(offsets: list[tuple[int, int]], shift: int) -> dict[in
     return {end: i + shift for i, (_, end) in enumerate(offsets) if end > 0}
 
 
+def _joined(lines: list[str], tokens: list[int], room: int) -> list[str]:
+    """Consecutive lines joined by newlines while their tokens fit `room`: a corpus of short lines would
+    otherwise fill each sequence with padding (the median line of the demo corpus is 28 tokens of 128)."""
+    texts: list[str] = []
+    used = room
+    for line, count in zip(lines, tokens):
+        if used + 1 + count > room:
+            texts.append(line)
+            used = count
+        else:
+            texts[-1] += "\n" + line
+            used += 1 + count
+    return texts
+
+
 class AlignedTexts(Dataset):
-    """Each text unit under both tokenizers (BOS first where the model has one), cut to `seq_len` student tokens,
-    padded, with the position pairs where both have read the same characters."""
+    """Consecutive text units joined up to `seq_len` student tokens, under both tokenizers (BOS first where the
+    model has one), cut to `seq_len`, padded, with the position pairs where both have read the same characters."""
 
     def __init__(
         self,
@@ -50,7 +65,8 @@ class AlignedTexts(Dataset):
         self.pads = [student.pad_token_id or 0, teacher.pad_token_id or 0]
         self.items: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         room = seq_len - len(self.heads[0])
-        for chunk in batched(texts, batch):
+        for lines in batched(texts, batch):
+            chunk = _joined(lines, [len(e.ids) for e in _encode(student, lines)], room)
             encoded = _encode(student, chunk)
             long = [i for i, e in enumerate(encoded) if len(e.ids) > room]
             cut = {i: chunk[i][: encoded[i].offsets[room - 1][1]] for i in long}  # up to the last token that fits
@@ -94,6 +110,20 @@ class AlignedTexts(Dataset):
             "teacher_positions": padded(t_pos, self.seq_len, 0),
             "pair_mask": padded(np.ones(len(s_pos)), self.seq_len, 0),
         }
+
+
+def collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """A batch of `AlignedTexts` items cut to its longest text on each side: a short line padded to the full
+    lengths would cost the teacher's and the student's full passes (padding is right-hand, so the cut is exact)."""
+    batch = {key: torch.stack([item[key] for item in items]) for key in items[0]}
+    lengths = {
+        "input_ids": batch["attention_mask"],
+        "attention_mask": batch["attention_mask"],
+        "teacher_ids": batch["teacher_mask"],
+        "teacher_mask": batch["teacher_mask"],
+    }
+    lengths |= dict.fromkeys(("student_positions", "teacher_positions", "pair_mask"), batch["pair_mask"])
+    return {key: batch[key][:, : max(1, int(lengths[key].sum(1).max()))] for key in batch}
 
 
 def hidden_state_loss(

@@ -48,6 +48,8 @@ TASK_DATA: dict[str, TaskData] = {
     "ru_open_copy_para_en": TaskData(("corpora/en/gutenberg",)),
     "ru_ifeval": TaskData(("tasks/ifeval-arena/ruIFEval_v0.1.jsonl",)),
     "en_ifeval": TaskData(("tasks/ifeval-arena/enIFEval.jsonl",)),
+    "bits_per_char_ru": TaskData(("parallel/flores200-devtest/rus_Cyrl.devtest",)),
+    "bits_per_char_en": TaskData(("parallel/flores200-devtest/eng_Latn.devtest",)),
 }
 
 

@@ -21,10 +21,17 @@ def _raw(results: list) -> str:
 
 
 def choice(doc: dict, results: list) -> dict[str, Any]:
-    """Arg-max over the options' log-probabilities; ties go to the first option."""
+    """Arg-max over the options' log-probabilities; ties go to the first option. `acc_norm` takes the arg-max of
+    log-probability per character of the option (lm-eval's acc_norm), which models with different tokenizers
+    share: per token it would favour the tokenizer that cuts an option into fewer pieces."""
     scores = [ll for ll, _ in results]
     pred = scores.index(max(scores))
-    return {"acc": float(pred == doc["gold"]), "score": (doc["gold"], pred, doc.get("key", ""))}
+    per_char = [ll / max(1, len(option)) for ll, option in zip(scores, doc["choices"])]
+    return {
+        "acc": float(pred == doc["gold"]),
+        "acc_norm": float(per_char.index(max(per_char)) == doc["gold"]),
+        "score": (doc["gold"], pred, doc.get("key", "")),
+    }
 
 
 def score_accuracy(items: list) -> float:

@@ -107,6 +107,13 @@ def read_local_rows(path: Path) -> list[Row]:
     return _read_jsonl(path)
 
 
+def read_lines(path: Path) -> list[str]:
+    """A task's one-item-a-line file, or a TaskDataError naming the file that is missing."""
+    if not path.is_file():
+        raise TaskDataError(f"task data file not found: {path}")
+    return path.read_text(encoding="utf-8").splitlines()
+
+
 def dataset(docs: list[dict]) -> "datasets.Dataset":
     """Docs as the `datasets.Dataset` lm-eval expects from a custom loader."""
     import datasets

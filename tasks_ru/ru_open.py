@@ -15,7 +15,7 @@ from tasks_ru.darumeru import rucola_splits
 from tasks_ru.data_sources import data_root
 from tasks_ru.errors import TaskDataError
 from tasks_ru.messages import chat_fields
-from tasks_ru.rows import DEFAULT_KIND, Docs, dataset, read_local_rows
+from tasks_ru.rows import DEFAULT_KIND, Docs, dataset, read_lines, read_local_rows
 from tasks_ru.token_counts import copy_source_tokens
 
 
@@ -67,7 +67,7 @@ def _shots_first(docs: list[dict], n_shots: int) -> Docs:
 def xwinograd_ru(data_dir: str | None = None, kind: str = DEFAULT_KIND, **_: Any) -> Docs:
     path = data_root(data_dir) / "tasks" / "xwinograd" / "dataset.ru.tsv"
     docs = []
-    for line_no, line in enumerate(_lines(path), 1):
+    for line_no, line in enumerate(read_lines(path), 1):
         try:
             _lang, _src, _label, sentence, _tokens, pronoun, candidates = line.split("\t")
             pronoun_text = json.loads(pronoun)[0]
@@ -103,12 +103,6 @@ def rubq(data_dir: str | None = None, kind: str = DEFAULT_KIND, **_: Any) -> Doc
     return out
 
 
-def _lines(path: Path) -> list[str]:
-    if not path.is_file():
-        raise TaskDataError(f"task data file not found: {path}")
-    return path.read_text(encoding="utf-8").splitlines()
-
-
 TRANSLATION_PROMPTS = {
     ("en", "ru"): "Переведи текст с английского языка на русский.\nТекст: {}",
     ("ru", "en"): "Переведи текст с русского языка на английский.\nТекст: {}",
@@ -123,7 +117,7 @@ def flores(source_lang: str, target_lang: str, data_dir: str | None = None, kind
     prompt = TRANSLATION_PROMPTS[(source_lang, target_lang)]
 
     def pairs(folder: Path, names: dict[str, str]) -> list[dict]:
-        src, tgt = _lines(folder / names[source_lang]), _lines(folder / names[target_lang])
+        src, tgt = read_lines(folder / names[source_lang]), read_lines(folder / names[target_lang])
         if len(src) != len(tgt):
             raise TaskDataError(f"{folder}: {len(src)} source lines but {len(tgt)} target lines")
         return [{**_turn(prompt.format(s), t, kind, "Перевод:"), "golds": [t]} for s, t in zip(src, tgt)]
@@ -144,7 +138,7 @@ def _wiki_sentences(root: Path, lang: str) -> list[str]:
         "en": "en/wiki-leipzig-10k/eng_wikipedia_2016_10K-sentences.txt",
     }[lang]
     out = []
-    for line in _lines(root / "corpora" / name):
+    for line in read_lines(root / "corpora" / name):
         sentence = line.partition("\t")[2].strip()
         if 60 <= len(sentence) <= 300 and sentence[0].isupper() and sentence[-1] in ".!?":
             out.append(sentence)

@@ -42,12 +42,14 @@ SUITES: dict[str, dict[str, list[str]]] = {
         "Copy RU": ["ru_open_copy_sent_ru", "ru_open_copy_para_ru"],
     },
     "ifeval": {"IFEval": ["ru_ifeval", "en_ifeval"]},  # the authors' leaderboard category
+    "likelihood": {"Bits/char": ["bits_per_char_ru", "bits_per_char_en"]},  # lower is better (likelihood.py)
 }
-TOTAL = {"darumeru": "Micro-Avg", "ru-open": "Mean", "ifeval": "Mean"}
+TOTAL = {"darumeru": "Micro-Avg", "ru-open": "Mean", "ifeval": "Mean", "likelihood": "Mean"}
 COPY_TASKS_RU = {
     "darumeru": ["darumeru_cp_sent_ru", "darumeru_cp_para_ru"],
     "ru-open": ["ru_open_copy_sent_ru", "ru_open_copy_para_ru"],
     "ifeval": [],
+    "likelihood": [],
 }
 # `--generation paper` samples as llmtf does by default (harness/run/evaluation.py) except where the authors'
 # benchmark config (llmtf_open 504bd7f, benchmark/llmtf_benchmark_instruct.yaml) sets a task's own: ruIFEval and
@@ -104,6 +106,18 @@ def metric_aggregation(task: str, metric: str) -> Callable[[list], float]:
         return lambda items: sum(items) / len(items)
     module, _, name = aggregation.removeprefix("!function ").rpartition(".")
     return getattr(importlib.import_module(f"tasks_ru.{module}"), name)
+
+
+def higher_is_better(suite: str, row: str) -> bool:
+    """Whether the larger score is the better one on a row of `suite`: a task, or a group or the total, which
+    go as their tasks go (a suite does not mix directions); any other row (a figure that is no score) is."""
+    tasks = SUITES[suite].get(row) or (suite_tasks(suite) if row == TOTAL[suite] else [])
+    tasks = tasks or ([row] if row in suite_tasks(suite) else [])
+    return all(_score_metric(task).get("higher_is_better", True) for task in tasks)
+
+
+def _score_metric(task: str) -> dict:
+    return next(m for m in _task_config(task)["metric_list"] if m["metric"] == "score")
 
 
 def score_aggregation(task: str) -> Callable[[list], float]:

@@ -11,8 +11,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from harness.report.comparison import Comparison  # noqa: E402
-from harness.report.tables import delta_matrix  # noqa: E402
-from tasks_ru.suites import SUITES, TOTAL  # noqa: E402
+from harness.report.tables import delta_matrix, lower_is_better  # noqa: E402
+from tasks_ru.suites import SUITES, TOTAL, higher_is_better  # noqa: E402
 
 
 def _png(fig) -> bytes:
@@ -46,7 +46,7 @@ def figures(comparison: Comparison) -> dict[str, bytes]:
     out = {"scores.png": _scores_figure(comparison)}
     reference, delta, mark, counts = delta_matrix(comparison)
     if not delta.empty:
-        out["deltas.png"] = _delta_heatmap(reference, delta, mark, counts)
+        out["deltas.png"] = _delta_heatmap(reference, delta, mark, counts, lower_is_better(comparison))
     out["quality_vs_efficiency.png"] = _quality_vs_efficiency(comparison)
     if comparison.speed:
         out["speed.png"] = speed_figure(comparison.speed)
@@ -66,19 +66,24 @@ def _scores_figure(comparison: Comparison) -> bytes:
     )
     suite = comparison.suite
     kind = "group" if rows[0] in SUITES[suite] or rows[0] == TOTAL[suite] else "task"
-    ax.set_ylabel("score (0-1)")
+    lower = not higher_is_better(suite, rows[0])
+    ax.set_ylabel("bits per character (lower is better)" if lower else "score (0-1)")
     ax.set_title(f"{suite}: {kind} scores per model (bars: 95% interval)")
     columns = len(comparison.scores.columns)
     ax.legend(title="model", fontsize=7, ncol=max(1, columns // 7), loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, None if lower else 1)
     return _png(fig)
 
 
-def _delta_heatmap(reference: str, delta: pd.DataFrame, mark: pd.DataFrame, counts: pd.Series) -> bytes:
+def _delta_heatmap(
+    reference: str, delta: pd.DataFrame, mark: pd.DataFrame, counts: pd.Series, lower: list[str]
+) -> bytes:
+    """Δ as numbers; the colour says better (blue) or worse (red), so a row where lower is better is flipped."""
     fig, ax = plt.subplots(figsize=(1.6 + 0.75 * len(delta.columns), 0.9 + 0.32 * len(delta)))
     values = delta.to_numpy(dtype=float)
+    better = values * np.where(delta.index.isin(lower), -1.0, 1.0)[:, None]
     limit = max(float(np.nanmax(np.abs(values))), 1e-3)
-    image = ax.imshow(values, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
+    image = ax.imshow(better, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
     for (i, j), value in np.ndenumerate(values):
         if value == value:
             ax.text(
@@ -92,9 +97,13 @@ def _delta_heatmap(reference: str, delta: pd.DataFrame, mark: pd.DataFrame, coun
                 color="white" if abs(value) > 0.6 * limit else "black",
             )
     ax.set_xticks(range(len(delta.columns)), delta.columns, rotation=40, ha="right", fontsize=8)
-    ax.set_yticks(range(len(delta)), [f"{r}  (n={counts[r]})" for r in delta.index], fontsize=8)
+    ax.set_yticks(
+        range(len(delta)), [f"{r}{' ↓' if r in lower else ''}  (n={counts[r]})" for r in delta.index], fontsize=8
+    )
     ax.set_title(f"Δ vs {reference}  (* significant after BH; ? too few items)", fontsize=9)
-    fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02, label="Δ score")
+    fig.colorbar(
+        image, ax=ax, fraction=0.03, pad=0.02, label="Δ score (↓ rows: −Δ, lower is better)" if lower else "Δ score"
+    )
     return _png(fig)
 
 
@@ -111,7 +120,7 @@ def _quality_vs_efficiency(comparison: Comparison) -> bytes:
         ax.annotate(", ".join(models), (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
     ax.margins(x=0.25, y=0.15)
     ax.set_xlabel("Russian characters per token (embedded sample)")
-    ax.set_ylabel(f"{total} score")
+    ax.set_ylabel(f"{total} score" + ("" if higher_is_better(comparison.suite, total) else " (lower is better)"))
     ax.set_title("quality vs tokenizer efficiency")
     return _png(fig)
 

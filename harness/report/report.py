@@ -18,7 +18,15 @@ from harness.report.figures import figures
 from harness.report.instructions import accuracy_table, instruction_table
 from harness.report.paths import anchors, portable, portable_json
 from harness.report.published import PUBLISHED_CITATION
-from harness.report.tables import delta_cells, delta_matrix, delta_rows, fmt, score_table, speed_section
+from harness.report.tables import (
+    delta_cells,
+    delta_matrix,
+    delta_rows,
+    fmt,
+    lower_is_better,
+    score_table,
+    speed_section,
+)
 from lep.atomic_write import write_bytes, write_text
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -57,6 +65,7 @@ def write_report(c: Comparison, out_dir: Path) -> Path:
         "delta": delta,
         "mark": mark,
         "counts": counts,
+        "lower": lower_is_better(c),
         "fmt": fmt,
         "fmt_delta": lambda v: "–" if v != v else f"{v:+.3f}",
         "citation": PUBLISHED_CITATION,

@@ -6,6 +6,7 @@ import pandas as pd
 from harness.report.comparison import Comparison
 from harness.report.paths import portable
 from harness.speed.summary import speed_table
+from tasks_ru.suites import higher_is_better
 
 
 def delta_matrix(comparison: Comparison) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.Series]:
@@ -51,6 +52,11 @@ def speed_section(record: dict | None, labels: dict[str, str]) -> dict:
     return {"table": speed_table(record), "how": how, "warnings": record["warnings"]}
 
 
+def lower_is_better(comparison: Comparison) -> list[str]:
+    """The report's rows where the smaller score is the better one (bits per character), in report order."""
+    return [row for row in comparison.scores.index if not higher_is_better(comparison.suite, row)]
+
+
 def delta_rows(comparison: Comparison) -> list[dict]:
     """Every comparison of the report: Δ, 95% interval, n, differing units, p-values (raw, BH-adjusted, one-sided
     drop), how each was computed, the smallest difference detectable with 80% power, and the verdict."""
@@ -73,13 +79,14 @@ def delta_rows(comparison: Comparison) -> list[dict]:
                         "differing": d.differing,
                         "p": d.p,
                         "p_bh": d.p_adjusted,
-                        "p_drop": d.p_drop,
+                        "p_drop": d.p_drop,  # one-sided: the model scored lower (worse unless lower is better)
                         "p_mc_error": d.p_error,
                         "interval": d.interval,
                         "test": d.test,
                         "detectable_80": d.detectable,
                         "significant": d.significant,
                         "verdict": verdict,
+                        "higher_is_better": higher_is_better(comparison.suite, name),
                     }
                 )
     return rows

@@ -131,11 +131,37 @@ def _apply_chat_template(lm, spec: ModelSpec) -> None:
         lm.tokenizer.chat_template = Path(spec.chat_template).read_text(encoding="utf-8")
 
 
+def reading_after_one_bos(base: type) -> type:
+    """`base` (an lm-eval LM class) reading a text whole after a single BOS.
+
+    lm-eval's rolling log-likelihood puts the prefix token (BOS) before the text's tokens, and with
+    add_bos_token those begin with BOS again: the model would be scored on predicting a second BOS, a cost per
+    text that is no part of it (on the tiny test model 10 nats of a 43-character sentence).
+    """
+
+    class ReadingAfterOneBos(base):  # type: ignore[misc, valid-type]
+        _rolling = False
+
+        def loglikelihood_rolling(self, requests, disable_tqdm: bool = False):
+            self._rolling = True
+            try:
+                return super().loglikelihood_rolling(requests, disable_tqdm=disable_tqdm)
+            finally:
+                self._rolling = False
+
+        def tok_encode(self, string, *args, **kwargs):
+            ids = super().tok_encode(string, *args, **kwargs)
+            return ids[1:] if self._rolling and ids[:1] == [self.prefix_token_id] else ids
+
+    ReadingAfterOneBos.__name__ = ReadingAfterOneBos.__qualname__ = f"{base.__name__}ReadingAfterOneBos"
+    return ReadingAfterOneBos
+
+
 @contextlib.contextmanager
 def _hf(spec: ModelSpec, settings: BackendSettings, log_path: Path | None) -> Iterator[Any]:
     from lm_eval.models.huggingface import HFLM
 
-    yield HFLM(
+    yield reading_after_one_bos(HFLM)(
         pretrained=spec.path,
         tokenizer=spec.tokenizer_path,
         dtype=spec.dtype,
@@ -153,7 +179,7 @@ def _vllm(spec: ModelSpec, settings: BackendSettings, log_path: Path | None) -> 
     # vLLM in this process reads its CPU settings (KV cache size, cores) from the environment only: they are set
     # as the server backend gets them, for as long as the engine runs
     with scoped_environ(settings.server_settings(spec).engine_environment()):
-        yield VLLM(
+        yield reading_after_one_bos(VLLM)(
             pretrained=spec.path,
             tokenizer=spec.tokenizer_path,
             dtype=spec.dtype,
@@ -245,7 +271,7 @@ def _served_completions_class():
             finally:
                 self._seed = seed
 
-    return ServedCompletions
+    return reading_after_one_bos(ServedCompletions)
 
 
 class GenerationTimer:

@@ -56,7 +56,9 @@ class PromptSettings:
         return DEFAULT_SHOTS[self.kind] if self.num_fewshot is None else self.num_fewshot
 
     def shots_for(self, output_type: str) -> int:
-        """The few-shot count of a task of this lm-eval output type."""
+        """The few-shot count of a task of this lm-eval output type (a text read whole takes none)."""
+        if output_type == "loglikelihood_rolling":
+            return 0
         if output_type == "multiple_choice" and self.choice_shots is not None:
             return self.choice_shots
         return self.shots

@@ -277,10 +277,13 @@ def paired_deltas(
     return comparison_statistics({m: items[m] for m in models}, pairs, groups, iterations, seed, aggregation)[1]
 
 
-def _against_fixed(table: UnitTable, reference: float, iterations: int, seed: int) -> tuple[Delta, _Row]:
+def _against_fixed(
+    table: UnitTable, reference: float, iterations: int, seed: int, lower_is_better: bool = False
+) -> tuple[Delta, _Row]:
     """The candidate against a fixed score (a baseline file without samples): only the candidate's noise counts.
     0/1 units: Wilson and the exact binomial test; unit means: bootstrap-t and Student's t; else percentile and
-    normal theory."""
+    normal theory. With `lower_is_better` the delta is oriented (reference − candidate), so "drop" means worse;
+    the continuous tests' one-sided p then mirror (p_drop of the mirror is 1 − p_drop)."""
     point, n, values = float(table.point()[0]), table.n_units, table.values()
     draws = resample(table, iterations, seed)[0]
     delta, se = point - reference, float(np.std(draws, ddof=1))
@@ -299,9 +302,14 @@ def _against_fixed(table: UnitTable, reference: float, iterations: int, seed: in
         low, high = percentile_interval(draws, n)
         p, p_drop = _normal_p(delta, se), _normal_drop(delta, se)
         interval, test = "percentile bootstrap", "normal theory"
+    low, high = float(low) - reference, float(high) - reference
+    if lower_is_better:
+        if table.binary():
+            raise ValueError(f"{table.task}: a 0/1 score cannot be lower-is-better")
+        delta, low, high, p_drop, draws = -delta, -high, -low, 1.0 - p_drop, 2 * reference - draws
     result = Delta(
-        delta, float(low) - reference, float(high) - reference, se, n, p, p, p_drop, None, 0.0, interval, test,
-        detectable_difference(se, n, table.binary()), table.unit,
+        delta, low, high, se, n, p, p, p_drop, None, 0.0, interval, test, detectable_difference(se, n, table.binary()),
+        table.unit,
     )  # fmt: skip
     return result, _Row(delta, draws - reference, n)
 
@@ -313,19 +321,22 @@ def paired_comparison(
     iterations: int = 1000,
     seed: int = 0,
     aggregation: Aggregation = score_aggregation,
+    lower_is_better: frozenset[str] = frozenset(),
 ) -> dict[str, Delta]:
-    """candidate − reference per task and group. A reference given as a plain score (a baseline file
+    """candidate − reference per task and group, or reference − candidate for the tasks in `lower_is_better` (and
+    so their groups): a negative delta is always "worse". A reference given as a plain score (a baseline file
     without samples) is held fixed, so the interval then reflects the candidate's noise only."""
     deltas, rows = {}, {}
     for task in sorted(set(candidate) & set(reference)):
         ref = reference[task]
         if isinstance(ref, (int, float)):
             table = unit_table(task, [list(candidate[task].values())], aggregation(task))
-            deltas[task], rows[task] = _against_fixed(table, float(ref), iterations, seed)
+            deltas[task], rows[task] = _against_fixed(table, float(ref), iterations, seed, task in lower_is_better)
         else:
             table = unit_table(task, _paired([candidate[task], ref]), aggregation(task))
             draws = resample(table, iterations, seed)
-            deltas[task], rows[task] = task_delta(table, draws, 0, 1, iterations, seed)
+            first, second = (1, 0) if task in lower_is_better else (0, 1)
+            deltas[task], rows[task] = task_delta(table, draws, first, second, iterations, seed)
     return deltas | {g: _group_delta(row) for g, row in _group_rows(rows, groups).items()}
 
 

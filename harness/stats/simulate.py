@@ -16,7 +16,16 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 from scipy.stats import norm
 
-from harness.stats.task_statistics import BothOrders, CategoryMean, Confusion, CorpusChrF, Mean, UseGrade, statistic_for
+from harness.stats.task_statistics import (
+    BitsPerChar,
+    BothOrders,
+    CategoryMean,
+    Confusion,
+    CorpusChrF,
+    Mean,
+    UseGrade,
+    statistic_for,
+)
 from tasks_ru import hooks
 from tasks_ru.mmlu_categories import SUBJECTS
 from tasks_ru.suites import score_aggregation
@@ -198,6 +207,9 @@ def synthetic_items(task: str, n: int, skill: float, rng: np.random.Generator, d
     if isinstance(statistic, Confusion):
         golds = np.arange(n) % 3
         return [[int(g), int(g) if ok else int((g + 1) % 3), ""] for g, ok in zip(golds, right)]
+    if isinstance(statistic, BitsPerChar):  # a sentence of 80-160 characters at 1.5 bits each, more when wrong
+        chars = rng.integers(80, 160, n)
+        return [[-float(c) * (1.5 + 0.5 * (not ok)) * math.log(2), int(c)] for c, ok in zip(chars, right)]
     if type(statistic) is Mean:
         return [
             float(ok) if task.endswith(("para_en", "para_ru")) else float(np.clip(ok * 0.8 + rng.random() * 0.2, 0, 1))

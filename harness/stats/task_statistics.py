@@ -16,6 +16,7 @@ PARus: doc["key"] (the item index, the same for both orders; hooks.choice puts i
 USE: doc["variant"] (hooks.use puts it in item[0]); MMLU strata: doc["key"] (the subject, item[2]).
 """
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ import numpy as np
 from sacrebleu.metrics.chrf import CHRF
 
 from lep.errors import InputError
-from tasks_ru import hooks, ifeval
+from tasks_ru import hooks, ifeval, likelihood
 from tasks_ru.metrics import USE_MAX_POINTS
 from tasks_ru.mmlu_categories import category_of
 from tasks_ru.suites import score_aggregation
@@ -212,6 +213,19 @@ class FollowedShare(Statistic):
         return stats[..., 0] / stats[..., 1]
 
 
+class BitsPerChar(Statistic):
+    """Bits per character pooled over sentences (total bits ÷ total characters), a sentence a unit: features
+    [bits, characters] from each sentence's (natural log-probability, characters)."""
+
+    def doc_features(self, items_per_model):
+        return np.asarray(
+            [[[-log_prob / math.log(2), chars] for log_prob, chars in items] for items in items_per_model], dtype=float
+        )
+
+    def score(self, stats):
+        return stats[..., 0] / stats[..., 1]
+
+
 class CorpusChrF(Statistic):
     """chrF++ from summed segment n-gram statistics (sacrebleu's own segment statistics and F-score)."""
 
@@ -241,6 +255,7 @@ STATISTICS: dict[Callable, Callable[[], Statistic]] = {
     hooks.score_use_grade: UseGrade,
     hooks.corpus_chrf_pp: CorpusChrF,
     ifeval.followed_share: FollowedShare,
+    likelihood.pooled_bits_per_char: BitsPerChar,
 }
 
 

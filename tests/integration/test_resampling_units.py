@@ -32,7 +32,7 @@ class RandomLM(LM):
         return [(-self._rng(r).random() * 10, False) for r in requests]
 
     def loglikelihood_rolling(self, requests):
-        return [-1.0 for _ in requests]
+        return [-self._rng(r).random() * 100 for r in requests]
 
     def generate_until(self, requests):
         out = []
@@ -62,6 +62,7 @@ def scored(tmp_path_factory, reference_tokenizer) -> dict[str, dict[str, list[di
         "darumeru": write_darumeru_fixture(root / "darumeru", n=32),
         "ru-open": TASKS_DIR / "demo_data",
         "ifeval": write_ifeval_fixture(root / "ifeval"),
+        "likelihood": TASKS_DIR / "demo_data",
     }
     settings = PromptSettings(kind="base", num_fewshot=0, limit=40)
     out: dict[str, dict[str, list[dict]]] = {}

@@ -225,3 +225,38 @@ def test_ru_open_without_the_data_folder_says_how_to_point_at_it(tiny_lm, monkey
     monkeypatch.delenv("LEP_DATA_DIR", raising=False)
     with pytest.raises(InputError, match="pass --data-dir or set LEP_DATA_DIR"):
         evaluate_task(lm, "ru_open_terra", PromptSettings(), task_manager(None, model))
+
+
+DEMO_DATA = Path(__file__).resolve().parents[2] / "tasks_ru" / "demo_data"
+
+
+def test_bits_per_char_is_the_models_own_log_prob_of_each_sentence_pooled_over_characters(tiny_lm):
+    import math
+
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from harness.run.backends import BackendSettings, open_backend
+    from harness.run.model_spec import ModelSpec
+    from tasks_ru.suites import higher_is_better, score_aggregation
+
+    model_dir, _ = tiny_lm
+    with open_backend(ModelSpec(name="tiny", path=str(model_dir)), BackendSettings(backend="hf")) as lm:
+        results = _run_suite(lm, model_dir, "likelihood", DEMO_DATA, PromptSettings(kind="instruct", limit=4))
+    model, tokenizer = AutoModelForCausalLM.from_pretrained(model_dir), AutoTokenizer.from_pretrained(model_dir)
+    for task, result in results.items():
+        texts = [sample["doc"]["text"] for sample in result["samples"]]
+        assert len(texts) == 4 and _prompt(result) == texts[0]  # no prompt, no shots, no chat template
+        bits = 0.0
+        for text in texts:  # the sentence after BOS, as lm-eval's hf backend reads a rolling window
+            ids = torch.tensor([[tokenizer.bos_token_id, *tokenizer(text, add_special_tokens=False).input_ids]])
+            with torch.no_grad():
+                log_probs = model(ids).logits[0, :-1].log_softmax(-1).gather(1, ids[0, 1:, None])
+            bits -= float(log_probs.sum()) / math.log(2)
+        expected = bits / sum(len(text) for text in texts)
+        assert result["metrics"]["score"] == pytest.approx(expected, rel=1e-4)
+        items = [sample["score"] for sample in result["samples"]]
+        assert score_aggregation(task)(items) == pytest.approx(expected, rel=1e-4)  # what the intervals resample
+        assert not higher_is_better("likelihood", task)
+    assert not higher_is_better("likelihood", "Bits/char") and not higher_is_better("likelihood", "Mean")
+    assert higher_is_better("ru-open", "Mean") and higher_is_better("darumeru", "darumeru_rcb")

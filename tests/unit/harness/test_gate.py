@@ -201,3 +201,28 @@ def test_tokenizer_figures_are_gated(tmp_path):
     older = gate(file, run_dir, any_change=True)
     assert older.passed
     assert "tokenizer not gated" in older.notes[0]
+
+
+@pytest.mark.parametrize("as_summary", [False, True], ids=["run-dir", "summary-json"])
+def test_where_lower_is_better_a_rise_fails_and_a_fall_passes(tmp_path, as_summary):
+    def run(name: str, skill: float) -> Path:
+        return write_run(tmp_path / name, "tiny", "likelihood", skill, seed=3, n=150)
+
+    baseline = run("base", 0.0)
+    reference = baseline / "summary.json" if as_summary else baseline
+    worse, better = (
+        gate(reference, run("worse", -2.0), iterations=300),
+        gate(reference, run("better", 2.0), iterations=300),
+    )
+    assert not worse.passed and better.passed
+    rows = {row.row: row for row in worse.rows}
+    assert rows["bits_per_char_ru"].candidate > rows["bits_per_char_ru"].baseline
+    assert rows["bits_per_char_ru"].delta > 0.1  # shown as candidate − baseline, in bits/char
+    assert rows["bits_per_char_ru"].low < rows["bits_per_char_ru"].delta < rows["bits_per_char_ru"].high
+    assert "rose" in rows["bits_per_char_ru"].reason and rows["Bits/char"].failed and rows["Mean"].failed
+    assert all(row.delta < 0 and not row.failed for row in better.rows)
+    only_group = [
+        gate(reference, tmp_path / name / "tiny" / "likelihood" / "synthetic", tasks=["Bits/char"])
+        for name in ("worse", "better")
+    ]
+    assert [result.passed for result in only_group] == [False, True]  # the group's tasks are oriented too

@@ -5,7 +5,7 @@ import torch
 
 from harness.tokenizers.sample import sample_file
 from lep.reference_tokenizers import load_tokenizer
-from lep.token_distillation import AlignedTexts, hidden_state_loss
+from lep.token_distillation import AlignedTexts, collate, hidden_state_loss
 from lep.vocab_adaptation import AdaptationRequest, adapt_tokenizer
 
 
@@ -32,6 +32,16 @@ def test_paired_positions_have_read_the_same_characters(tmp_path, reference_toke
         for i, j in zip(item["student_positions"][:pairs].tolist(), item["teacher_positions"][:pairs].tolist()):
             assert student.decode(s_ids[1 : i + 1]) == teacher.decode(t_ids[1 : j + 1])
     assert tokens[0] < tokens[1]  # the extension reads Russian in fewer tokens
+    items = [data[i] for i in range(len(data))]
+    batch = collate(items)
+    assert batch["input_ids"].shape[1] == max(int(item["attention_mask"].sum()) for item in items) < 48
+    assert batch["teacher_ids"].shape[1] == max(int(item["teacher_mask"].sum()) for item in items) < 4 * 48
+    for key, values in batch.items():  # only padding was cut
+        full = torch.stack([item[key] for item in items])
+        assert torch.equal(full[:, : values.shape[1]], values)
+        mask = {"input_ids": "attention_mask", "teacher_ids": "teacher_mask"}.get(key)
+        if mask:
+            assert not torch.stack([item[mask] for item in items])[:, values.shape[1] :].any()
 
 
 def test_the_loss_is_zero_on_equal_states_and_scaled_per_layer():
@@ -46,3 +56,13 @@ def test_the_loss_is_zero_on_equal_states_and_scaled_per_layer():
     moved = positions.clone()
     moved[0, 2] = 5  # a masked pair changes nothing
     assert hidden_state_loss(noisy, states, moved, positions, mask) == loss
+
+
+def test_short_lines_are_joined_up_to_the_sequence_length(reference_tokenizer):
+    tokenizer = reference_tokenizer("openchat-3.5")
+    lines = [f"Строка номер {i}." for i in range(12)]
+    data = AlignedTexts(tokenizer, tokenizer, lines, seq_len=48)
+    assert 1 < len(data) < len(lines)
+    texts = [tokenizer.decode(data[i]["input_ids"][data[i]["attention_mask"].bool()][1:]) for i in range(len(data))]
+    assert "\n".join(texts) == "\n".join(lines)  # every line, in order, none cut
+    assert all(int(data[i]["attention_mask"].sum()) <= 48 for i in range(len(data)))

@@ -46,11 +46,15 @@ def _covered(path: Path, root: Path, task: str) -> bool:
     return any(path.is_relative_to((root / relative).resolve()) for relative in TASK_DATA[task].paths)
 
 
-@pytest.mark.parametrize("suite", ["ru-open", "darumeru", "ifeval"])
+@pytest.mark.parametrize("suite", ["ru-open", "darumeru", "ifeval", "likelihood"])
 def test_every_file_a_task_reads_is_in_its_fingerprint(suite, tmp_path, reference_tokenizer):
     tokenizer = tmp_path / "tokenizer"
     reference_tokenizer("openchat-3.5").save_pretrained(tokenizer)
-    roots = {"ru-open": embedded_tasks, "darumeru": lambda: write_darumeru_fixture(tmp_path / "darumeru")}
+    roots = {
+        "ru-open": embedded_tasks,
+        "likelihood": embedded_tasks,
+        "darumeru": lambda: write_darumeru_fixture(tmp_path / "darumeru"),
+    }
     root = roots.get(suite, lambda: write_ifeval_fixture(tmp_path / "ifeval"))()
     for task in suite_tasks(suite):
         opened = _files_opened(task, root, tokenizer)

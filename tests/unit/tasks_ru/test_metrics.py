@@ -202,3 +202,12 @@ def test_mmlu_categories_are_nlpcoreteams_anatomy_is_health():
         headline("high_school_us_history", "en")
         == "The following are multiple choice questions (with answers) about high school us history.\n\n"
     )
+
+
+def test_char_normalised_accuracy_takes_log_prob_per_character():
+    from tasks_ru.hooks import choice
+
+    doc = {"choices": ["Да", "Нет, не следует"], "gold": 1}
+    results = [(-4.0, False), (-6.0, False)]  # per token the short option wins; per character the long one
+    scored = choice(doc, results)
+    assert scored["acc"] == 0.0 and scored["acc_norm"] == 1.0

@@ -73,10 +73,27 @@ def test_thirteen_models_get_a_heatmap_counts_and_collapsed_deltas(tmp_path):
     assert len(rows) == 1 + 12 * 16
     assert rows[0] == (
         "model,reference,row,n,delta,low,high,se,differing,p,p_bh,p_drop,p_mc_error,interval,test,detectable_80,"
-        "significant,verdict"
+        "significant,verdict,higher_is_better"
     )
     assert (tmp_path / "report" / "deltas.png").stat().st_size > 10_000
     deltas = [d for rows in comparison.deltas.values() for d in rows.values()]
     assert all(d.p_adjusted >= d.p for d in deltas)
     assert min(d.p for d in deltas) < 0.05
     assert all(d.detectable > 0 for d in deltas if d.se > 0)
+
+
+def test_where_lower_is_better_the_report_says_so_and_colours_a_fall_as_better(tmp_path):
+    reference = write_run(tmp_path / "runs", "original", "likelihood", 0.0, seed=1, n=80)
+    better = write_run(tmp_path / "runs", "adapted", "likelihood", 2.0, seed=2, n=80)
+    comparison = build_comparison("t", [(reference, "reference"), (better, "candidate")], iterations=100)
+    assert comparison.scores.at["bits_per_char_ru", "adapted"] < comparison.scores.at["bits_per_char_ru", "original"]
+    html = write_report(comparison, tmp_path / "report").read_text()
+    markdown = (tmp_path / "report" / "report.md").read_text()
+    said = next(line for line in markdown.splitlines() if line.startswith("Lower is better on "))
+    assert set(said.split(" (")[0].removeprefix("Lower is better on ").split(", ")) == {
+        "bits_per_char_ru", "bits_per_char_en", "Bits/char", "Mean"
+    }  # fmt: skip
+    deltas = html[html.index("<h2>Δ vs") :]
+    row = deltas[deltas.index("<tr><td>bits_per_char_ru</td>") :].split("</tr>")[0]
+    assert "−" in row or "-0." in row  # the Δ itself is model − reference: negative
+    assert "pos" in row and "neg" not in row  # and it is coloured as the better one
