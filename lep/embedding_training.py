@@ -252,6 +252,7 @@ def _manifest(
         "sequences": len(dataset),
         "real_tokens": dataset.real_tokens,
         "steps": trainer.state.global_step,
+        "tokens_seen": int(trainer.state.num_input_tokens_seen),  # non-padding input tokens, over resumed runs
         "resumed_from": resume,
         "first_loss": losses[0] if losses else None,
         "last_loss": losses[-1] if losses else None,

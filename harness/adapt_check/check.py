@@ -60,7 +60,8 @@ def how_made(path: Path) -> dict[str, Any]:
     if train:
         made["train"] = {
             "objective": train["settings"].get("objective", "lm"),
-            "real_tokens": train["real_tokens"],
+            "steps": train["steps"],
+            "tokens_seen": train.get("tokens_seen"),  # manifests before 2026-12-07 lack it
             "wall_seconds": train["wall_seconds"],
         }
     if propagated:

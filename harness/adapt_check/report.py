@@ -37,7 +37,8 @@ def made_by(made: dict[str, Any]) -> str:
         parts.append("untied")
     if "train" in made:
         t = made["train"]
-        parts.append(f"{t['objective']} {t['real_tokens']:,} tok / {t['wall_seconds'] / 60:.0f} min")
+        seen = f", {t['tokens_seen']:,} tok" if t.get("tokens_seen") else ""
+        parts.append(f"{t['objective']} {t['steps']} steps{seen} / {t['wall_seconds'] / 60:.0f} min")
     if "propagated" in made:
         parts.append(made["propagated"])
     return ", ".join(parts)

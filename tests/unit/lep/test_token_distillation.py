@@ -1,6 +1,7 @@
 """Token distillation's pieces: the position pairs where two tokenisations have read the same text, and the
 layer-scaled hidden-state loss."""
 
+import pytest
 import torch
 
 from harness.tokenizers.sample import sample_file
@@ -44,18 +45,21 @@ def test_paired_positions_have_read_the_same_characters(tmp_path, reference_toke
             assert not torch.stack([item[mask] for item in items])[:, values.shape[1] :].any()
 
 
-def test_the_loss_is_zero_on_equal_states_and_scaled_per_layer():
+def test_the_loss_is_zero_on_equal_states_and_no_layer_or_position_outweighs_the_rest():
     torch.manual_seed(0)
     states = tuple(torch.randn(2, 6, 4) * scale for scale in (1.0, 1.0, 100.0))
+    states[1][0, 1] *= 800  # a massive activation
     positions = torch.tensor([[1, 2, 0], [3, 4, 5]])
     mask = torch.tensor([[1, 1, 0], [1, 1, 1]])
     assert hidden_state_loss(states, states, positions, positions, mask) == 0
-    noisy = tuple(s + 0.1 * s.std() * torch.randn_like(s) for s in states)
+    noisy = tuple(s + 0.1 * s.std(-1, keepdim=True) * torch.randn_like(s) for s in states)
     loss = hidden_state_loss(noisy, states, positions, positions, mask)
-    assert 0.002 < float(loss) < 0.05  # ~0.01 relative error on each layer, the x100 layer no heavier
+    assert 0.002 < float(loss) < 0.05  # ~0.01 relative error on every state, the x100 layer and x800 state no heavier
     moved = positions.clone()
     moved[0, 2] = 5  # a masked pair changes nothing
     assert hidden_state_loss(noisy, states, moved, positions, mask) == loss
+    opposite = tuple(-s for s in states)
+    assert float(hidden_state_loss(opposite, states, positions, positions, mask)) == pytest.approx(4.0, rel=1e-3)
 
 
 def test_short_lines_are_joined_up_to_the_sequence_length(reference_tokenizer):
