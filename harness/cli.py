@@ -337,7 +337,10 @@ def _run_check(args: argparse.Namespace, console: Console) -> int:
     data_dir = args.data_dir or (Path(os.environ["LEP_DATA_DIR"]) if os.environ.get("LEP_DATA_DIR") else None)
     files = held_out_files(data_dir, dict(args.held_out))
     held = read_held_out(files, args.shots, args.sentences)
-    source = ", ".join(f"{lang} {path}" for lang, path in files.items())
+    from harness.report.paths import anchors, portable
+
+    labels = anchors([], [str(data_dir) if data_dir else None])  # <data>/… and cwd-relative: no machine's paths
+    source = portable(", ".join(f"{lang} {Path(path).resolve()}" for lang, path in files.items()), labels)
     report = check_models(_local(args.original), dict(args.model), held, args.out, source, _say(console))
     console.print(Path(report).read_text(encoding="utf-8"), markup=False, highlight=False)
     return _done(console, args.out)
