@@ -6,6 +6,7 @@ Darumeru's total is the paper's Micro-Avg, the mean of the 17 task scores, which
 
 import importlib
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -108,6 +109,7 @@ def metric_aggregation(task: str, metric: str) -> Callable[[list], float]:
     return getattr(importlib.import_module(f"tasks_ru.{module}"), name)
 
 
+@cache  # the report asks for every row of every comparison; the YAMLs do not change while it runs
 def higher_is_better(suite: str, row: str) -> bool:
     """Whether the larger score is the better one on a row of `suite`: a task, or a group or the total, which
     go as their tasks go (a suite does not mix directions); any other row (a figure that is no score) is."""

@@ -85,15 +85,19 @@ class Statistic:
         raise NotImplementedError
 
 
-class Mean(Statistic):
+class RatioOfSums(Statistic):
+    """A score that is the sum of one feature over the sum of another: a mean, a share, bits per character."""
+
+    def score(self, stats):
+        return stats[..., 0] / stats[..., 1]
+
+
+class Mean(RatioOfSums):
     unit_mean = True
 
     def doc_features(self, items_per_model):
         values = np.asarray(items_per_model, dtype=float)
         return np.stack([values, np.ones_like(values)], axis=-1)
-
-    def score(self, stats):
-        return stats[..., 0] / stats[..., 1]
 
 
 def _choices(items_per_model: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
@@ -139,7 +143,7 @@ class Confusion(Statistic):
         return (accuracy + second) / 2
 
 
-class BothOrders(Statistic):
+class BothOrders(RatioOfSums):
     unit = "PARus item (both option orders)"
     unit_mean = True
 
@@ -154,9 +158,6 @@ class BothOrders(Statistic):
     def unit_features(self, sums):
         right = (sums[..., 0] == sums[..., 1]).astype(float)
         return np.stack([right, np.ones_like(right)], axis=-1)
-
-    def score(self, stats):
-        return stats[..., 0] / stats[..., 1]
 
 
 class CategoryMean(Statistic):
@@ -182,7 +183,7 @@ class CategoryMean(Statistic):
         return stats[..., 0]
 
 
-class UseGrade(Statistic):
+class UseGrade(RatioOfSums):
     unit = "USE exam variant"
     unit_mean = True
 
@@ -196,11 +197,8 @@ class UseGrade(Statistic):
         grade = sums[..., 0] / USE_MAX_POINTS
         return np.stack([grade, np.ones_like(grade)], axis=-1)
 
-    def score(self, stats):
-        return stats[..., 0] / stats[..., 1]
 
-
-class FollowedShare(Statistic):
+class FollowedShare(RatioOfSums):
     """IFEval's instruction-level accuracy, instructions followed ÷ instructions: a ratio of sums over prompts, each
     prompt's verdicts one unit (features [followed, instructions]), so a prompt's instructions are drawn together."""
 
@@ -209,11 +207,8 @@ class FollowedShare(Statistic):
     def doc_features(self, items_per_model):
         return np.asarray([[[sum(v), len(v)] for v in items] for items in items_per_model], dtype=float)
 
-    def score(self, stats):
-        return stats[..., 0] / stats[..., 1]
 
-
-class BitsPerChar(Statistic):
+class BitsPerChar(RatioOfSums):
     """Bits per character pooled over sentences (total bits ÷ total characters), a sentence a unit: features
     [bits, characters] from each sentence's (natural log-probability, characters)."""
 
@@ -221,9 +216,6 @@ class BitsPerChar(Statistic):
         return np.asarray(
             [[[-log_prob / math.log(2), chars] for log_prob, chars in items] for items in items_per_model], dtype=float
         )
-
-    def score(self, stats):
-        return stats[..., 0] / stats[..., 1]
 
 
 class CorpusChrF(Statistic):
