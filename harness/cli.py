@@ -109,7 +109,7 @@ def _run_tokenizers(args: argparse.Namespace, console: Console) -> int:
         spec = embedded_sample()
         spec.tokenizers = tokenizers
         spec.parallel = args.parallel or spec.parallel
-        console.print("[yellow]No --corpus given: measuring the small embedded sample (a first look, not a benchmark).")
+        console.print("[yellow]No --corpus given: measuring the FLORES-200 devtest sample shipped with lep-bench.")
     spec.reference = args.reference or tokenizers[0]
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as bars:
@@ -248,7 +248,12 @@ def _add_init(stages: argparse._SubParsersAction) -> None:
     init.add_argument(
         "--output-recipe", choices=OUTPUT_RECIPES, default="input", help="new lm_head rows (input: as --recipe)"
     )
-    init.add_argument("--untie", action="store_true", help="give a tied model an lm_head of its own")
+    init.add_argument(
+        "--untie",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a tied model gets an lm_head of its own (the default for tied models; --no-untie keeps it tied)",
+    )
     init.add_argument("--out", required=True, type=Path, metavar="DIR")
     init.add_argument("--overwrite", action="store_true")
     init.set_defaults(run=_run_init)

@@ -1,7 +1,7 @@
 """Step 2 of LEP: resize a model to a new tokenizer and initialise new rows from their old sub-tokens.
 
-E_new = T · E_old and H_new = T_out · H_old (separately; once when tied, unless `untie` gives the model
-an lm_head of its own), T and T_out weighting each new token's old pieces by a recipe
+E_new = T · E_old and H_new = T_out · H_old (separately; a tied model is given an lm_head of its own unless
+`untie` is false, then H is E), T and T_out weighting each new token's old pieces by a recipe
 (lep/init_recipes.py). A row whose norm comes out below 1e-12 (a copy or mean of all-zero rows, such
 as a base's untrained reserved tokens) gets the mean of all old rows instead, as the authors' code
 does. The output dir is an ordinary HF model dir with the new tokenizer, plus T
@@ -22,7 +22,7 @@ from lep.errors import TokenizerError
 from lep.init_recipes import WEIGHTS
 from lep.output_margin import margin_rows, rest_log_probs
 from lep.reference_tokenizers import load_tokenizer
-from lep.stage_settings import InitSettings, init_problems
+from lep.stage_settings import InitSettings, init_problems, unties
 from lep.staging import check_free, staged_dir
 from lep.validation import raise_problems
 from lep.vocab_adaptation import ID_MAP, MANIFEST
@@ -102,6 +102,7 @@ def initialise(
     check_free(out, overwrite)
     checkpoint = Checkpoint(model)
     raise_problems("init settings", init_problems(settings, checkpoint.tied))
+    untie = unties(settings, checkpoint.tied)
     old = load_tokenizer(original_tokenizer or checkpoint.path)
     check_tokenizer_fits(checkpoint, old, original_tokenizer or str(checkpoint.path))
     new = load_tokenizer(tokenizer)
@@ -116,14 +117,14 @@ def initialise(
     output_recipe = settings.recipe if settings.output_recipe == "input" else settings.output_recipe
     replace, mean_filled, margin = {}, {}, None
     replace[INPUT_EMBEDDINGS], mean_filled["input"] = initial_rows(operator, checkpoint.input_embeddings())
-    if not checkpoint.tied or settings.untie:
+    if not checkpoint.tied or untie:
         weights = "first" if output_recipe == "first-margin" else output_recipe
         output = operator if weights == settings.recipe else operator_of(weights)
         replace[LM_HEAD], mean_filled["output"] = initial_rows(output, checkpoint.lm_head())
         if output_recipe == "first-margin":
             margin = _lower_by_margin(replace[LM_HEAD], checkpoint.path, rows, old.bos_token_id)
     copies = int(copied_rows(operator).sum())
-    config = {"vocab_size": len(new)} | ({"tie_word_embeddings": False} if settings.untie else {})
+    config = {"vocab_size": len(new)} | ({"tie_word_embeddings": False} if untie else {})
     with staged_dir(out) as staging:
         write_checkpoint(checkpoint, staging, replace, config, special_id_map(old, new))
         new.save_pretrained(staging)
@@ -140,8 +141,8 @@ def initialise(
                 "copied_rows": copies,
                 "averaged_rows": len(new) - copies,
                 "zero_rows_given_the_mean": mean_filled,
-                "tied": checkpoint.tied and not settings.untie,
-                "untied": settings.untie,
+                "tied": checkpoint.tied and not untie,
+                "untied": untie,
                 "recipe": settings.recipe,
                 "output_recipe": output_recipe,
                 **({"margin": margin} if margin else {}),

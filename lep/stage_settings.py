@@ -87,21 +87,29 @@ OUTPUT_RECIPES: tuple[str, ...] = get_args(OutputRecipe)
 @dataclass
 class InitSettings:
     """How new rows are initialised: input rows by `recipe`, output rows by `output_recipe` (input: the same rows),
-    which a tied head can only take when `untie` gives it rows of its own."""
+    which a tied head can only take when it is untied and so has rows of its own."""
 
     __pydantic_config__ = ConfigDict(extra="forbid")
 
     recipe: Recipe = "mean"  # mean: the paper's
     output_recipe: OutputRecipe = "input"
-    untie: Annotated[bool, Strict()] = False  # a tied model gets its own lm_head (+ new rows x hidden size weights)
+    # None: a tied model gets an lm_head of its own (+ new rows x hidden size weights), the recipe that read
+    # Russian best after training on SmolLM2 (docs/method.md); False keeps it tied; untied models have their own
+    untie: Annotated[bool, Strict()] | None = None
+
+
+def unties(settings: InitSettings, tied: bool) -> bool:
+    """Whether init gives this model an lm_head of its own: a tied one unless `untie` is False."""
+    return tied and settings.untie is not False
 
 
 def init_problems(settings: InitSettings, tied: bool) -> list[str]:
     """The init settings a model cannot take, as lines."""
-    if tied and not settings.untie and settings.output_recipe not in ("input", settings.recipe):
+    if tied and not unties(settings, tied) and settings.output_recipe not in ("input", settings.recipe):
         return [
-            f"output_recipe {settings.output_recipe!r} needs output rows of their own, but the model ties its "
-            "lm_head to its input embeddings: add untie (--untie), or leave output_recipe at 'input'"
+            f"output_recipe {settings.output_recipe!r} needs output rows of their own, but untie is off and the "
+            "model ties its lm_head to its input embeddings: drop --no-untie (untie: false), or leave "
+            "output_recipe at 'input'"
         ]
     if not tied and settings.untie:
         return ["untie applies to a model with tied embeddings; this model's lm_head is already its own"]

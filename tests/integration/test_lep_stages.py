@@ -121,12 +121,16 @@ def test_first_margin_lowers_each_new_output_row_below_its_first_piece(work, lla
     assert 0 <= margin["share_h_dot_mu_positive"] <= 1
 
 
-def test_untie_gives_a_tied_model_an_lm_head_of_its_own(work, llama, reference_tokenizer):
+def test_a_tied_model_gets_an_lm_head_of_its_own_by_default(work, llama, reference_tokenizer):
     base = build_small_model(reference_tokenizer("llama-3"), work / "llama-tied", "llama", tied=True, seed=6)
     tokenizer = llama["tokenizer"]  # an extension of llama-3, the tied model's tokenizer too
-    with pytest.raises(InputError, match="add untie"):
-        initialise(base, tokenizer, work / "never-tied", settings=InitSettings(output_recipe="first"))
-    out = initialise(base, tokenizer, work / "llama-untied", settings=InitSettings(output_recipe="first", untie=True))
+    with pytest.raises(InputError, match="untie is off"):
+        initialise(base, tokenizer, work / "never-tied", settings=InitSettings(output_recipe="first", untie=False))
+    kept = initialise(base, tokenizer, work / "llama-kept-tied", settings=InitSettings(untie=False))
+    assert AutoModelForCausalLM.from_pretrained(kept).config.tie_word_embeddings is True
+    assert json.loads((kept / "lep_init.json").read_text())["untied"] is False
+    out = initialise(base, tokenizer, work / "llama-untied", settings=InitSettings(output_recipe="first"))
+    assert json.loads((out / "lep_init.json").read_text())["untied"] is True
     model = AutoModelForCausalLM.from_pretrained(out)
     assert model.config.tie_word_embeddings is False
     embed, head = model.get_input_embeddings().weight, model.get_output_embeddings().weight
