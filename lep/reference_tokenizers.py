@@ -11,6 +11,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 from tokenizers import Tokenizer
@@ -86,12 +87,18 @@ def tiktoken_tokenizer(path: Path, special_tokens: list[str], pattern: str = LLA
     return TikTokenConverter(vocab_file=str(path), pattern=pattern, extra_special_tokens=special_tokens).converted()
 
 
-def llama3(eos_token: str = "<|end_of_text|>") -> PreTrainedTokenizerFast:
-    """LLaMa-3 (base conventions) from `llama_models/llama3/tokenizer.model`."""
+@cache
+def _llama3_json() -> str:
+    """LLaMa-3's tokenizer.json, converted once a process: the conversion of its 128k ranks takes seconds."""
     tokenizer = tiktoken_tokenizer(package_file(*LLAMA3_FILE), LLAMA3_SPECIAL_TOKENS)
     _with_bos(tokenizer, "<|begin_of_text|>")
+    return tokenizer.to_str()
+
+
+def llama3(eos_token: str = "<|end_of_text|>") -> PreTrainedTokenizerFast:
+    """LLaMa-3 (base conventions) from `llama_models/llama3/tokenizer.model`."""
     return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
+        tokenizer_object=Tokenizer.from_str(_llama3_json()),
         bos_token="<|begin_of_text|>",
         eos_token=eos_token,
         chat_template=LLAMA3_CHAT_TEMPLATE,

@@ -18,7 +18,8 @@ _UNICODE_TO_BYTE = {char: byte for byte, char in bytes_to_unicode().items()}
 
 def is_byte_level(tokenizer: PreTrainedTokenizerFast) -> bool:
     """True for GPT-2-style byte-level BPE (its decoder maps the printable alphabet back to bytes)."""
-    decoder = json.loads(tokenizer.backend_tokenizer.to_str()).get("decoder") or {}
+    backend = tokenizer.backend_tokenizer.decoder  # its own JSON: serialising the whole tokenizer took seconds
+    decoder = json.loads(backend.__getstate__()) if backend is not None else {}
     kinds = [decoder.get("type")] + [d.get("type") for d in decoder.get("decoders", [])]
     return "ByteLevel" in kinds
 

@@ -46,7 +46,7 @@ class TokenizerParts:
 
     def build(self) -> Tokenizer:
         """A tokenizers.Tokenizer from the edited parts, with special-token ids in the post-processor updated."""
-        spec = copy.deepcopy(self.spec)
+        spec = {**self.spec, "model": dict(self.spec["model"])}  # shallow: vocab, merges and added are replaced
         # tokenizers gives added tokens the ids after the model vocabulary's size, whatever the JSON
         # says; entering them in the model vocabulary pins them to their ids when new ids follow them.
         spec["model"]["vocab"] = {**self.vocab, **{t["content"]: t["id"] for t in self.added}}
