@@ -1,4 +1,4 @@
-"""Streamed, normalised text from files or folders (.txt, .jsonl, .tsv, CoNLL-U).
+"""Streamed, normalised text from files or folders (.txt, .jsonl, .tsv, CoNLL-U; each may be .gz, .xz or .bz2).
 
 Both the tokenizer metrics and tokenizer training read corpora through this module, so
 they see the same text: NFC, whitespace runs collapsed, Project Gutenberg boilerplate
@@ -7,15 +7,20 @@ Continued pre-training reads whole documents instead (`iter_documents`), with th
 breaks kept, as the paper's authors trained: a model that never sees a newline is a different model.
 """
 
+import bz2
+import gzip
 import json
+import lzma
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import IO
 
 from lep.errors import InputError
 
 CORPUS_SUFFIXES = (".txt", ".jsonl", ".tsv", ".conllu")
+COMPRESSIONS: dict[str, Callable[..., IO]] = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}
 _DOC_FILE = re.compile(r"^(readme|license|licence|manifest|sha256sums|copying)", re.IGNORECASE)
 _WHITESPACE = re.compile(r"\s+")
 _BLANK_LINES = re.compile(r"\n{3,}")
@@ -45,20 +50,31 @@ def corpus_files(path: Path) -> list[Path]:
     files = sorted(
         p.resolve()
         for p in path.rglob("*")
-        if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES and not _DOC_FILE.match(p.name)
+        if p.is_file() and format_suffix(p) in CORPUS_SUFFIXES and not _DOC_FILE.match(p.name)
     )
     if not files:
-        raise InputError(f"corpus folder {path} holds no {'/'.join(CORPUS_SUFFIXES)} files")
+        raise InputError(f"corpus folder {path} holds no {'/'.join(CORPUS_SUFFIXES)} files (plain or compressed)")
     return files
+
+
+def format_suffix(path: Path) -> str:
+    """The suffix that names the file's format, under a compression suffix if there is one (a.txt.xz: .txt)."""
+    suffixes = [s.lower() for s in path.suffixes]
+    return suffixes[-2] if len(suffixes) > 1 and suffixes[-1] in COMPRESSIONS else path.suffix.lower()
+
+
+def _open(path: Path, mode: str, **text) -> IO:
+    """The file, decompressed on the fly when its suffix names a compression."""
+    return COMPRESSIONS.get(path.suffix.lower(), open)(path, mode, **text)
 
 
 def _raw_lines(path: Path) -> Iterator[str]:
     """Lines of a UTF-8 text file, with a clear error for binary or non-UTF-8 content."""
-    with open(path, "rb") as handle:
-        if b"\x00" in handle.read(8192):
-            raise InputError(f"{path} looks binary (NUL bytes near the start); pass a UTF-8 text file")
     try:
-        with open(path, encoding="utf-8") as handle:
+        with _open(path, "rb") as handle:
+            if b"\x00" in handle.read(8192):
+                raise InputError(f"{path} looks binary (NUL bytes near the start); pass a UTF-8 text file")
+        with _open(path, "rt", encoding="utf-8") as handle:
             for number, line in enumerate(handle, 1):
                 if "\x00" in line:
                     raise InputError(f"{path} looks binary (NUL byte on line {number}); pass a UTF-8 text file")
@@ -67,6 +83,8 @@ def _raw_lines(path: Path) -> Iterator[str]:
         raise InputError(
             f"{path} is not UTF-8 (bad byte at offset {error.start}); convert it with iconv -t UTF-8"
         ) from None
+    except (OSError, EOFError, lzma.LZMAError) as error:  # a damaged or mislabelled compressed file
+        raise InputError(f"{path} cannot be decompressed ({error}); pass an intact file or drop its suffix") from None
 
 
 def _text_units(lines: Iterator[str]) -> Iterator[str]:
@@ -119,7 +137,7 @@ def _texts(
     """The raw texts of one file by its suffix: JSONL records, TSV rows, CoNLL-U (`conllu`), else plain
     text (`plain`)."""
     lines = _raw_lines(path)
-    suffix = path.suffix.lower()
+    suffix = format_suffix(path)
     if suffix == ".jsonl":
         return _jsonl_units(path, lines)
     if suffix == ".tsv":

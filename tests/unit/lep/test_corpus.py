@@ -1,6 +1,9 @@
 """Streaming corpus reader: formats, normalisation, Gutenberg stripping, caps and bad input."""
 
+import bz2
+import gzip
 import json
+import lzma
 
 import pytest
 
@@ -24,6 +27,27 @@ def test_folder_streams_every_format_in_sorted_order(tmp_path):
     (sub / "ignored.bin").write_bytes(b"\x00")
     assert [p.name for p in corpus_files(tmp_path)] == ["a.txt", "b.jsonl", "c.tsv", "d.conllu"]
     assert list(iter_corpus([tmp_path])) == ["первая строка", "вторая строка", "из json", "из tsv", "из conllu"]
+
+
+def test_compressed_files_read_as_their_inner_format(tmp_path):
+    (tmp_path / "a.txt.xz").write_bytes(lzma.compress("из xz\n".encode()))
+    (tmp_path / "b.jsonl.gz").write_bytes(gzip.compress((json.dumps({"text": "из gz"}) + "\n").encode()))
+    (tmp_path / "c.tsv.bz2").write_bytes(bz2.compress("1\tиз bz2\n".encode()))
+    (tmp_path / "d.bin.gz").write_bytes(gzip.compress(b"not a corpus format"))
+    assert [p.name for p in corpus_files(tmp_path)] == ["a.txt.xz", "b.jsonl.gz", "c.tsv.bz2"]
+    assert list(iter_corpus([tmp_path])) == ["из xz", "из gz", "из bz2"]
+    assert list(iter_documents([tmp_path / "a.txt.xz"])) == ["из xz"]
+
+
+def test_a_damaged_compressed_file_is_named(tmp_path):
+    damaged = tmp_path / "text.txt.xz"
+    damaged.write_bytes(lzma.compress("строка\n".encode() * 1000)[:-40])
+    with pytest.raises(InputError, match="cannot be decompressed"):
+        list(iter_corpus([damaged]))
+    plain = tmp_path / "plain.txt.gz"
+    plain.write_text("не сжато\n", encoding="utf-8")
+    with pytest.raises(InputError, match="cannot be decompressed"):
+        list(iter_corpus([plain]))
 
 
 def test_gutenberg_header_and_footer_are_stripped(tmp_path):
