@@ -1,5 +1,5 @@
 """The report's figures as PNG bytes: scores with 95% intervals, the Δ heatmap against the first reference,
-quality against Russian characters per token, and generation speed."""
+quality against Russian characters per token (a panel per row), and generation speed."""
 
 import io
 
@@ -41,16 +41,22 @@ def _errors(comparison: Comparison, rows: list[str]) -> dict[str, np.ndarray]:
     return out
 
 
-def figures(comparison: Comparison) -> dict[str, bytes]:
-    """Scores per model with 95% intervals; Δ heatmap vs the reference; quality vs characters/token; speed."""
-    out = {"scores.png": _scores_figure(comparison)}
+def figures(comparison: Comparison) -> tuple[dict[str, bytes], list[str]]:
+    """Scores per model with 95% intervals; Δ heatmap vs the reference; quality vs characters/token per row;
+    speed. A figure with nothing to show is left out, and the second value says which and why."""
+    out, left_out = {"scores.png": _scores_figure(comparison)}, []
     reference, delta, mark, counts = delta_matrix(comparison)
     if not delta.empty:
         out["deltas.png"] = _delta_heatmap(reference, delta, mark, counts, lower_is_better(comparison))
-    out["quality_vs_efficiency.png"] = _quality_vs_efficiency(comparison)
+    if comparison.efficiency["ru chars/token"].round(4).nunique() > 1:
+        out["quality_vs_efficiency.png"] = _quality_vs_efficiency(comparison)
+    else:
+        left_out.append("quality vs efficiency: left out, every model reads Russian in the same tokens")
     if comparison.speed:
         out["speed.png"] = speed_figure(comparison.speed)
-    return out
+    else:
+        left_out.append("generation speed: left out, not measured")
+    return out, left_out
 
 
 def _scores_figure(comparison: Comparison) -> bytes:
@@ -108,20 +114,30 @@ def _delta_heatmap(
 
 
 def _quality_vs_efficiency(comparison: Comparison) -> bytes:
-    total = TOTAL[comparison.suite]
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    points: dict[tuple[float, float], list[str]] = {}
-    for model in comparison.scores.columns:
-        y = comparison.scores.loc[total, model] if total in comparison.scores.index else float("nan")
-        x = comparison.efficiency.loc[model, "ru chars/token"]
-        points.setdefault((round(float(x), 4), round(float(y), 4)), []).append(model)
-    for (x, y), models in points.items():  # models on the same point share one label
-        ax.scatter([x], [y], s=50)
-        ax.annotate(", ".join(models), (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
-    ax.margins(x=0.25, y=0.15)
-    ax.set_xlabel("Russian characters per token (embedded sample)")
-    ax.set_ylabel(f"{total} score" + ("" if higher_is_better(comparison.suite, total) else " (lower is better)"))
-    ax.set_title("quality vs tokenizer efficiency")
+    """One panel per plotted row (groups and total, or the tasks): score with its 95% interval against Russian
+    characters per token, so the trade shows for any set of tasks."""
+    rows = _rows(comparison)
+    columns = min(4, len(rows))
+    lines = -(-len(rows) // columns)
+    fig, axes = plt.subplots(lines, columns, figsize=(3.2 * columns, 2.6 * lines), squeeze=False)
+    for ax, row in zip(axes.flat, rows):
+        for model in comparison.scores.columns:
+            x = float(comparison.efficiency.loc[model, "ru chars/token"])
+            estimate = comparison.intervals[model].get(row)
+            y = float(comparison.scores.loc[row, model])
+            errors = [[y - float(estimate.low)], [float(estimate.high) - y]] if estimate else None
+            ax.errorbar([x], [y], yerr=errors, fmt="o", capsize=2, label=model)
+        ax.set_title(row + ("" if higher_is_better(comparison.suite, row) else " (lower is better)"), fontsize=9)
+        ax.margins(x=0.2, y=0.15)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(rows) :]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("Russian chars/token", fontsize=8)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, title="model", fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 0.95))
+    fig.suptitle("quality (95% interval) vs tokenizer efficiency", fontsize=10)
+    fig.tight_layout()
     return _png(fig)
 
 

@@ -27,6 +27,7 @@ from harness.report.tables import (
     score_table,
     speed_section,
 )
+from harness.report.verdict import VERDICT_HOW, verdicts
 from lep.atomic_write import write_bytes, write_text
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -46,7 +47,7 @@ def _render(name: str, **context) -> str:
 
 def write_report(c: Comparison, out_dir: Path) -> Path:
     """Write report.md, index.html, deltas.csv and the PNGs; returns the HTML path."""
-    images = figures(c)
+    images, left_out = figures(c)
     for name, data in images.items():
         write_bytes(out_dir / name, data)
     write_text(out_dir / "deltas.csv", pd.DataFrame(delta_rows(c)).to_csv(index=False))
@@ -66,6 +67,9 @@ def write_report(c: Comparison, out_dir: Path) -> Path:
         "mark": mark,
         "counts": counts,
         "lower": lower_is_better(c),
+        "verdicts": verdicts(c),
+        "left_out": left_out,
+        "verdict_how": VERDICT_HOW,
         "fmt": fmt,
         "fmt_delta": lambda v: "–" if v != v else f"{v:+.3f}",
         "citation": PUBLISHED_CITATION,
