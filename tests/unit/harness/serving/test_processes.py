@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from harness.serving.interruption import Interrupted, on_interrupt, stop_on_signals
+from harness.serving.interruption import Interrupted, exit_status, on_interrupt, stop_on_signals
 from harness.serving.process_group import descendants, group_members, kill_all, still_alive
 from harness.serving.server import VllmServer
 
@@ -43,16 +43,18 @@ def test_kill_all_reports_nothing_left(tmp_path):
     assert not still_alive(children)
 
 
-def test_a_signal_runs_the_callbacks_raises_and_is_remembered():
-    called, before = [], signal.getsignal(signal.SIGTERM)  # not SIG_DFL after an in-process ray.init
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_runs_the_callbacks_raises_and_is_remembered(signum, status):
+    called, before = [], signal.getsignal(signum)  # not SIG_DFL after an in-process ray.init
     on_interrupt(1, lambda: called.append(True))
     try:
         with stop_on_signals() as received, pytest.raises(Interrupted) as error:
-            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), signum)
             time.sleep(5)
     finally:
         on_interrupt(1, None)
-    assert error.value.signum == signal.SIGTERM
-    assert received() == signal.SIGTERM
+    assert error.value.signum == signum
+    assert received() == signum
+    assert exit_status(signum) == status
     assert called == [True]
-    assert signal.getsignal(signal.SIGTERM) == before
+    assert signal.getsignal(signum) == before
