@@ -1,11 +1,13 @@
 """The held-out sentences `adapt check` reads: FLORES-200 devtest (Russian and English, one sentence a line) from
-the data folder, or any one-sentence-a-line file per language. No tokenizer or training text of lep-bench comes
-from FLORES, so a model has seen none of it. The first `shots` lines are the copy prompt's examples, the next
-`sentences` lines are scored, all of at most MAX_CHARS characters."""
+the data folder, else the copy lep-bench ships (harness/shipped_text), or any one-sentence-a-line file per
+language. No tokenizer or training text of lep-bench comes from FLORES, so a model has seen none of it. The first
+`shots` lines are the copy prompt's examples, the next `sentences` lines are scored, all of at most MAX_CHARS
+characters."""
 
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.shipped_text import held_out
 from lep.errors import LepError
 
 LANGUAGES = ("ru", "en")
@@ -22,16 +24,11 @@ class HeldOut:
 
 
 def held_out_files(data_dir: Path | None, given: dict[str, Path]) -> dict[str, Path]:
-    """Each language's file: the one given, else FLORES devtest in `data_dir`."""
+    """Each language's file: the one given, else FLORES devtest in `data_dir`, else the shipped FLORES devtest."""
     files = dict(given)
     for lang in LANGUAGES:
         if lang not in files:
-            if data_dir is None:
-                raise LepError(
-                    f"no held-out {lang} sentences: give --data-dir (the offline data folder, or set LEP_DATA_DIR) "
-                    f"or --held-out {lang}=FILE (one sentence a line)"
-                )
-            files[lang] = data_dir / FLORES[lang]
+            files[lang] = data_dir / FLORES[lang] if data_dir is not None else held_out(lang)
     unknown = sorted(set(files) - set(LANGUAGES))
     if unknown:
         raise LepError(f"--held-out {unknown[0]}=...: the check reads {' and '.join(LANGUAGES)} only")

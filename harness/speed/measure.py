@@ -30,11 +30,11 @@ from typing import Any
 
 from harness.run.model_spec import ModelSpec, fingerprints, validate
 from harness.serving.server import default_cpu_binding
+from harness.shipped_text import held_out
 from harness.speed.engines import Engine, Measurement, open_engine
 from harness.speed.precision import keep_going
 from harness.speed.settings import LANGUAGES, REGIMES, SpeedSettings
 from harness.speed.summary import Trials, summarise, widest_interval
-from harness.tokenizers.sample import sample_file
 from lep.atomic_write import write_json
 from lep.errors import InputError
 from lep.validation import check_output_dir, problems_of, raise_problems
@@ -44,7 +44,7 @@ INSTRUCTIONS = {"ru": "Продолжи текст: ", "en": "Continue the text:
 
 
 def _text_file(data_dir: Path | None, lang: str) -> Path:
-    """FLORES devtest from the offline data when given, else the embedded sample."""
+    """FLORES devtest from the offline data when given, else the copy lep-bench ships."""
     if data_dir is not None:
         path = (
             data_dir / "parallel" / "flores200-devtest" / ("rus_Cyrl.devtest" if lang == "ru" else "eng_Latn.devtest")
@@ -52,7 +52,7 @@ def _text_file(data_dir: Path | None, lang: str) -> Path:
         if not path.is_file():
             raise InputError(f"speed prompts: {path} not found (the data dir needs parallel/flores200-devtest)")
         return path
-    return sample_file(lang)
+    return held_out(lang)
 
 
 def prompt_texts(data_dir: Path | None, count: int) -> dict[str, list[str]]:

@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from harness.shipped_text import held_out  # noqa: E402
 from harness.tokenizers.fast_encoding import batch_encoder  # noqa: E402
 from harness.tokenizers.metrics import (  # noqa: E402
     TokenizerReport,
@@ -21,7 +22,6 @@ from harness.tokenizers.metrics import (  # noqa: E402
     normalised_sequence_length,
     vocabulary_overlap,
 )
-from harness.tokenizers.sample import sample_file  # noqa: E402
 from lep.atomic_write import write_bytes, write_json, write_text  # noqa: E402
 from lep.corpus import corpus_files, iter_corpus, require_text  # noqa: E402
 from lep.errors import InputError  # noqa: E402
@@ -45,8 +45,9 @@ Progress = Callable[[str, int, int], None]
 
 
 def embedded_sample() -> TokenizerBenchSpec:
-    """The few KB of parallel Russian/English text shipped with lep-bench, for a run with no corpus."""
-    ru, en = sample_file("ru"), sample_file("en")
+    """The held-out parallel Russian/English text shipped with lep-bench (FLORES-200 devtest), for a run with no
+    corpus: real text no lep-bench tokenizer was trained on."""
+    ru, en = held_out("ru"), held_out("en")
     return TokenizerBenchSpec(tokenizers=[], corpora={"ru": [ru], "en": [en]}, parallel=(ru, en), embedded_sample=True)
 
 
@@ -123,7 +124,7 @@ def markdown_table(reports: list[TokenizerReport], spec: TokenizerBenchSpec) -> 
         ]
     corpora = "; ".join(f"{lang}: {', '.join(str(p) for p in paths)}" for lang, paths in spec.corpora.items())
     source = (
-        "the embedded sample shipped with lep-bench (a few KB, for a first look only)"
+        "FLORES-200 devtest as shipped with lep-bench (1,012 sentences a language, harness/shipped_text)"
         if spec.embedded_sample
         else corpora
     )

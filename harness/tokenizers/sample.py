@@ -1,5 +1,5 @@
-"""The few KB of parallel Russian/English text shipped with lep-bench (written for the project): the tokenizer
-bench's and the speed run's text when no corpus is given, and the gate's fixed tokenizer sample."""
+"""The few KB of parallel Russian/English text written for lep-bench: the synthetic demo's pretraining text and
+the tests' quick text (real text to measure on is harness/shipped_text)."""
 
 from pathlib import Path
 
