@@ -136,13 +136,14 @@ def _experiment(inputs: list[Path], options: CompareOptions, progress: Progress)
 
 
 def _run(experiment: ExperimentConfig, options: CompareOptions, progress: Progress, on_jobs: JobStates) -> _Compared:
-    """Run the experiment's missing runs (failed ones are reported, not raised) and its speed measurement."""
+    """Run the experiment's missing runs (failed ones are reported, not raised) and its speed measurement, which a
+    gate run leaves out: the gate reads scores and tokenizer figures, never speed, and it cost CI minutes."""
     check_output_dir(options.reports or experiment.reports, "--reports")
     try:
         runs, incomplete = run_experiment(experiment, progress, on_jobs), None
     except SweepIncomplete as failed:
         runs, incomplete = failed.runs, failed
-    speed = run_speed(experiment, progress)
+    speed = run_speed(experiment, progress) if options.gate is None else None
     return _Compared(
         runs,
         experiment.name or "comparison",
@@ -181,6 +182,7 @@ def compare(
     for suite, suite_runs in by_suite.items():
         folder = compared.reports / name if len(by_suite) == 1 else compared.reports / name / suite
         comparison = build_comparison(name, suite_runs, published, options.iterations, compared.note, compared.speed)
+        comparison.gated = options.gate is not None
         comparison.warnings += [f.report_line() for f in failures if f.suite == suite]
         outcome.reports.append(SuiteReport(folder, write_report(comparison, folder), comparison))
     run_dirs = [run for run, _ in compared.runs]

@@ -48,8 +48,8 @@ DATA_LIMIT = 20  # items of each task when the demo runs on the real data
 SHIPPED_TEXT = "the 1 M characters of Russian Wikipedia sentences shipped with lep-bench"
 DATA_TEXT = "Russian Wikipedia sentences and literature from LEP_DATA_DIR"
 EMBEDDED_TASKS_NOTE = (
-    "On the embedded task set the two paragraph copies are left out (for time), so the Copy groups and the mean "
-    "are not given; with LEP_DATA_DIR all ten tasks run."
+    "On the embedded task set the two paragraph copies and RuBQ are left out (for time), so the Copy and Knowledge "
+    "groups and the mean are not given; with LEP_DATA_DIR all ten tasks run."
 )
 BASE_SHAPE: dict[str, Any] = {"architecture": "mistral", "hidden_size": 64, "layers": 2, "seed": 0}
 BASE_TRAINING = TrainSettings(

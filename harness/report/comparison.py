@@ -37,6 +37,7 @@ class Comparison:
     examples: dict[str, list[dict]]  # task -> disagreement examples
     note: str = ""
     speed: dict[str, Any] | None = None  # a speed.json record (lep-bench speed) over these models
+    gated: bool = False  # made by a gate run, which leaves the speed run out
 
 
 def _comparability_warnings(provenance: dict[str, dict], tables: RunTables) -> list[str]:

@@ -28,14 +28,15 @@ def delta_matrix(comparison: Comparison) -> tuple[str, pd.DataFrame, pd.DataFram
     return reference, delta, mark, counts
 
 
-def speed_section(record: dict | None, labels: dict[str, str]) -> dict:
+def speed_section(record: dict | None, labels: dict[str, str], gated: bool = False) -> dict:
     """What the report says about speed: the table, how it was measured, its warnings."""
     if not record:
-        return {
-            "table": None,
-            "how": "not measured: add `speed:` to the experiment or run `lep-bench speed`",
-            "warnings": [],
-        }
+        why = (
+            "not measured in a gate run (`--gate`: speed is not gated; run without it for the speed section)"
+            if gated
+            else "not measured: add `speed:` to the experiment or run `lep-bench speed`"
+        )
+        return {"table": None, "how": why, "warnings": []}
     s = record["settings"]
     text = f"FLORES devtest in {portable(record['data_dir'], labels)}" if record["data_dir"] else "the embedded sample"
     stop = record["stopping"]

@@ -44,6 +44,7 @@ class Verdict:
     worse: list[Change] = field(default_factory=list)
     undetected: list[tuple[str, float]] = field(default_factory=list)  # row, smallest detectable |Δ| (80% power)
     identical: list[str] = field(default_factory=list)  # tasks on which no unit differs at all
+    hopeless: list[str] = field(default_factory=list)  # 0-1 tasks too small to detect even a change of 1
 
     def lines(self) -> list[str]:
         tokens = (
@@ -61,6 +62,8 @@ class Verdict:
         if self.undetected:
             shown = ", ".join(f"{row} ±{size:.2f}" for row, size in self.undetected)
             quality.append(f"no significant change on the rest; the smallest change each could detect: {shown}")
+        if self.hopeless:
+            quality.append(f"too few items to detect any change: {', '.join(self.hopeless)}")
         if self.identical:
             quality.append(f"the same on every item: {', '.join(self.identical)}")
         return [tokens, speed, *quality]
@@ -116,6 +119,8 @@ def verdicts(comparison: Comparison) -> list[Verdict]:
                 continue
             elif d.differing == 0:
                 verdict.identical.append(row)
+            elif d.detectable >= 1 and higher_is_better(comparison.suite, row):  # a 0-1 score
+                verdict.hopeless.append(row)
             elif d.detectable == d.detectable:
                 verdict.undetected.append((row, d.detectable))
         out.append(verdict)

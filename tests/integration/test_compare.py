@@ -53,3 +53,20 @@ def test_output_paths_and_options_are_checked_before_any_work(tmp_path, capsys, 
     assert status == 2
     assert message in err
     assert not (tmp_path / "reports").exists()
+
+
+def test_a_gate_run_leaves_the_speed_run_out(tmp_path, monkeypatch):
+    import harness.compare as compare_module
+    from harness.compare import CompareOptions
+    from harness.experiment import ExperimentConfig
+
+    measured: list[bool] = []
+    monkeypatch.setattr(compare_module, "run_experiment", lambda *_: [])
+    monkeypatch.setattr(compare_module, "run_speed", lambda *_: measured.append(True) or {"speed": "measured"})
+    experiment = ExperimentConfig.model_validate(
+        {"models": [{"name": "a", "path": str(tmp_path)}], "speed": {}, "reports": str(tmp_path / "reports")}
+    )
+    report = compare_module._run(experiment, CompareOptions(), lambda _: None, lambda _: None)
+    assert report.speed == {"speed": "measured"} and measured == [True]
+    gated = compare_module._run(experiment, CompareOptions(gate=tmp_path / "b.json"), lambda _: None, lambda _: None)
+    assert gated.speed is None and measured == [True]
