@@ -5,6 +5,8 @@ detected at 80% power), as short lines a reader takes in at a glance."""
 
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from harness.report.comparison import Comparison
 from tasks_ru.suites import SUITES, TOTAL, higher_is_better
 
@@ -69,7 +71,7 @@ class Verdict:
         return [tokens, speed, *quality]
 
 
-def _ratio(efficiency, model: str, reference: str, column: str) -> float | None:
+def _ratio(efficiency: pd.DataFrame, model: str, reference: str, column: str) -> float | None:
     if efficiency.empty or column not in efficiency.columns:
         return None
     value = efficiency.at[model, column] / efficiency.at[reference, column]
