@@ -48,3 +48,14 @@ def test_where_lower_is_better_a_fall_is_a_gain(tmp_path):
     assert (tmp_path / "report" / "quality_vs_efficiency.png").stat().st_size > 10_000
     assert {c.row for c in verdict.better} >= {"bits_per_char_ru", "bits_per_char_en"}
     assert all(c.delta < 0 for c in verdict.better) and not verdict.worse
+
+
+def test_a_task_too_small_to_detect_any_change_is_named_so(tmp_path):
+    tasks = ["ru_open_xwinograd"]
+    runs = [
+        (write_run(tmp_path / "runs", "original", "ru-open", 0.0, seed=1, n=4, tasks=tasks), "reference"),
+        (write_run(tmp_path / "runs", "adapted", "ru-open", 0.0, seed=6, n=4, tasks=tasks), "candidate"),
+    ]
+    (verdict,) = verdicts(build_comparison("t", runs, iterations=100))
+    assert verdict.hopeless == tasks and not verdict.undetected
+    assert "too few items to detect any change: ru_open_xwinograd" in verdict.lines()
