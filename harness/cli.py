@@ -20,6 +20,7 @@ from rich.live import Live
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from harness.adapt_check.held_out import MAX_CHARS
 from harness.demo.profiles import DEFAULT_PROFILE, DEMO_PROFILES
 from harness.experiment import EXECUTORS
 from harness.run.backends import BACKENDS, DEFAULT_BACKEND
@@ -329,19 +330,27 @@ def _add_check(stages: argparse._SubParsersAction) -> None:
     )
     check.add_argument("--sentences", type=int, default=100, metavar="N", help="scored per language (default: 100)")
     check.add_argument("--shots", type=int, default=3, metavar="N", help="copy examples in the prompt (default: 3)")
+    check.add_argument(
+        "--max-chars",
+        type=int,
+        default=MAX_CHARS,
+        metavar="N",
+        help=f"leave out sentences longer than N characters (default: {MAX_CHARS}; shorter ones let a small "
+        "original model copy more)",
+    )
     check.add_argument("--out", required=True, type=Path, metavar="DIR")
     check.set_defaults(run=_run_check)
 
 
 def _run_check(args: argparse.Namespace, console: Console) -> int:
-    if args.sentences < 1 or args.shots < 0:
-        raise LepError("--sentences must be at least 1 and --shots at least 0")
+    if args.sentences < 1 or args.shots < 0 or args.max_chars < 1:
+        raise LepError("--sentences and --max-chars must be at least 1 and --shots at least 0")
     from harness.adapt_check.check import check_models
     from harness.adapt_check.held_out import held_out_files, read_held_out
 
     data_dir = args.data_dir or (Path(os.environ["LEP_DATA_DIR"]) if os.environ.get("LEP_DATA_DIR") else None)
     files = held_out_files(data_dir, dict(args.held_out))
-    held = read_held_out(files, args.shots, args.sentences)
+    held = read_held_out(files, args.shots, args.sentences, args.max_chars)
     from harness.report.paths import anchors, portable
 
     labels = anchors([], [str(data_dir) if data_dir else None])  # <data>/… and cwd-relative: no machine's paths

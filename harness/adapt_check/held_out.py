@@ -47,7 +47,7 @@ def read_held_out(files: dict[str, Path], shots: int, sentences: int, max_chars:
         if len(lines) < shots + sentences:
             raise LepError(
                 f"{path} has {len(lines)} sentences of at most {max_chars} characters, and the check needs {shots} "
-                f"examples + {sentences} scored: lower --sentences or give a longer file"
+                f"examples + {sentences} scored: lower --sentences, raise --max-chars or give a longer file"
             )
         held[lang] = HeldOut(lines[:shots], lines[shots : shots + sentences])
     return held
