@@ -93,6 +93,7 @@ class _Compared:
     note: str = ""
     incomplete: SweepIncomplete | None = None
     speed: dict[str, Any] | None = None
+    speed_skipped: bool = False  # the experiment measures speed, and this gate run left it out
 
     def by_suite(self) -> dict[str, list[tuple[Path, str]]]:
         """The runs grouped by the suite they ran (one report per suite)."""
@@ -152,6 +153,7 @@ def _run(experiment: ExperimentConfig, options: CompareOptions, progress: Progre
         experiment.note,
         incomplete,
         speed,
+        speed_skipped=options.gate is not None and experiment.speed is not None,
     )
 
 
@@ -182,7 +184,7 @@ def compare(
     for suite, suite_runs in by_suite.items():
         folder = compared.reports / name if len(by_suite) == 1 else compared.reports / name / suite
         comparison = build_comparison(name, suite_runs, published, options.iterations, compared.note, compared.speed)
-        comparison.gated = options.gate is not None
+        comparison.gated = compared.speed_skipped
         comparison.warnings += [f.report_line() for f in failures if f.suite == suite]
         outcome.reports.append(SuiteReport(folder, write_report(comparison, folder), comparison))
     run_dirs = [run for run, _ in compared.runs]

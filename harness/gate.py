@@ -15,10 +15,11 @@ rise: the paired test is taken the other way round, and the verdict says "rose".
 
 With any_change (deterministic runs such as the demo) a row fails when its score moved by more than
 max_drop either way. Rows or models of the baseline missing from the candidate fail, an empty
-baseline fails, and the tokenizer's deterministic figures (characters/token on the embedded sample,
+baseline fails, and the tokenizer's deterministic figures (characters/token on the FLORES devtest lep-bench ships,
 ru/en parity, vocabulary size) fail on any change beyond TOKENIZER_TOLERANCE.
 """
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -29,8 +30,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from harness.run.store import load_runs
+from harness.shipped_text import held_out
 from harness.stats.estimates import Delta, paired_comparison, suite_groups
 from lep.atomic_write import write_json
+from lep.content_digest import path_digest
 from lep.errors import InputError, LepError
 from lep.validation import (
     MAX_ITERATIONS,
@@ -137,7 +140,7 @@ def _baseline_for(baseline: dict, model: str) -> dict | None:
 
 
 def tokenizer_figures(run_dir: Path) -> dict[str, float]:
-    """The deterministic efficiency figures of a run's tokenizer on the embedded parallel sample."""
+    """The deterministic efficiency figures of a run's tokenizer on the FLORES devtest lep-bench ships."""
     spec = json.loads((run_dir / "provenance.json").read_text(encoding="utf-8"))["spec"]
     name = spec.get("tokenizer") or spec["path"]
     try:
@@ -146,6 +149,13 @@ def tokenizer_figures(run_dir: Path) -> dict[str, float]:
         raise InputError(
             f"cannot measure the tokenizer {name} of run {run_dir} ({e}); is the model still at that path?"
         ) from None
+
+
+@lru_cache(maxsize=1)
+def sample_digest() -> str:
+    """The text the tokenizer figures are measured on, as a digest: figures measured on other text (an older
+    lep-bench's sample) are not compared with these."""
+    return hashlib.sha256("".join(path_digest(held_out(lang)) for lang in ("ru", "en")).encode()).hexdigest()
 
 
 @lru_cache(maxsize=8)
@@ -159,7 +169,7 @@ def _figures(name: str) -> tuple[tuple[str, float], ...]:
         {
             "ru chars/token": report.languages["ru"].chars_per_token,
             "en chars/token": report.languages["en"].chars_per_token,
-            "ru/en parity": float(report.parity_ru_en or 0.0),  # the embedded sample is parallel: never None
+            "ru/en parity": float(report.parity_ru_en or 0.0),  # the shipped sample is parallel: never None
             "vocab size": float(report.vocab_size),
         }.items()
     )
@@ -172,7 +182,8 @@ def baseline_json(run_dirs: list[Path]) -> dict:
     for run_dir in run_dirs:
         s = _summary(run_dir)
         models[s["model"]] = {k: s[k] for k in ("model", "suite", "tasks", "groups", "uncertainty") if k in s} | {
-            "tokenizer": tokenizer_figures(run_dir)
+            "tokenizer": tokenizer_figures(run_dir),
+            "tokenizer_text": sample_digest(),
         }
     return {"models": models}
 
@@ -233,6 +244,11 @@ def _tokenizer_problems(base: dict, candidate: Path, baseline_path: Path) -> tup
     if not expected:
         return [], [
             f"tokenizer not gated: baseline {baseline_path} has no tokenizer figures (rewrite it with --write-baseline)"
+        ]
+    if not baseline_path.is_dir() and base.get("tokenizer_text") != sample_digest():
+        return [], [
+            f"tokenizer not gated: baseline {baseline_path} measured its tokenizer figures on other text than this "
+            "lep-bench's held-out sample (rewrite it with --write-baseline)"
         ]
     found = tokenizer_figures(candidate)
     problems = [

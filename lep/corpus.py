@@ -13,6 +13,7 @@ import json
 import lzma
 import re
 import unicodedata
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
@@ -80,10 +81,14 @@ def _raw_lines(path: Path) -> Iterator[str]:
                     raise InputError(f"{path} looks binary (NUL byte on line {number}); pass a UTF-8 text file")
                 yield line
     except UnicodeDecodeError as error:
+        if path.suffix.lower() in COMPRESSIONS:  # a damaged archive decompresses to bytes that are not text
+            raise InputError(f"{path} does not decompress to UTF-8 text; pass an intact file") from None
         raise InputError(
             f"{path} is not UTF-8 (bad byte at offset {error.start}); convert it with iconv -t UTF-8"
         ) from None
-    except (OSError, EOFError, lzma.LZMAError) as error:  # a damaged or mislabelled compressed file
+    except (OSError, EOFError, lzma.LZMAError, zlib.error) as error:
+        if path.suffix.lower() not in COMPRESSIONS:
+            raise InputError(f"{path} cannot be read ({error})") from None
         raise InputError(f"{path} cannot be decompressed ({error}); pass an intact file or drop its suffix") from None
 
 

@@ -18,13 +18,19 @@ from lep.errors import InputError
 from lep.pipeline_config import PipelineConfig, fetch_hub_ids, load_pipeline
 from lep.propagation import PROPAGATE_MANIFEST, propagate
 from lep.stage_record import StageInputs, run_stage
-from lep.stage_settings import InitSettings
+from lep.stage_settings import InitSettings, TokenizerSettings, calibration_preset
 from lep.validation import raise_problems
 from lep.vocab_adaptation import MANIFEST, AdaptationRequest, adapt_tokenizer, check_request
 
 MARKERS = {"tokenizer": MANIFEST, "init": INIT_MANIFEST, "train": TRAIN_MANIFEST}
 Say = Callable[[str], None]
 Stage = tuple[Path, StageInputs, Callable[[], object]]  # output dir, what it is made from, how to make it
+
+
+def _resolved(stage: object, schema: type) -> dict[str, Any]:
+    """A stage's settings as they resolve, defaults included (the fields of `schema` only; paths are inputs): its
+    record keys on these, so a changed default rebuilds a stage whose YAML left that setting out."""
+    return {f.name: getattr(stage, f.name) for f in fields(schema)}
 
 
 def _finished(config: PipelineConfig, stage: str) -> bool:
@@ -104,7 +110,9 @@ def validate(config: PipelineConfig) -> None:
 def _tokenizer_stage(config: PipelineConfig) -> Stage:
     request = _tokenizer_request(config)
     corpus = [str(p) for p in config.corpus]
-    inputs = StageInputs("tokenizer", config.given("tokenizer"), {"base": request.base, "corpus": corpus})
+    assert config.stages.tokenizer is not None
+    settings = _resolved(config.stages.tokenizer, TokenizerSettings)
+    inputs = StageInputs("tokenizer", settings, {"base": request.base, "corpus": corpus})
     return config.output("tokenizer"), inputs, lambda: adapt_tokenizer(request)
 
 
@@ -117,8 +125,8 @@ def _init_stage(config: PipelineConfig) -> Stage:
         {"original": original} if original else {}
     )
     out = config.output("init")
-    inputs = StageInputs("init", config.given("init"), paths)
-    settings = InitSettings(**{f.name: getattr(stage, f.name) for f in fields(InitSettings)})
+    settings = InitSettings(**_resolved(stage, InitSettings))
+    inputs = StageInputs("init", asdict(settings), paths)
     return out, inputs, lambda: initialise(config.base_model, tokenizer, out, original, True, settings)
 
 
@@ -157,7 +165,10 @@ def _calibrate_stage(config: PipelineConfig, self_answerer: SelfAnswerer | None)
     paths |= {"copy_corpus": [str(p) for p in request.copy_corpus]}
     if stage.mode == "self":
         paths |= {"instruct": str(config.instruct_model)} | ({"judge": str(stage.judge)} if stage.judge else {})
-    inputs = StageInputs("calibrate", config.given("calibrate"), paths)
+    own = set(type(request).model_fields) - {"data", "instruct", "judge", "copy_corpus"}  # the paths are inputs
+    settings = request.model_dump(mode="json", include=own)
+    settings |= {"preset": asdict(calibration_preset(request.mode, request.overrides()))}
+    inputs = StageInputs("calibrate", settings, paths)
     return out, inputs, lambda: run_calibration(source, out, request, self_answerer, overwrite=True)
 
 

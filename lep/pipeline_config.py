@@ -145,14 +145,7 @@ class PipelineConfig(BaseModel):
     corpus: list[ConfigPath] = Field(default_factory=list)
     stages: Stages = Field(default_factory=Stages)
 
-    _given: dict[str, Any] = PrivateAttr(default_factory=dict)  # the stages as the YAML wrote them
     _folder: Path | None = PrivateAttr(default=None)  # where relative paths and hub-shaped names start
-
-    def given(self, stage: str) -> dict[str, Any]:
-        """A stage's settings as the YAML wrote them: what its stage record keeps, so that a work folder made
-        before this schema existed is still reused."""
-        value = self._given.get(stage)
-        return dict(value) if isinstance(value, dict) else {}
 
     def output(self, stage: str, mode: str | None = None) -> Path:
         return self.workdir / (f"propagate-{mode}" if mode else stage)
@@ -165,7 +158,6 @@ def load_pipeline(path: Path, base: Path | None = None, overrides: dict[str, Any
     raw = read_yaml(path, "pipeline config") | (overrides or {})
     folder = Path(base) if base is not None else path.resolve().parent
     config = check_fields(PipelineConfig, raw, str(path), context={"base": folder})
-    config._given = dict(raw.get("stages") or {})
     config._folder = folder
     return config
 

@@ -17,6 +17,8 @@ MMLU_HUB = "NLPCoreTeam/mmlu_ru"
 RUCOLA_HUB = "RussianNLP/rucola"
 GAZETA_HUB = "dichspace/daru_treeway_eval"
 DATA_DIR_ENV = "LEP_DATA_DIR"
+FLORES_DEVTEST = "parallel/flores200-devtest"  # FLORES-200 devtest in the data folder, a file per language
+FLORES_FILES = {"ru": "rus_Cyrl.devtest", "en": "eng_Latn.devtest"}
 
 
 @dataclass(frozen=True)
@@ -40,16 +42,16 @@ TASK_DATA: dict[str, TaskData] = {
     "ru_open_rucola": TaskData(("tasks/rucola",)),
     "ru_open_xwinograd": TaskData(("tasks/xwinograd",)),
     "ru_open_rubq": TaskData(("tasks/rubq",)),
-    "ru_open_flores_en_ru": TaskData(("parallel/flores200-devtest", "parallel/tatoeba")),
-    "ru_open_flores_ru_en": TaskData(("parallel/flores200-devtest", "parallel/tatoeba")),
+    "ru_open_flores_en_ru": TaskData((FLORES_DEVTEST, "parallel/tatoeba")),
+    "ru_open_flores_ru_en": TaskData((FLORES_DEVTEST, "parallel/tatoeba")),
     "ru_open_copy_sent_ru": TaskData(("corpora/ru/wiki-leipzig-10k",)),
     "ru_open_copy_sent_en": TaskData(("corpora/en/wiki-leipzig-10k",)),
     "ru_open_copy_para_ru": TaskData(("corpora/ru/ruslit/prose",)),
     "ru_open_copy_para_en": TaskData(("corpora/en/gutenberg",)),
     "ru_ifeval": TaskData(("tasks/ifeval-arena/ruIFEval_v0.1.jsonl",)),
     "en_ifeval": TaskData(("tasks/ifeval-arena/enIFEval.jsonl",)),
-    "bits_per_char_ru": TaskData(("parallel/flores200-devtest/rus_Cyrl.devtest",)),
-    "bits_per_char_en": TaskData(("parallel/flores200-devtest/eng_Latn.devtest",)),
+    "bits_per_char_ru": TaskData((f"{FLORES_DEVTEST}/{FLORES_FILES['ru']}",)),
+    "bits_per_char_en": TaskData((f"{FLORES_DEVTEST}/{FLORES_FILES['en']}",)),
 }
 
 

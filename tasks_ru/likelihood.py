@@ -10,15 +10,13 @@ interval and the paired tests resample (log p, characters) pairs by sentence. Lo
 import math
 from typing import Any
 
-from tasks_ru.data_sources import data_root
+from tasks_ru.data_sources import FLORES_DEVTEST, FLORES_FILES, data_root
 from tasks_ru.rows import Docs, dataset, read_lines
-
-FLORES_FILES = {"ru": "rus_Cyrl.devtest", "en": "eng_Latn.devtest"}
 
 
 def flores_text(lang: str, data_dir: str | None = None, **_: Any) -> Docs:
     """FLORES-200 devtest in one language, a sentence a doc."""
-    lines = read_lines(data_root(data_dir) / "parallel" / "flores200-devtest" / FLORES_FILES[lang])
+    lines = read_lines(data_root(data_dir) / FLORES_DEVTEST / FLORES_FILES[lang])
     return {"test": dataset([{"text": line} for line in lines if line.strip()])}
 
 

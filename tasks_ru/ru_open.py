@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks_ru.darumeru import rucola_splits
-from tasks_ru.data_sources import data_root
+from tasks_ru.data_sources import FLORES_DEVTEST, FLORES_FILES, data_root
 from tasks_ru.errors import TaskDataError
 from tasks_ru.messages import chat_fields
 from tasks_ru.rows import DEFAULT_KIND, Docs, dataset, read_lines, read_local_rows
@@ -111,8 +111,7 @@ TRANSLATION_PROMPTS = {
 
 def flores(source_lang: str, target_lang: str, data_dir: str | None = None, kind: str = DEFAULT_KIND, **_: Any) -> Docs:
     """FLORES-200 devtest is scored; the few-shot pool is Tatoeba (a separate set of pairs)."""
-    root = data_root(data_dir) / "parallel"
-    files = {"en": "eng_Latn.devtest", "ru": "rus_Cyrl.devtest"}
+    root = data_root(data_dir)
     tatoeba = {"en": "tatoeba-test-v2021-08-07.eng", "ru": "tatoeba-test-v2021-08-07.rus"}
     prompt = TRANSLATION_PROMPTS[(source_lang, target_lang)]
 
@@ -123,8 +122,8 @@ def flores(source_lang: str, target_lang: str, data_dir: str | None = None, kind
         return [{**_turn(prompt.format(s), t, kind, "Перевод:"), "golds": [t]} for s, t in zip(src, tgt)]
 
     return {
-        "test": dataset(pairs(root / "flores200-devtest", files)),
-        "train": dataset(pairs(root / "tatoeba", tatoeba)[:200]),
+        "test": dataset(pairs(root / FLORES_DEVTEST, FLORES_FILES)),
+        "train": dataset(pairs(root / "parallel" / "tatoeba", tatoeba)[:200]),
     }
 
 

@@ -7,12 +7,11 @@ characters."""
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.shipped_text import held_out
+from harness.shipped_text import flores_file
 from lep.errors import LepError
 
 LANGUAGES = ("ru", "en")
 MAX_CHARS = 200  # longer sentences are left out: a copy tests reading, and a 300-character one costs 3 minutes
-FLORES = {"ru": "parallel/flores200-devtest/rus_Cyrl.devtest", "en": "parallel/flores200-devtest/eng_Latn.devtest"}
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,7 @@ def held_out_files(data_dir: Path | None, given: dict[str, Path]) -> dict[str, P
     files = dict(given)
     for lang in LANGUAGES:
         if lang not in files:
-            files[lang] = data_dir / FLORES[lang] if data_dir is not None else held_out(lang)
+            files[lang] = flores_file(lang, data_dir)
     unknown = sorted(set(files) - set(LANGUAGES))
     if unknown:
         raise LepError(f"--held-out {unknown[0]}=...: the check reads {' and '.join(LANGUAGES)} only")

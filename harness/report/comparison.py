@@ -37,7 +37,11 @@ class Comparison:
     examples: dict[str, list[dict]]  # task -> disagreement examples
     note: str = ""
     speed: dict[str, Any] | None = None  # a speed.json record (lep-bench speed) over these models
-    gated: bool = False  # made by a gate run, which leaves the speed run out
+    gated: bool = False  # made by a gate run that left the experiment's speed run out
+
+    def first_reference(self) -> str:
+        """The reference the Δ matrix, its figure and the verdict compare against: the first comparison's."""
+        return next(iter(self.deltas))[1]
 
 
 def _comparability_warnings(provenance: dict[str, dict], tables: RunTables) -> list[str]:
@@ -98,7 +102,8 @@ def _response_text(response) -> str:
 
 
 def _efficiency(provenance: dict[str, dict], summaries: dict[str, dict], reference: str) -> pd.DataFrame:
-    """Tokenizer efficiency on the embedded parallel sample, NSL vs the reference's tokenizer, generated chars/token."""
+    """Tokenizer efficiency on the held-out parallel sample lep-bench ships (FLORES-200 devtest), NSL vs the
+    reference's tokenizer, generated chars/token."""
     from harness.tokenizers.bench import TokenizerBenchSpec, embedded_sample, measure  # torch: only when measuring
 
     tokenizers = {m: p["spec"]["tokenizer"] or p["spec"]["path"] for m, p in provenance.items()}

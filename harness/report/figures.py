@@ -41,6 +41,9 @@ def _errors(comparison: Comparison, rows: list[str]) -> dict[str, np.ndarray]:
     return out
 
 
+FIGURE_FILES = ("scores.png", "deltas.png", "quality_vs_efficiency.png", "speed.png")
+
+
 def figures(comparison: Comparison) -> tuple[dict[str, bytes], list[str]]:
     """Scores per model with 95% intervals; Δ heatmap vs the reference; quality vs characters/token per row;
     speed. A figure with nothing to show is left out, and the second value says which and why."""
@@ -48,6 +51,8 @@ def figures(comparison: Comparison) -> tuple[dict[str, bytes], list[str]]:
     reference, delta, mark, counts = delta_matrix(comparison)
     if not delta.empty:
         out["deltas.png"] = _delta_heatmap(reference, delta, mark, counts, lower_is_better(comparison))
+    else:
+        left_out.append("Δ heatmap: left out, no candidate is compared with a reference")
     if comparison.efficiency["ru chars/token"].round(4).nunique() > 1:
         out["quality_vs_efficiency.png"] = _quality_vs_efficiency(comparison)
     else:
@@ -124,7 +129,8 @@ def _quality_vs_efficiency(comparison: Comparison) -> bytes:
         for model in comparison.scores.columns:
             x = float(comparison.efficiency.loc[model, "ru chars/token"])
             estimate = comparison.intervals[model].get(row)
-            y = float(comparison.scores.loc[row, model])
+            # the interval's own estimate: on the items every model scored, which a run's own score may not be
+            y = float(estimate.value if estimate else comparison.scores.loc[row, model])
             errors = [[y - float(estimate.low)], [float(estimate.high) - y]] if estimate else None
             ax.errorbar([x], [y], yerr=errors, fmt="o", capsize=2, label=model)
         ax.set_title(row + ("" if higher_is_better(comparison.suite, row) else " (lower is better)"), fontsize=9)

@@ -14,7 +14,7 @@ import jinja2
 import pandas as pd
 
 from harness.report.comparison import Comparison
-from harness.report.figures import figures
+from harness.report.figures import FIGURE_FILES, figures
 from harness.report.instructions import accuracy_table, instruction_table
 from harness.report.paths import anchors, portable, portable_json
 from harness.report.published import PUBLISHED_CITATION
@@ -50,6 +50,8 @@ def write_report(c: Comparison, out_dir: Path) -> Path:
     images, left_out = figures(c)
     for name, data in images.items():
         write_bytes(out_dir / name, data)
+    for stale in set(FIGURE_FILES) - set(images):  # a figure this report leaves out, from an earlier report here
+        (out_dir / stale).unlink(missing_ok=True)
     write_text(out_dir / "deltas.csv", pd.DataFrame(delta_rows(c)).to_csv(index=False))
     data_dirs = [p["settings"].get("data", {}).get("data_dir") for p in c.provenance.values()]
     labels = anchors([run for run, _ in c.runs], data_dirs + [(c.speed or {}).get("data_dir")])

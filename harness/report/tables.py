@@ -14,7 +14,7 @@ def delta_matrix(comparison: Comparison) -> tuple[str, pd.DataFrame, pd.DataFram
     '?' no outcome could have been significant (too few differing units); n: each row's resampling units."""
     if not comparison.deltas:
         return "", pd.DataFrame(), pd.DataFrame(), pd.Series(dtype=int)
-    reference = next(iter(comparison.deltas))[1]
+    reference = comparison.first_reference()
     pairs = {m: d for (m, ref), d in comparison.deltas.items() if ref == reference}
     rows = [r for r in comparison.scores.index if any(r in d for d in pairs.values())]
     delta = pd.DataFrame({m: {r: d[r].delta for r in rows if r in d} for m, d in pairs.items()}).reindex(rows)
@@ -38,7 +38,11 @@ def speed_section(record: dict | None, labels: dict[str, str], gated: bool = Fal
         )
         return {"table": None, "how": why, "warnings": []}
     s = record["settings"]
-    text = f"FLORES devtest in {portable(record['data_dir'], labels)}" if record["data_dir"] else "the embedded sample"
+    text = (
+        f"FLORES devtest in {portable(record['data_dir'], labels)}"
+        if record["data_dir"]
+        else "the FLORES devtest lep-bench ships"
+    )
     stop = record["stopping"]
     how = (
         f"{s['backend']}, exactly {s['new_tokens']} tokens per request, {s['warmup']} warm-up round(s) "

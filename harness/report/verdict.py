@@ -55,9 +55,7 @@ class Verdict:
             if self.ru_tokens and self.en_tokens
             else "tokenizer efficiency not measured"
         )
-        speed = (
-            f"Russian chars/s {self.ru_speed} x the reference's (batch 1)" if self.ru_speed else "speed not measured"
-        )
+        speed = f"Russian chars/s {self.ru_speed} (batch 1)" if self.ru_speed else "speed not measured"
         quality = ([f"better: {'; '.join(c.text() for c in self.better)}"] if self.better else ["better: no row"]) + (
             [f"worse: {'; '.join(c.text() for c in self.worse)}"] if self.worse else ["worse: no row"]
         )
@@ -79,11 +77,13 @@ def _ratio(efficiency: pd.DataFrame, model: str, reference: str, column: str) ->
 
 
 def _speed(record: dict | None, model: str, reference: str) -> str | None:
-    """The batch-1 Russian chars/s ratio with its interval, when the speed run measured it against this reference."""
-    if not record or record.get("reference") != reference:
+    """The batch-1 Russian chars/s ratio with its interval, against the speed run's own reference (its first
+    model), named when that is not the verdict's: a ratio of two paired ratios would have no interval."""
+    cell = (record or {}).get("ratios", {}).get(model, {}).get("latency/ru", {}).get("chars_per_s")
+    if not record or not cell:
         return None
-    cell = record["ratios"].get(model, {}).get("latency/ru", {}).get("chars_per_s")
-    return f"{cell['ratio']:.2f} [{cell['low']:.2f}, {cell['high']:.2f}]" if cell else None
+    against = "the reference's" if record.get("reference") == reference else f"{record['reference']}'s"
+    return f"{cell['ratio']:.2f} [{cell['low']:.2f}, {cell['high']:.2f}] x {against}"
 
 
 def _headline_rows(comparison: Comparison) -> list[str]:
@@ -96,7 +96,7 @@ def verdicts(comparison: Comparison) -> list[Verdict]:
     """One verdict per candidate against the first reference (the Δ table's)."""
     if not comparison.deltas:
         return []
-    reference = next(iter(comparison.deltas))[1]
+    reference = comparison.first_reference()
     groups = set(SUITES[comparison.suite])
     out = []
     for (model, ref), deltas in comparison.deltas.items():
@@ -119,6 +119,8 @@ def verdicts(comparison: Comparison) -> list[Verdict]:
                 (verdict.better if gained else verdict.worse).append(change)
             elif row in groups:
                 continue
+            elif d.n < 2:  # no spread to scale a detectable change from, whatever the items say
+                verdict.hopeless.append(row)
             elif d.differing == 0:
                 verdict.identical.append(row)
             elif d.detectable >= 1 and higher_is_better(comparison.suite, row):  # a 0-1 score

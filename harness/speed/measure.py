@@ -30,7 +30,7 @@ from typing import Any
 
 from harness.run.model_spec import ModelSpec, fingerprints, validate
 from harness.serving.server import default_cpu_binding
-from harness.shipped_text import held_out
+from harness.shipped_text import flores_file
 from harness.speed.engines import Engine, Measurement, open_engine
 from harness.speed.precision import keep_going
 from harness.speed.settings import LANGUAGES, REGIMES, SpeedSettings
@@ -38,6 +38,7 @@ from harness.speed.summary import Trials, summarise, widest_interval
 from lep.atomic_write import write_json
 from lep.errors import InputError
 from lep.validation import check_output_dir, problems_of, raise_problems
+from tasks_ru.data_sources import FLORES_DEVTEST
 
 # what each language's prompt asks; the text itself only sets the prompt length, since the output length is fixed
 INSTRUCTIONS = {"ru": "Продолжи текст: ", "en": "Continue the text: "}
@@ -45,14 +46,10 @@ INSTRUCTIONS = {"ru": "Продолжи текст: ", "en": "Continue the text:
 
 def _text_file(data_dir: Path | None, lang: str) -> Path:
     """FLORES devtest from the offline data when given, else the copy lep-bench ships."""
-    if data_dir is not None:
-        path = (
-            data_dir / "parallel" / "flores200-devtest" / ("rus_Cyrl.devtest" if lang == "ru" else "eng_Latn.devtest")
-        )
-        if not path.is_file():
-            raise InputError(f"speed prompts: {path} not found (the data dir needs parallel/flores200-devtest)")
-        return path
-    return held_out(lang)
+    path = flores_file(lang, data_dir)
+    if not path.is_file():
+        raise InputError(f"speed prompts: {path} not found (the data dir needs {FLORES_DEVTEST})")
+    return path
 
 
 def prompt_texts(data_dir: Path | None, count: int) -> dict[str, list[str]]:

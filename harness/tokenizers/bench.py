@@ -23,7 +23,7 @@ from harness.tokenizers.metrics import (  # noqa: E402
     vocabulary_overlap,
 )
 from lep.atomic_write import write_bytes, write_json, write_text  # noqa: E402
-from lep.corpus import corpus_files, iter_corpus, require_text  # noqa: E402
+from lep.corpus import COMPRESSIONS, corpus_files, iter_corpus, require_text  # noqa: E402
 from lep.errors import InputError  # noqa: E402
 from lep.reference_tokenizers import load_tokenizer, tokenizer_label  # noqa: E402
 from lep.validation import check_output_dir  # noqa: E402
@@ -41,7 +41,7 @@ class TokenizerBenchSpec:
 
 
 # (what is being read, bytes read so far, bytes in all): how the caller shows a long measurement
-Progress = Callable[[str, int, int], None]
+Progress = Callable[[str, int, int | None], None]  # what, done, total (None: unknown)
 
 
 def embedded_sample() -> TokenizerBenchSpec:
@@ -51,8 +51,10 @@ def embedded_sample() -> TokenizerBenchSpec:
     return TokenizerBenchSpec(tokenizers=[], corpora={"ru": [ru], "en": [en]}, parallel=(ru, en), embedded_sample=True)
 
 
-def _corpus_bytes(paths: list[Path]) -> int:
-    return sum(f.stat().st_size for p in paths for f in corpus_files(p))
+def _corpus_bytes(paths: list[Path]) -> int | None:
+    """The text's size for a progress bar; None (no total) where a file is compressed, whose size on disk is not."""
+    files = [f for p in paths for f in corpus_files(p)]
+    return None if any(f.suffix.lower() in COMPRESSIONS for f in files) else sum(f.stat().st_size for f in files)
 
 
 def _parity(tokenizer, parallel: tuple[Path, Path], encoder) -> float:
@@ -78,7 +80,7 @@ def measure(spec: TokenizerBenchSpec, progress: Progress = lambda *_: None) -> l
         for lang, paths in spec.corpora.items():
             what, total, done = f"{report.name} {lang}", _corpus_bytes(paths), 0
 
-            def advance(read: int, what: str = what, total: int = total) -> None:
+            def advance(read: int, what: str = what, total: int | None = total) -> None:
                 nonlocal done
                 done += read
                 progress(what, done, total)

@@ -69,4 +69,9 @@ def test_a_gate_run_leaves_the_speed_run_out(tmp_path, monkeypatch):
     report = compare_module._run(experiment, CompareOptions(), lambda _: None, lambda _: None)
     assert report.speed == {"speed": "measured"} and measured == [True]
     gated = compare_module._run(experiment, CompareOptions(gate=tmp_path / "b.json"), lambda _: None, lambda _: None)
-    assert gated.speed is None and measured == [True]
+    assert gated.speed is None and measured == [True] and gated.speed_skipped and not report.speed_skipped
+    # the report says a gate run left speed out only where the experiment measures it
+    unmeasured = experiment.model_copy(update={"speed": None})
+    assert not compare_module._run(
+        unmeasured, CompareOptions(gate=tmp_path / "b.json"), *[lambda _: None] * 2
+    ).speed_skipped

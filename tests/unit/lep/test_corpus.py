@@ -50,6 +50,19 @@ def test_a_damaged_compressed_file_is_named(tmp_path):
         list(iter_corpus([plain]))
 
 
+@pytest.mark.parametrize("offset", [20, 60, 200, -12])
+def test_a_gzip_file_damaged_anywhere_is_one_clear_error(tmp_path, offset):
+    """Flipped bytes in a deflate body surface as zlib.error, a CRC or length error, or bytes that are not UTF-8."""
+    text = "".join(f"строка {i} из {i * i % 977}\n" for i in range(3000))
+    body = bytearray(gzip.compress(text.encode()))
+    for i in range(offset, offset + 8):
+        body[i] ^= 0xFF
+    damaged = tmp_path / "text.txt.gz"
+    damaged.write_bytes(bytes(body))
+    with pytest.raises(InputError, match="decompress"):
+        list(iter_corpus([damaged]))
+
+
 def test_gutenberg_header_and_footer_are_stripped(tmp_path):
     book = tmp_path / "pg1.txt"
     book.write_text(

@@ -77,10 +77,10 @@ def models(tmp_path_factory, reference_tokenizer) -> Path:
     return folder
 
 
-def _pipeline(folder: Path, max_steps: int = 2) -> dict[str, str]:
+def _pipeline(folder: Path, max_steps: int = 2, init: dict | None = None) -> dict[str, str]:
     stages = {
         "tokenizer": {"method": "extend", "new_vocab_size": 700},
-        "init": {},
+        "init": init or {},
         "train": {"seq_len": 32, "global_batch": 2, "per_device_batch": 2, "max_steps": max_steps, "save_steps": 1},
         "propagate": {"modes": ["swap"], "check": False},
     }
@@ -96,6 +96,12 @@ ALL = ("tokenizer", "init", "train", "propagate-swap")
 def test_the_pipeline_reruns_a_changed_stage_and_everything_after_it(models):
     assert _pipeline(models) == dict.fromkeys(ALL, "ran")
     assert _pipeline(models) == dict.fromkeys(ALL, "skipped")
+    # records keep the settings resolved, defaults included: a changed default rebuilds a stage whose YAML left it
+    # out, and writing a default out changes nothing
+    records = {stage: json.loads((models / "work" / stage / RECORD).read_text()) for stage in ("tokenizer", "init")}
+    assert records["tokenizer"]["settings"]["latin_words"] == "auto"
+    assert records["init"]["settings"] == {"recipe": "mean", "output_recipe": "input", "untie": None}
+    assert _pipeline(models, init={"recipe": "mean", "untie": None}) == dict.fromkeys(ALL, "skipped")
     # a changed training setting: the stages before it are reused, it and propagation rebuilt
     assert _pipeline(models, max_steps=3) == {
         "tokenizer": "skipped",
