@@ -36,6 +36,7 @@ from lep.stage_settings import (
     LATIN_WORDS,
     METHODS,
     MODES,
+    NEW_TOKENS,
     OUTPUT_RECIPES,
     PRESETS,
     TRAINERS,
@@ -75,7 +76,7 @@ def _add_tokenizers(commands: argparse._SubParsersAction) -> None:
         "tokenizers",
         help="measure tokenizer efficiency on Russian and English corpora",
         description="Characters/bytes per token, fertility, NSL, RU/EN parity, vocabulary overlap and "
-        "encode throughput. With no --corpus it runs on a small embedded sample and says so.",
+        "encode throughput. With no --corpus it runs on the FLORES-200 devtest sample lep-bench ships and says so.",
     )
     parser.add_argument(
         "--tokenizer",
@@ -116,7 +117,7 @@ def _run_tokenizers(args: argparse.Namespace, console: Console) -> int:
     with Progress(*columns, console=console, transient=True) as bars:
         tasks: dict[str, Any] = {}
 
-        def progress(what: str, done: int, total: int) -> None:
+        def progress(what: str, done: int, total: int | None) -> None:
             if what not in tasks:
                 tasks[what] = bars.add_task(what, total=total)
             bars.update(tasks[what], completed=done)
@@ -165,6 +166,13 @@ def _add_adapt(commands: argparse._SubParsersAction) -> None:
         help="Latin-script words in the new BPE's text (auto: dropped for extend/optimize, so the base keeps its "
         "English; kept for bpe/unigram)",
     )
+    parser.add_argument(
+        "--new-tokens",
+        choices=NEW_TOKENS,
+        default="auto",
+        help="extend: the new BPE's tokens added (auto/cyrillic: only those with a Cyrillic letter, so text without "
+        "Cyrillic is cut as the base cuts it; all: every one, the paper's)",
+    )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     parser.set_defaults(run=_run_adapt_tokenizer)
@@ -191,6 +199,11 @@ def _run_adapt_tokenizer(args: argparse.Namespace, console: Console) -> int:
         + (
             ", its Latin-script words left out of the new BPE's text"
             if manifest["settings"]["latin_words"] == "dropped"
+            else ""
+        )
+        + (
+            ", only its tokens that spell Cyrillic added (English is cut as the base cuts it)"
+            if manifest["settings"].get("new_tokens") == "cyrillic"
             else ""
         )
     )
@@ -586,7 +599,7 @@ def _add_speed(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--data-dir",
         type=Path,
-        help="prompts and the chars/token text from FLORES devtest here (default: the embedded sample)",
+        help="prompts and the chars/token text from FLORES devtest here (default: the FLORES devtest lep-bench ships)",
     )
     parser.add_argument("--out", type=Path, default=Path("runs"))
     parser.set_defaults(run=_run_speed)

@@ -40,6 +40,13 @@ def sentencepiece_bytes(token: str) -> bytes:
     return token.replace("▁", " ").encode("utf-8")
 
 
+def spells_cyrillic(token: str, byte_level: bool) -> bool:
+    """Whether a vocabulary entry holds a Cyrillic letter (U+0400-U+04FF, UTF-8 lead bytes 0xD0-0xD3): only text
+    with Cyrillic in it can ever produce such a token or use a merge that makes one."""
+    spelled = byte_level_bytes(token) if byte_level else sentencepiece_bytes(token)
+    return spelled is not None and any(0xD0 <= byte <= 0xD3 for byte in spelled)
+
+
 def vocabulary_bytes(tokenizer: PreTrainedTokenizerFast) -> dict[int, bytes]:
     """id -> bytes for every ordinary (non-added) vocabulary entry."""
     added = set(tokenizer.added_tokens_decoder)

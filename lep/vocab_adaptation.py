@@ -30,7 +30,7 @@ from lep.errors import InputError, TokenizerError
 from lep.reference_tokenizers import load_tokenizer
 from lep.stage_settings import TokenizerSettings, tokenizer_problems
 from lep.staging import check_free, staged_dir
-from lep.token_bytes import byte_fallback_ids, is_byte_level, vocabulary_bytes
+from lep.token_bytes import byte_fallback_ids, is_byte_level, spells_cyrillic, vocabulary_bytes
 from lep.tokenizer_json import Merge, TokenizerParts, parse_merges, rebind_special_ids, wrap_like
 from lep.tokenizer_training import (
     sentencepiece_decoder,
@@ -203,22 +203,44 @@ def replace_vocabulary(
     return _assemble(base, model, byte_level)
 
 
+def _cyrillic_merges(merges: list[Merge], have: set[str], byte_level: bool) -> list[Merge]:
+    """The merges, in order, that make a token with a Cyrillic letter from tokens that exist by then: no text
+    without Cyrillic can use one, so such text tokenises exactly as the base tokenises it."""
+    kept = []
+    for left, right in merges:
+        merged = left + right
+        if left in have and right in have and spells_cyrillic(merged, byte_level):
+            kept.append((left, right))
+            have.add(merged)
+    return kept
+
+
 def extend_vocabulary(
-    base: PreTrainedTokenizerFast, texts: Iterable[str], new_vocab_size: int
+    base: PreTrainedTokenizerFast, texts: Iterable[str], new_vocab_size: int, cyrillic_only: bool = True
 ) -> PreTrainedTokenizerFast:
-    """extend: append the new tokens of a Russian BPE after every base id; its new merges go first."""
+    """extend: append the new tokens of a Russian BPE after every base id; its merges go first. `cyrillic_only`
+    keeps only the tokens and merges that spell a Cyrillic letter (numbers, punctuation and stray bytes the
+    Russian BPE also learns would otherwise change how English and code are cut)."""
     parts = TokenizerParts.of(base)
     russian = _trained_model(train_bpe(base, texts, new_vocab_size))
     taken = set(parts.vocab) | parts.added_contents
+    # All of the Russian BPE's merges, in its own order, ahead of the base's: dropping the ones the
+    # base also has would leave them at their (late) base rank and break the Russian merge chains.
+    first = parse_merges(russian)
+    new_tokens = [t for t, _ in sorted(russian["vocab"].items(), key=lambda item: item[1])]
+    if cyrillic_only:
+        byte_level, merged = is_byte_level(base), {left + right for left, right in first}
+        # the base's tokens and the Russian BPE's own Cyrillic alphabet (characters the base lacks), then what
+        # the kept merges make of them
+        have = set(parts.vocab) | {t for t in new_tokens if t not in merged and spells_cyrillic(t, byte_level)}
+        first = _cyrillic_merges(first, have, byte_level)
+        new_tokens = [t for t in new_tokens if t in have]
     next_id = parts.next_id()
-    for token, _ in sorted(russian["vocab"].items(), key=lambda item: item[1]):
+    for token in new_tokens:
         if token not in taken:
             parts.vocab[token] = next_id
             taken.add(token)
             next_id += 1
-    # All of the Russian BPE's merges, in its own order, ahead of the base's: dropping the ones the
-    # base also has would leave them at their (late) base rank and break the Russian merge chains.
-    first = parse_merges(russian)
     seen = set(first)
     parts.merges = first + [m for m in parts.merges if m not in seen]
     return wrap_like(parts.build(), base)
@@ -383,6 +405,7 @@ def adapt_tokenizer(request: AdaptationRequest) -> Path:
             base,
             new_token_text(corpus.stream(), drop_latin),
             _check_size(base, request.new_vocab_size, "--new-vocab-size"),
+            request.cyrillic_only(),
         )
     else:
         new_size = _check_size(base, request.new_vocab_size, "--new-vocab-size")
@@ -417,6 +440,7 @@ def adapt_tokenizer(request: AdaptationRequest) -> Path:
                     "keep_by": request.keep_by,
                     "ignore_merges": json.loads(tokenizer.backend_tokenizer.to_str())["model"].get("ignore_merges"),
                     "latin_words": "dropped" if drop_latin else "kept",
+                    "new_tokens": "cyrillic" if request.cyrillic_only() else "all",
                 },
                 "corpus": corpus.to_json(),
                 "id_map": ID_MAP if id_map is not None else None,

@@ -11,6 +11,7 @@ from harness.cli import main
 from harness.tokenizers.sample import SAMPLE_DIR as SAMPLE_TEXT
 from lep.errors import InputError, TokenizerError
 from lep.stage_settings import Method
+from lep.token_bytes import is_byte_level, spells_cyrillic
 from lep.tokenizer_training import train_sentencepiece
 from lep.vocab_adaptation import AdaptationRequest, adapt_tokenizer
 
@@ -89,7 +90,7 @@ def test_extend_leaves_english_to_the_base_unless_told_to_keep_latin_words(build
     english = flores["en"].read_text(encoding="utf-8").splitlines()
     base_english = _chars_per_token(original, english)
     dropped = build("openchat-3.5", "extend", new_vocab_size=4000)  # 1.00x here, 0.99x kept (at 16k on SmolLM2: 0.78x)
-    kept = build("openchat-3.5", "extend", new_vocab_size=4000, latin_words="keep")
+    kept = build("openchat-3.5", "extend", new_vocab_size=4000, latin_words="keep", new_tokens="all")
     assert json.loads((dropped / "lep_tokenizer.json").read_text())["settings"]["latin_words"] == "dropped"
     assert json.loads((kept / "lep_tokenizer.json").read_text())["settings"]["latin_words"] == "kept"
     with_drop = _chars_per_token(AutoTokenizer.from_pretrained(dropped), english) / base_english
@@ -243,9 +244,29 @@ def test_ignore_merges_is_inherited_or_set(build):
     assert json.loads((out / "lep_tokenizer.json").read_text(encoding="utf-8"))["settings"]["ignore_merges"] is True
 
 
+@pytest.mark.parametrize("base", ["llama-3", "openchat-3.5"])
+def test_extend_adds_only_cyrillic_tokens_so_text_without_cyrillic_is_cut_as_the_base_cuts_it(
+    base, build, reference_tokenizer, flores
+):
+    """By default only new tokens with a Cyrillic letter (and their merges) are added: every English sentence gets
+    the base's very ids. With new_tokens=all the Russian BPE's numbers and punctuation come too (the paper's)."""
+    original = reference_tokenizer(base)
+    english = flores["en"].read_text(encoding="utf-8").splitlines() + ["1901-1914, 25%, (x)!», 3.14 — «ok?..»"]
+    default = AutoTokenizer.from_pretrained(build(base, "extend", new_vocab_size=4000))
+    new = default.convert_ids_to_tokens(list(range(len(original), len(default))))
+    assert new and all(spells_cyrillic(token, is_byte_level(default)) for token in new)
+    for line in english:
+        assert default.encode(line, add_special_tokens=False) == original.encode(line, add_special_tokens=False), line
+    if base == "llama-3":  # byte-level: the Russian BPE learns number and punctuation merges the base lacks
+        every = AutoTokenizer.from_pretrained(build(base, "extend", new_vocab_size=4000, new_tokens="all"))
+        extra = every.convert_ids_to_tokens(list(range(len(original), len(every))))
+        assert any(not spells_cyrillic(token, True) for token in extra)
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
+        ({"method": "bpe", "vocab_size": 500, "new_tokens": "cyrillic"}, "new_tokens is a setting of method extend"),
         ({"method": "extend", "new_vocab_size": 500, "trainer": "sentencepiece"}, "use it with method bpe or unigram"),
         (
             {"method": "optimize", "keep": 10, "new_vocab_size": 500, "keep_by": "rarest"},
