@@ -33,7 +33,7 @@ from lep.checkpoint_io import Checkpoint
 from lep.corpus import iter_corpus, iter_documents, require_text
 from lep.embedding_init import INIT_MANIFEST, OPERATOR_FILE
 from lep.errors import InputError
-from lep.packing import PackedSequences, ParagraphBlocks
+from lep.packing import PackedSequences, ParagraphBlocks, RepeatedHalves
 from lep.reference_tokenizers import load_tokenizer
 from lep.safetensors_header import check_safetensors
 from lep.stage_settings import TrainSettings, check_settings
@@ -41,7 +41,7 @@ from lep.token_distillation import AlignedTexts, DistillationTrainer, collate
 from lep.validation import check_output_dir
 
 TRAIN_MANIFEST = "lep_train.json"
-TrainingData = ParagraphBlocks | PackedSequences | AlignedTexts
+TrainingData = ParagraphBlocks | PackedSequences | RepeatedHalves | AlignedTexts
 
 
 def trainable_embeddings(model: torch.nn.Module, input_only: bool = False) -> list[torch.nn.Parameter]:
@@ -133,11 +133,16 @@ def weight_dtype(precision: str) -> torch.dtype:
     return torch.bfloat16 if precision == "bf16-weights" else torch.float32
 
 
-def training_dataset(tokenizer, corpus: list[Path], settings: TrainSettings) -> ParagraphBlocks | PackedSequences:
-    """The packed training sequences of `corpus` for `settings.packing`."""
+def training_dataset(
+    tokenizer, corpus: list[Path], settings: TrainSettings
+) -> ParagraphBlocks | PackedSequences | RepeatedHalves:
+    """The packed training sequences of `corpus` for `settings.packing`, a `repeat_share` of them copying."""
+    blocks: ParagraphBlocks | PackedSequences
     if settings.packing == "paragraphs":
-        return ParagraphBlocks(tokenizer, iter_documents(corpus, settings.max_chars), settings.seq_len)
-    return PackedSequences(tokenizer, iter_corpus(corpus, settings.max_chars), settings.seq_len)
+        blocks = ParagraphBlocks(tokenizer, iter_documents(corpus, settings.max_chars), settings.seq_len)
+    else:
+        blocks = PackedSequences(tokenizer, iter_corpus(corpus, settings.max_chars), settings.seq_len)
+    return RepeatedHalves(blocks, settings.repeat_share) if settings.repeat_share > 0 else blocks
 
 
 def training_arguments(settings: TrainSettings, checkpoints: Path, world_size: int = 1) -> TrainingArguments:

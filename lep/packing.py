@@ -75,6 +75,32 @@ class ParagraphBlocks(Dataset):
         return {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": ids.clone()}
 
 
+class RepeatedHalves(Dataset):
+    """The blocks of a packing with every `every`-th one's second half a copy of its first. The loss on the copy
+    rewards reading a span from the context and writing it again (what induction heads do), which plain text
+    seldom asks of new tokens: LM training on plain text left an adapted SmolLM2 reading Russian better than the
+    original and copying none of it (docs/log.md, 2026-12-07)."""
+
+    def __init__(self, blocks: "ParagraphBlocks | PackedSequences", share: float):
+        self.blocks, self.every = blocks, max(1, round(1 / share))
+
+    @property
+    def real_tokens(self) -> int:
+        return self.blocks.real_tokens
+
+    def __len__(self) -> int:
+        return len(self.blocks)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        item = self.blocks[index]
+        if index % self.every:
+            return item
+        half = int(item["attention_mask"].sum()) // 2  # the real tokens' half: padding stays where it is
+        for key in ("input_ids", "labels"):
+            item[key][half : 2 * half] = item[key][:half].clone()
+        return item
+
+
 class PackedSequences(Dataset):
     """input_ids / attention_mask / labels tensors of shape (n_sequences, seq_len)."""
 

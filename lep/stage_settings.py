@@ -178,6 +178,9 @@ class TrainSettings:
     packing: Packing = "paragraphs"  # or "documents": BOS + line + EOS per sequence, padded
     precision: Precision = "auto"
     objective: Objective = "lm"
+    # lm: the share of blocks whose second half repeats their first (lep/packing.py RepeatedHalves), so that new
+    # tokens learn to be copied from context as well as predicted; 0: plain text only (the paper's)
+    repeat_share: Fraction = 0.0
 
 
 def train_problems(settings: TrainSettings, world_size: int = 1) -> list[str]:
@@ -191,6 +194,8 @@ def train_problems(settings: TrainSettings, world_size: int = 1) -> list[str]:
             + (f" x {world_size} processes" if world_size > 1 else "")
             + ": the step would not hold the batch asked for"
         )
+    if settings.objective == "distill" and settings.repeat_share > 0:
+        problems.append("repeat_share is a setting of objective lm; distillation matches hidden states, not copies")
     if settings.objective == "distill" and settings.full_model:
         problems.append("objective distill trains the new input rows only; it cannot take full_model")
     if settings.new_rows_only and settings.full_model:

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from lep.corpus import iter_documents
-from lep.packing import IGNORE, PackedSequences, ParagraphBlocks, newline_token_ids
+from lep.packing import IGNORE, PackedSequences, ParagraphBlocks, RepeatedHalves, newline_token_ids
 
 RUSSIAN = [
     "Мороз и солнце; день чудесный! Ещё ты дремлешь, друг прелестный.",
@@ -64,3 +64,25 @@ def test_documents_packing_is_the_earlier_padded_one(corpus, reference_tokenizer
     assert (item["labels"] == IGNORE).any()
     assert not item["attention_mask"].all()
     assert int(item["input_ids"][0]) == tokenizer.bos_token_id
+
+
+@pytest.mark.parametrize("packing", ["paragraphs", "documents"])
+def test_a_share_of_blocks_repeats_its_first_half_and_the_rest_are_untouched(packing, corpus, reference_tokenizer):
+    tokenizer = reference_tokenizer("mistral-7b")
+    if packing == "paragraphs":
+        blocks = ParagraphBlocks(tokenizer, iter_documents([corpus]), seq_len=48)
+    else:
+        blocks = PackedSequences(tokenizer, [" ".join(RUSSIAN)] + RUSSIAN, seq_len=48)
+    repeated = RepeatedHalves(blocks, share=0.5)
+    assert len(repeated) == len(blocks) >= 3 and repeated.real_tokens == blocks.real_tokens
+    for index in range(len(blocks)):
+        plain, item = blocks[index], repeated[index]
+        if index % 2:
+            assert all(torch.equal(plain[k], item[k]) for k in plain)
+            continue
+        half = int(plain["attention_mask"].sum()) // 2
+        for key in ("input_ids", "labels"):
+            assert torch.equal(item[key][:half], plain[key][:half])
+            assert torch.equal(item[key][half : 2 * half], plain[key][:half])  # the copy
+            assert torch.equal(item[key][2 * half :], plain[key][2 * half :])  # padding, or an odd last token
+        assert torch.equal(item["attention_mask"], plain["attention_mask"])
