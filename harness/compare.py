@@ -144,7 +144,8 @@ def _run(experiment: ExperimentConfig, options: CompareOptions, progress: Progre
         runs, incomplete = run_experiment(experiment, progress, on_jobs), None
     except SweepIncomplete as failed:
         runs, incomplete = failed.runs, failed
-    speed = run_speed(experiment, progress) if options.gate is None else None
+    gated = options.gate is not None
+    speed = None if gated else run_speed(experiment, progress)
     return _Compared(
         runs,
         experiment.name or "comparison",
@@ -153,7 +154,7 @@ def _run(experiment: ExperimentConfig, options: CompareOptions, progress: Progre
         experiment.note,
         incomplete,
         speed,
-        speed_skipped=options.gate is not None and experiment.speed is not None,
+        speed_skipped=gated and experiment.speed is not None,
     )
 
 
@@ -184,7 +185,7 @@ def compare(
     for suite, suite_runs in by_suite.items():
         folder = compared.reports / name if len(by_suite) == 1 else compared.reports / name / suite
         comparison = build_comparison(name, suite_runs, published, options.iterations, compared.note, compared.speed)
-        comparison.gated = compared.speed_skipped
+        comparison.speed_skipped = compared.speed_skipped
         comparison.warnings += [f.report_line() for f in failures if f.suite == suite]
         outcome.reports.append(SuiteReport(folder, write_report(comparison, folder), comparison))
     run_dirs = [run for run, _ in compared.runs]

@@ -82,7 +82,9 @@ def _raw_lines(path: Path) -> Iterator[str]:
                 yield line
     except UnicodeDecodeError as error:
         if path.suffix.lower() in COMPRESSIONS:  # a damaged archive decompresses to bytes that are not text
-            raise InputError(f"{path} does not decompress to UTF-8 text; pass an intact file") from None
+            raise InputError(
+                f"{path} is not UTF-8 once decompressed (damaged, or another encoding): pass an intact UTF-8 file"
+            ) from None
         raise InputError(
             f"{path} is not UTF-8 (bad byte at offset {error.start}); convert it with iconv -t UTF-8"
         ) from None

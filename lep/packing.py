@@ -76,13 +76,13 @@ class ParagraphBlocks(Dataset):
 
 
 class RepeatedHalves(Dataset):
-    """The blocks of a packing with every `every`-th one's second half a copy of its first. The loss on the copy
-    rewards reading a span from the context and writing it again (what induction heads do), which plain text
-    seldom asks of new tokens: LM training on plain text left an adapted SmolLM2 reading Russian better than the
-    original and copying none of it (docs/log.md, 2026-12-07)."""
+    """The blocks of a packing, a `share` of them (spread evenly) with their second half a copy of their first.
+    The loss on the copy rewards reading a span from the context and writing it again (what induction heads do),
+    which plain text seldom asks of new tokens: LM training on plain text left an adapted SmolLM2 reading Russian
+    better than the original and copying none of it (docs/log.md, 2026-12-07)."""
 
     def __init__(self, blocks: "ParagraphBlocks | PackedSequences", share: float):
-        self.blocks, self.every = blocks, max(1, round(1 / share))
+        self.blocks, self.share = blocks, share
 
     @property
     def real_tokens(self) -> int:
@@ -93,12 +93,13 @@ class RepeatedHalves(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         item = self.blocks[index]
-        if index % self.every:
+        if int((index + 1) * self.share) == int(index * self.share):
             return item
         half = int(item["attention_mask"].sum()) // 2  # the real tokens' half: padding stays where it is
-        for key in ("input_ids", "labels"):
-            item[key][half : 2 * half] = item[key][:half].clone()
-        return item
+        copied = {key: item[key].clone() for key in ("input_ids", "labels")}  # never write into the packing's own
+        for tensor in copied.values():
+            tensor[half : 2 * half] = tensor[:half]
+        return item | copied
 
 
 class PackedSequences(Dataset):

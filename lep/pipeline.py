@@ -18,7 +18,7 @@ from lep.errors import InputError
 from lep.pipeline_config import PipelineConfig, fetch_hub_ids, load_pipeline
 from lep.propagation import PROPAGATE_MANIFEST, propagate
 from lep.stage_record import StageInputs, run_stage
-from lep.stage_settings import InitSettings, TokenizerSettings, calibration_preset
+from lep.stage_settings import InitSettings, TokenizerSettings, TrainSettings, calibration_preset
 from lep.validation import raise_problems
 from lep.vocab_adaptation import MANIFEST, AdaptationRequest, adapt_tokenizer, check_request
 
@@ -110,8 +110,11 @@ def validate(config: PipelineConfig) -> None:
 def _tokenizer_stage(config: PipelineConfig) -> Stage:
     request = _tokenizer_request(config)
     corpus = [str(p) for p in config.corpus]
-    assert config.stages.tokenizer is not None
-    settings = _resolved(config.stages.tokenizer, TokenizerSettings)
+    # with what `auto` resolves to, so that a change of its meaning rebuilds too
+    settings = _resolved(request, TokenizerSettings) | {
+        "drops_latin": request.drops_latin(),
+        "cyrillic_only": request.cyrillic_only(),
+    }
     inputs = StageInputs("tokenizer", settings, {"base": request.base, "corpus": corpus})
     return config.output("tokenizer"), inputs, lambda: adapt_tokenizer(request)
 
@@ -133,7 +136,8 @@ def _init_stage(config: PipelineConfig) -> Stage:
 def _train_stage(config: PipelineConfig) -> Stage:
     stage = config.stages.train
     assert stage is not None
-    model, settings, out = _input(config, "train", stage.model, "init"), stage.settings(), config.output("train")
+    settings = TrainSettings(**_resolved(stage, TrainSettings))
+    model, out = _input(config, "train", stage.model, "init"), config.output("train")
     inputs = StageInputs("train", asdict(settings), {"model": str(model), "corpus": [str(p) for p in config.corpus]})
     return out, inputs, lambda: train_embeddings(model, config.corpus, out, settings)
 

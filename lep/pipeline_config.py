@@ -20,7 +20,7 @@ folder the caller names (the demo: its work folder). A model or tokenizer may be
 file is one error.
 """
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -79,9 +79,6 @@ class TrainStage(TrainSettings):
     def __post_init__(self) -> None:
         if problems := train_problems(self):
             raise ValueError("; ".join(problems))
-
-    def settings(self) -> TrainSettings:
-        return TrainSettings(**{f.name: getattr(self, f.name) for f in fields(TrainSettings)})
 
 
 @dataclass

@@ -203,16 +203,17 @@ def replace_vocabulary(
     return _assemble(base, model, byte_level)
 
 
-def _cyrillic_merges(merges: list[Merge], have: set[str], byte_level: bool) -> list[Merge]:
-    """The merges, in order, that make a token with a Cyrillic letter from tokens that exist by then: no text
-    without Cyrillic can use one, so such text tokenises exactly as the base tokenises it."""
-    kept = []
+def _cyrillic_merges(merges: list[Merge], tokens: set[str], byte_level: bool) -> tuple[list[Merge], set[str]]:
+    """The merges, in order, that make a token with a Cyrillic letter from tokens that exist by then (no text
+    without Cyrillic can use one, so such text tokenises exactly as the base tokenises it), and `tokens` with
+    what they make."""
+    kept, have = [], set(tokens)
     for left, right in merges:
         merged = left + right
         if left in have and right in have and spells_cyrillic(merged, byte_level):
             kept.append((left, right))
             have.add(merged)
-    return kept
+    return kept, have
 
 
 def extend_vocabulary(
@@ -233,7 +234,7 @@ def extend_vocabulary(
         # the base's tokens and the Russian BPE's own Cyrillic alphabet (characters the base lacks), then what
         # the kept merges make of them
         have = set(parts.vocab) | {t for t in new_tokens if t not in merged and spells_cyrillic(t, byte_level)}
-        first = _cyrillic_merges(first, have, byte_level)
+        first, have = _cyrillic_merges(first, have, byte_level)
         new_tokens = [t for t in new_tokens if t in have]
     next_id = parts.next_id()
     for token in new_tokens:

@@ -37,7 +37,7 @@ class Comparison:
     examples: dict[str, list[dict]]  # task -> disagreement examples
     note: str = ""
     speed: dict[str, Any] | None = None  # a speed.json record (lep-bench speed) over these models
-    gated: bool = False  # made by a gate run that left the experiment's speed run out
+    speed_skipped: bool = False  # a gate run left the experiment's speed run out
 
     def first_reference(self) -> str:
         """The reference the Δ matrix, its figure and the verdict compare against: the first comparison's."""

@@ -75,7 +75,7 @@ def write_report(c: Comparison, out_dir: Path) -> Path:
         "fmt": fmt,
         "fmt_delta": lambda v: "–" if v != v else f"{v:+.3f}",
         "citation": PUBLISHED_CITATION,
-        "speed": speed_section(c.speed, labels, c.gated),
+        "speed": speed_section(c.speed, labels, c.speed_skipped),
         "runs": [
             (model, p["settings"]["backend"]["backend"], portable(str(run), labels))
             for (run, _), (model, p) in zip(c.runs, c.provenance.items())

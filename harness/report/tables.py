@@ -28,12 +28,12 @@ def delta_matrix(comparison: Comparison) -> tuple[str, pd.DataFrame, pd.DataFram
     return reference, delta, mark, counts
 
 
-def speed_section(record: dict | None, labels: dict[str, str], gated: bool = False) -> dict:
+def speed_section(record: dict | None, labels: dict[str, str], speed_skipped: bool = False) -> dict:
     """What the report says about speed: the table, how it was measured, its warnings."""
     if not record:
         why = (
             "not measured in a gate run (`--gate`: speed is not gated; run without it for the speed section)"
-            if gated
+            if speed_skipped
             else "not measured: add `speed:` to the experiment or run `lep-bench speed`"
         )
         return {"table": None, "how": why, "warnings": []}

@@ -79,10 +79,12 @@ def _ratio(efficiency: pd.DataFrame, model: str, reference: str, column: str) ->
 def _speed(record: dict | None, model: str, reference: str) -> str | None:
     """The batch-1 Russian chars/s ratio with its interval, against the speed run's own reference (its first
     model), named when that is not the verdict's: a ratio of two paired ratios would have no interval."""
-    cell = (record or {}).get("ratios", {}).get(model, {}).get("latency/ru", {}).get("chars_per_s")
-    if not record or not cell:
+    if not record:
         return None
-    against = "the reference's" if record.get("reference") == reference else f"{record['reference']}'s"
+    cell = record["ratios"].get(model, {}).get("latency/ru", {}).get("chars_per_s")
+    if not cell:
+        return None
+    against = "the reference's" if record["reference"] == reference else f"{record['reference']}'s"
     return f"{cell['ratio']:.2f} [{cell['low']:.2f}, {cell['high']:.2f}] x {against}"
 
 

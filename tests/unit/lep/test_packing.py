@@ -75,14 +75,28 @@ def test_a_share_of_blocks_repeats_its_first_half_and_the_rest_are_untouched(pac
         blocks = PackedSequences(tokenizer, [" ".join(RUSSIAN)] + RUSSIAN, seq_len=48)
     repeated = RepeatedHalves(blocks, share=0.5)
     assert len(repeated) == len(blocks) >= 3 and repeated.real_tokens == blocks.real_tokens
+    copies = 0
     for index in range(len(blocks)):
-        plain, item = blocks[index], repeated[index]
-        if index % 2:
-            assert all(torch.equal(plain[k], item[k]) for k in plain)
+        item, plain = repeated[index], blocks[index]  # read after: the packing's own tensors must be unchanged
+        if all(torch.equal(plain[k], item[k]) for k in plain):
             continue
+        copies += 1
         half = int(plain["attention_mask"].sum()) // 2
         for key in ("input_ids", "labels"):
             assert torch.equal(item[key][:half], plain[key][:half])
             assert torch.equal(item[key][half : 2 * half], plain[key][:half])  # the copy
             assert torch.equal(item[key][2 * half :], plain[key][2 * half :])  # padding, or an odd last token
         assert torch.equal(item["attention_mask"], plain["attention_mask"])
+    assert copies == len(blocks) // 2  # the share, spread over the blocks
+
+
+@pytest.mark.parametrize("share", [0.25, 0.4, 0.6, 0.75, 1.0])
+def test_the_share_of_copied_blocks_is_the_share_asked_for(share):
+    n = 1000
+    blocks = [
+        {"input_ids": torch.arange(8), "attention_mask": torch.ones(8, dtype=torch.int64), "labels": torch.arange(8)}
+        for _ in range(n)
+    ]
+    repeated = RepeatedHalves(blocks, share)  # type: ignore[arg-type]
+    copied = sum(not torch.equal(repeated[i]["input_ids"], torch.arange(8)) for i in range(n))
+    assert copied == round(share * n)
